@@ -1,0 +1,65 @@
+"""Checkpoints: plain dicts of tensors and JSON-able values, written atomically, read without unpickling code."""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import torch
+
+FORMAT = "cnnlab-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read safely or is not a cnnlab checkpoint."""
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call write(tmp_path), then rename tmp_path over `path`: readers never see a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path, value) -> None:
+    write_text(path, json.dumps(value, indent=2) + "\n")
+
+
+def save_checkpoint(path: Path, checkpoint: dict) -> None:
+    """Write a checkpoint dict (tagged with format and version) atomically."""
+    checkpoint = {"format": FORMAT, "version": VERSION, **checkpoint}
+    atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint with torch.load(weights_only=True); pickled code is refused."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(f"{path}: refused: the file contains pickled Python objects beyond tensors and "
+                              f"plain values, which could run code when loaded ({str(exc).splitlines()[0]})") from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({str(exc).splitlines()[0]})") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a cnnlab checkpoint (no format tag {FORMAT!r})")
+    if checkpoint.get("version", 0) > VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {checkpoint['version']} is newer than this cnnlab "
+                              f"reads ({VERSION}); upgrade cnnlab")
+    return checkpoint

@@ -1,0 +1,109 @@
+"""The one in-memory form every loader returns: uint8 images, int64 labels, class names, named splits."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+SPLIT_NAMES = ("train", "val", "test")
+UNLABELED = -1  # label value of rows that carry no label (prediction CSVs)
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file, the row or line, what was found and what was expected."""
+
+
+def _tensor(array: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """A tensor sharing the array's memory when it can (copied when read-only or not contiguous)."""
+    if isinstance(array, torch.Tensor):
+        return array
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        array = np.array(array, order="C")
+    return torch.from_numpy(array)
+
+
+@dataclass
+class Split:
+    """One split: images (N, C, H, W) uint8, labels (N,) int64 (-1 where unknown), optional ids."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    ids: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.images, self.labels = _tensor(self.images), _tensor(self.labels)
+        if self.images.dtype != torch.uint8 or self.images.dim() != 4:
+            raise TypeError(f"images must be uint8 N×C×H×W, got {self.images.dtype} {tuple(self.images.shape)}")
+        self.labels = self.labels.to(torch.int64)
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError(f"{self.images.shape[0]} images but labels of shape {tuple(self.labels.shape)}")
+        if self.ids is not None and len(self.ids) != len(self.labels):
+            raise ValueError(f"{len(self.labels)} rows but {len(self.ids)} ids")
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def labeled(self) -> bool:
+        """True when every row has a label."""
+        return bool(len(self) == 0 or (self.labels >= 0).all())
+
+    def subset(self, index: torch.Tensor) -> Split:
+        """The rows at `index` (a 1-D index tensor), as a new Split."""
+        ids = [self.ids[i] for i in index.tolist()] if self.ids is not None else None
+        return Split(self.images[index], self.labels[index], ids)
+
+    def class_counts(self, num_classes: int) -> list[int]:
+        """How many labelled rows each class has."""
+        known = self.labels[self.labels >= 0]
+        return torch.bincount(known, minlength=num_classes).tolist()
+
+
+@dataclass
+class Dataset:
+    """Named splits of one data set, with the class names its integer labels index."""
+
+    name: str
+    classes: list[str]
+    splits: dict[str, Split] = field(default_factory=dict)
+    source: str = ""  # where it was read from, for messages and the run config
+
+    def __post_init__(self) -> None:
+        shapes = {tuple(s.images.shape[1:]) for s in self.splits.values() if len(s)}
+        if len(shapes) > 1:
+            raise DataError(f"{self.source or self.name}: splits have different image shapes {sorted(shapes)}")
+        for split_name, split in self.splits.items():
+            if len(split) and int(split.labels.max()) >= len(self.classes):
+                raise DataError(
+                    f"{self.source or self.name}: split {split_name!r} has label {int(split.labels.max())}, "
+                    f"expected 0..{len(self.classes) - 1} ({len(self.classes)} classes)")
+
+    def __getitem__(self, split: str) -> Split:
+        if split not in self.splits:
+            raise KeyError(f"{self.name} has no split {split!r}; it has {', '.join(self.splits) or 'none'}")
+        return self.splits[split]
+
+    def __contains__(self, split: str) -> bool:
+        return split in self.splits
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of the images."""
+        for split in self.splits.values():
+            c, h, w = split.images.shape[1:]
+            return int(c), int(h), int(w)
+        raise DataError(f"{self.name}: the data set has no splits")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def describe(self) -> str:
+        """A few lines: shape, classes, split sizes."""
+        c, h, w = self.input_shape
+        lines = [f"{self.name}: {c}×{h}×{w} images, {self.num_classes} classes"]
+        for name, split in self.splits.items():
+            counts = split.class_counts(self.num_classes) if split.labeled else None
+            lines.append(f"  {name:5s} {len(split):7d} images" + (f"  per class {counts}" if counts else "  (unlabeled)"))
+        return "\n".join(lines)

@@ -1,0 +1,92 @@
+"""One entry point for every source: a name, a file or a folder, format detected from the content."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .cifar import load_cifar10, looks_like_cifar_folder
+from .dataset import DataError, Dataset
+from .download import Progress
+from .folder import load_image_folder, looks_like_image_folder
+from .idx import is_idx, load_idx_folder, looks_like_idx_folder
+from .io import head_bytes
+from .named import NAMED, load_named
+from .pixelcsv import load_pixel_csv, looks_like_pixel_csv
+
+FORMATS = ("idx", "csv", "folder", "cifar10")
+
+
+def detect_format(path: Path) -> str:
+    """'idx', 'csv', 'folder' or 'cifar10', from what the path holds."""
+    if path.is_dir():
+        if looks_like_cifar_folder(path):
+            return "cifar10"
+        if looks_like_idx_folder(path):
+            return "idx"
+        if _csv_splits(path):
+            return "csv"
+        if looks_like_image_folder(path):
+            return "folder"
+        raise DataError(f"{path}: cannot tell the data format; expected IDX files (train-images-idx3-ubyte...), "
+                        "CIFAR-10 batches, train.csv, or one subfolder of images per class")
+    head = head_bytes(path)
+    if not head:
+        raise DataError(f"{path}: empty file")
+    if is_idx(head):
+        raise DataError(f"{path}: an IDX file alone has no labels; pass the folder holding "
+                        "train-images-idx3-ubyte and train-labels-idx1-ubyte")
+    if looks_like_pixel_csv(head):
+        return "csv"
+    raise DataError(f"{path}: cannot tell the data format; expected a CSV with a header such as "
+                    "label,feature or emotion,pixels,Usage")
+
+
+def _csv_splits(folder: Path) -> dict[str, Path]:
+    """train.csv / val.csv / test.csv (plain or .gz) in a folder, as in the course's layout."""
+    found = {}
+    for split in ("train", "val", "test"):
+        for name in (f"{split}.csv", f"{split}.csv.gz"):
+            if (folder / name).is_file():
+                found[split] = folder / name
+                break
+    return found if "train" in found else {}
+
+
+def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: str | None = None,
+              image_size: tuple[int, int] | None = None, channels: int | None = None,
+              download: bool = True, progress: Progress | None = None) -> Dataset:
+    """Load a data set by name (mnist, fashion-mnist, kmnist, cifar10, fer2013, mnist-mini) or path."""
+    source = str(source)
+    if source in NAMED and fmt is None and not Path(source).exists():
+        return load_named(source, data_dir, download, progress)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataError(f"{source}: no such file or folder, and not a known data set name "
+                        f"({', '.join(NAMED)})")
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise DataError(f"unknown data format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if fmt == "idx":
+        return load_idx_folder(path)
+    if fmt == "cifar10":
+        return load_cifar10(path, path.name)
+    if fmt == "folder":
+        return load_image_folder(path, image_size, channels)
+    if path.is_dir():
+        files = _csv_splits(path)
+        if not files:
+            raise DataError(f"{path}: expected train.csv (and optionally val.csv, test.csv)")
+        data = load_pixel_csv(files.pop("train"), image_size, channels, name=path.name)
+        for split, file in files.items():
+            add_split(data, split, load_pixel_csv(file, image_size, channels, classes=data.classes))
+        return data
+    return load_pixel_csv(path, image_size, channels)
+
+
+def add_split(data: Dataset, split: str, other: Dataset) -> None:
+    """Use all rows of `other` (same image shape and classes) as split `split` of `data`."""
+    rows = [s for s in other.splits.values()]
+    if len(rows) != 1:
+        raise DataError(f"{other.source}: expected one split to use as {split!r}, found {', '.join(other.splits)}")
+    if other.input_shape != data.input_shape:
+        raise DataError(f"{other.source}: images are {other.input_shape}, but {data.source} has {data.input_shape}")
+    data.splits[split] = rows[0]

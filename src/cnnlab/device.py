@@ -1,0 +1,62 @@
+"""Device, precision and thread choices."""
+from __future__ import annotations
+
+import os
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' → CUDA, then Apple MPS, then CPU; otherwise the named device (checked to exist)."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but this PyTorch build or machine has no CUDA GPU")
+    return device
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU computes bf16 natively (AVX-512 BF16 or AMX), which makes bf16 autocast pay."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pick_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for 'auto' | 'fp32' | 'bf16' | 'fp16'; None means plain fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        if device.type == "cpu":
+            raise ValueError("fp16 autocast is for GPUs; use bf16 or fp32 on the CPU")
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_bf16():
+        return torch.bfloat16
+    return None
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """An autocast context for `dtype`, or a no-op for fp32."""
+    if dtype is None or device.type not in ("cpu", "cuda"):
+        return nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def set_threads(threads: int | None) -> int:
+    """Use `threads` CPU threads (default: the cores this process may run on)."""
+    n = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    torch.set_num_threads(n)
+    return n

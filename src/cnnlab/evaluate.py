@@ -1,0 +1,128 @@
+"""Inference over a split and the metrics of a classifier: accuracy, top-k, confusion matrix, per-class P/R/F1."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .device import autocast
+from .optim import build_loss, probabilities
+from .preprocess import Preprocess
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, images: torch.Tensor, preprocess: Preprocess, device: torch.device,
+                   dtype: torch.dtype | None = None, batch_size: int = 1024,
+                   channels_last: bool = True) -> torch.Tensor:
+    """Logits (N, K) float32 on the CPU for uint8 images (N, C, H, W), in eval mode."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for lo in range(0, len(images), batch_size):
+        x = preprocess(images[lo:lo + batch_size].to(device, non_blocking=True))
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(device, dtype):
+            out.append(model(x).float().cpu())
+    model.train(was_training)
+    if not out:
+        return torch.zeros(0, 0)
+    return torch.cat(out)
+
+
+def confusion_matrix(labels: torch.Tensor, preds: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(K, K) counts: row = true class, column = predicted class."""
+    index = labels * num_classes + preds
+    return torch.bincount(index, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def topk_accuracy(logits: torch.Tensor, labels: torch.Tensor, k: int) -> float:
+    k = min(k, logits.shape[1])
+    return (logits.topk(k, 1).indices == labels[:, None]).any(1).float().mean().item()
+
+
+@dataclass
+class Report:
+    """Metrics of predictions on a labelled split."""
+
+    classes: list[str]
+    loss: float
+    accuracy: float
+    top_k: int
+    top_k_accuracy: float
+    confusion: torch.Tensor  # (K, K) int64, rows = true class
+
+    @property
+    def support(self) -> torch.Tensor:
+        return self.confusion.sum(1)
+
+    @property
+    def recall(self) -> torch.Tensor:
+        return self.confusion.diag() / self.confusion.sum(1).clamp_min(1)
+
+    @property
+    def precision(self) -> torch.Tensor:
+        return self.confusion.diag() / self.confusion.sum(0).clamp_min(1)
+
+    @property
+    def f1(self) -> torch.Tensor:
+        p, r = self.precision, self.recall
+        return torch.where(p + r > 0, 2 * p * r / (p + r).clamp_min(1e-12), torch.zeros_like(p))
+
+    def most_confused(self, n: int = 5) -> list[tuple[str, str, int]]:
+        """The n largest off-diagonal cells: (true class, predicted class, count)."""
+        off = self.confusion.clone()
+        off.fill_diagonal_(0)
+        values, index = off.flatten().topk(min(n, off.numel()))
+        k = len(self.classes)
+        return [(self.classes[i // k], self.classes[i % k], int(v))
+                for v, i in zip(values.tolist(), index.tolist()) if v > 0]
+
+    def to_dict(self) -> dict:
+        return {"loss": self.loss, "acc": self.accuracy, f"top{self.top_k}_acc": self.top_k_accuracy,
+                "n": int(self.confusion.sum()),
+                "per_class": {c: {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4),
+                                  "support": int(s)}
+                              for c, p, r, f, s in zip(self.classes, self.precision.tolist(), self.recall.tolist(),
+                                                       self.f1.tolist(), self.support.tolist())},
+                "confusion_matrix": self.confusion.tolist()}
+
+    def text(self) -> str:
+        """The report as a table, then the confusion matrix and the most confused pairs."""
+        width = max(12, *(len(c) + 2 for c in self.classes))
+        lines = [f"loss {self.loss:.4f}   accuracy {self.accuracy:.4f}   top-{self.top_k} {self.top_k_accuracy:.4f}"
+                 f"   ({int(self.confusion.sum())} images)", "",
+                 f"{'class':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+        for c, p, r, f, s in zip(self.classes, self.precision.tolist(), self.recall.tolist(), self.f1.tolist(),
+                                 self.support.tolist()):
+            lines.append(f"{c:<{width}}{p:>10.4f}{r:>10.4f}{f:>10.4f}{s:>10d}")
+        lines += ["", "confusion matrix (rows: true, columns: predicted)"]
+        cell = max(6, len(str(int(self.confusion.max()))) + 1)
+        short = [c[:cell - 1] for c in self.classes]
+        lines.append(" " * width + "".join(f"{s:>{cell}}" for s in short))
+        for c, row in zip(self.classes, self.confusion.tolist()):
+            lines.append(f"{c:<{width}}" + "".join(f"{v:>{cell}d}" for v in row))
+        pairs = self.most_confused()
+        if pairs:
+            lines += ["", "most confused (true → predicted: count)"]
+            lines += [f"  {t} → {p}: {n}" for t, p, n in pairs]
+        return "\n".join(lines)
+
+
+def report(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], loss_kind: str = "cross_entropy",
+           top_k: int = 5) -> Report:
+    """Metrics of logits (N, K) against labels (N,)."""
+    k = len(classes)
+    loss = build_loss(loss_kind, k)(logits, labels).item() if len(labels) else float("nan")
+    preds = logits.argmax(1)
+    acc = (preds == labels).float().mean().item() if len(labels) else float("nan")
+    return Report(classes, loss, acc, min(top_k, k), topk_accuracy(logits, labels, top_k) if len(labels) else 0.0,
+                  confusion_matrix(labels, preds, k))
+
+
+def top_predictions(logits: torch.Tensor, classes: list[str], loss_kind: str, k: int) -> list[list[tuple[str, float]]]:
+    """Per row, the k most probable (class, probability) pairs."""
+    probs = probabilities(logits, loss_kind)
+    values, index = probs.topk(min(k, probs.shape[1]), 1)
+    return [[(classes[i], p) for i, p in zip(ri, rv)] for ri, rv in zip(index.tolist(), values.tolist())]

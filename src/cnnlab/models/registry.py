@@ -1,0 +1,53 @@
+"""The model registry: name → builder(input_shape, num_classes) → nn.Module producing logits."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+Builder = Callable[[tuple[int, int, int], int], nn.Module]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    builder: Builder
+    summary: str  # one line for `cnnlab models`
+
+
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register(name: str, summary: str) -> Callable[[Builder], Builder]:
+    """Decorator: add a builder to the registry under `name`."""
+    def add(builder: Builder) -> Builder:
+        MODELS[name] = ModelSpec(name, builder, summary)
+        return builder
+    return add
+
+
+def build(name: str, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
+    """Build model `name` for inputs (C, H, W) and `num_classes` outputs (logits, no softmax)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+    return MODELS[name].builder(tuple(int(d) for d in input_shape), int(num_classes))
+
+
+def flat_size(features: nn.Module, input_shape: tuple[int, int, int], model: str) -> int:
+    """Number of values `features` outputs per image, found by a dry run; a clear error if the input is too small."""
+    try:
+        with torch.no_grad():
+            out = features.eval()(torch.zeros(1, *input_shape))
+    except RuntimeError as exc:
+        raise ValueError(f"model {model!r} cannot take {'x'.join(map(str, input_shape))} input: "
+                         f"it shrinks the image below 1 pixel ({str(exc).splitlines()[0]})") from None
+    features.train()
+    return int(out[0].numel())
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

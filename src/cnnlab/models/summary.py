@@ -1,0 +1,55 @@
+"""A Keras-style model summary: each layer's output shape and parameter count, from one forward pass."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class LayerRow:
+    name: str  # e.g. "conv2d_1 (Conv2d)"
+    output_shape: tuple[int, ...]  # per image, without the batch axis
+    params: int
+
+
+def layer_rows(model: nn.Module, input_shape: tuple[int, int, int]) -> list[LayerRow]:
+    """One row per leaf module, in call order, with its output shape for a single (C, H, W) input."""
+    rows: list[LayerRow] = []
+    counters: dict[str, int] = {}
+    hooks = []
+
+    def hook(module: nn.Module, _inputs, output) -> None:
+        kind = type(module).__name__
+        counters[kind] = counters.get(kind, 0) + 1
+        params = sum(p.numel() for p in module.parameters(recurse=False))
+        rows.append(LayerRow(f"{kind.lower()}_{counters[kind]} ({kind})", tuple(output.shape[1:]), params))
+
+    for module in model.modules():
+        if not list(module.children()):
+            hooks.append(module.register_forward_hook(hook))
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, *input_shape))
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return rows
+
+
+def summary_table(model: nn.Module, input_shape: tuple[int, int, int]) -> str:
+    """The table as text: layer, output shape, parameters, then totals."""
+    rows = layer_rows(model, input_shape)
+    width = max([len(r.name) for r in rows] + [20]) + 2
+    line = "─" * (width + 40)
+    out = [line, f"{'Layer (type)':<{width}}{'Output shape':<26}{'Param #':>14}", line]
+    for r in rows:
+        out.append(f"{r.name:<{width}}{str((None, *r.output_shape)):<26}{r.params:>14,}")
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    out += [line, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {total - trainable:,}", line]
+    return "\n".join(out)

@@ -1,0 +1,257 @@
+"""Training, top to bottom: data → model → the epoch loop → the best weights → metrics and the run directory.
+
+`train(cfg)` is what `cnnlab train` calls.  `fit(...)` is the loop itself: whole splits stay in memory
+as uint8 tensors, each batch is picked by indexing, converted to float and normalised on the fly.
+Progress goes to an optional `report(event, info)` callback; this module never prints.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import runs
+from .checkpoint import load_checkpoint
+from .config import TrainConfig
+from .data import Dataset, Split, add_split, load_data
+from .device import autocast, pick_device, pick_precision, set_threads
+from .evaluate import Report, predict_logits, report as make_report
+from .models import build, count_parameters
+from .optim import build_loss, build_optimizer, build_scheduler, class_weights, regularization
+from .preprocess import Preprocess
+
+Reporter = Callable[[str, dict], None]  # (event, info); events: start, epoch_start, step, epoch_end, end
+STEP_REPORT_EVERY = 10  # steps between "step" events (each costs a device sync)
+
+
+def _quiet(event: str, info: dict) -> None:
+    pass
+
+
+@dataclass
+class FitResult:
+    history: list[dict] = field(default_factory=list)  # one row per epoch
+    best_epoch: int = 0
+    best_value: float | None = None
+    stopped_early: bool = False
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    fit: FitResult
+    reports: dict[str, Report]  # split name → metrics of the final (best) model
+    seconds: float
+
+
+# ── data ─────────────────────────────────────────────────────────────────────────────────────────────────
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def stratified_split(split: Split, fraction: float, seed: int) -> tuple[Split, Split]:
+    """Hold out `fraction` of each class (at least one image of classes with 2+) as a validation split."""
+    gen = torch.Generator().manual_seed(seed)
+    train_idx, val_idx = [], []
+    for label in split.labels.unique().tolist():
+        members = torch.nonzero(split.labels == label).flatten()
+        members = members[torch.randperm(len(members), generator=gen)]
+        n_val = int(round(len(members) * fraction)) if len(members) > 1 else 0
+        n_val = max(n_val, 1) if len(members) > 1 else 0
+        val_idx.append(members[:n_val])
+        train_idx.append(members[n_val:])
+    train_idx, val_idx = torch.cat(train_idx).sort().values, torch.cat(val_idx).sort().values
+    return split.subset(train_idx), split.subset(val_idx)
+
+
+def prepare_data(cfg: TrainConfig, progress=None) -> Dataset:
+    """Load cfg.data (+ val_data / test_data files) and carve a validation split when there is none."""
+    size = tuple(cfg.image_size) if cfg.image_size else None
+    data = load_data(cfg.data, data_dir=cfg.data_dir, fmt=cfg.data_format, image_size=size,
+                     channels=cfg.channels, progress=progress)
+    for split, source in (("val", cfg.val_data), ("test", cfg.test_data)):
+        if source:
+            other = load_data(source, data_dir=cfg.data_dir, fmt=cfg.data_format,
+                              image_size=size or data.input_shape[1:], channels=data.input_shape[0])
+            add_split(data, split, other)
+    if "train" not in data:
+        raise ValueError(f"{data.source}: no training split (found {', '.join(data.splits)})")
+    if not data["train"].labeled:
+        raise ValueError(f"{data.source}: the training rows have no labels")
+    if "val" not in data and cfg.val_split > 0:
+        data.splits["train"], data.splits["val"] = stratified_split(data["train"], cfg.val_split, cfg.seed)
+    if cfg.limit and cfg.limit < len(data["train"]):
+        data.splits["train"] = stratified_split(data["train"], cfg.limit / len(data["train"]), cfg.seed)[1]
+    data.splits = {k: data.splits[k] for k in sorted(data.splits, key=lambda s: ("train", "val", "test").index(s))}
+    return data
+
+
+# ── the loop ─────────────────────────────────────────────────────────────────────────────────────────────
+def epoch_order(n: int, gen: torch.Generator, sample_weights: torch.Tensor | None) -> torch.Tensor:
+    """This epoch's image order: a permutation, or n class-balanced draws with replacement."""
+    if sample_weights is None:
+        return torch.randperm(n, generator=gen)
+    return torch.multinomial(sample_weights, n, replacement=True, generator=gen)
+
+
+def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, preprocess: Preprocess,
+        classes: list[str], run_dir: Path | None = None, report: Reporter = _quiet,
+        resume: dict | None = None) -> FitResult:
+    """Train `model` on `train` for cfg.epochs, validating on `val` after each epoch.
+
+    With `run_dir`, writes last.pt every epoch, best.pt when the monitored metric improves, and history.csv.
+    With `resume` (a checkpoint dict), continues where that checkpoint stopped.  At the end the model holds
+    the best weights when cfg.restore_best (and there is a validation split), else the last ones.
+    """
+    device = pick_device(cfg.device)
+    dtype = pick_precision(cfg.precision, device)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model.to(device, memory_format=memory_format)
+    images = train.images.to(device)  # uint8 stays uint8: 4× less memory than float
+    labels = train.labels.to(device)
+    n, num_classes = len(train), len(classes)
+    steps_per_epoch = n // cfg.batch_size + (1 if n % cfg.batch_size > 1 else 0)  # a 1-image tail is dropped
+
+    counts = train.class_counts(num_classes)
+    weights = class_weights(counts).to(device) if cfg.balance == "weights" else None
+    sample_weights = class_weights(counts)[train.labels] if cfg.balance == "sampler" else None
+    loss_fn = build_loss(cfg.loss, num_classes, weights, cfg.label_smoothing)
+    optimizer = build_optimizer(cfg, model)
+    scheduler = build_scheduler(cfg, optimizer, steps_per_epoch)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    result = FitResult()
+    better = (lambda a, b: a > b + cfg.min_delta) if cfg.monitor == "val_acc" else (lambda a, b: a < b - cfg.min_delta)
+    first_epoch, since_best, best_state = 1, 0, None
+    if resume is not None:
+        planned = resume["config"]["epochs"]
+        if planned != cfg.epochs and cfg.schedule in ("onecycle", "cosine"):
+            raise ValueError(f"this run's {cfg.schedule} schedule was planned for {planned} epochs; resume it with "
+                             f"--epochs {planned}, or start a new run (a {cfg.schedule} schedule cannot be stretched)")
+        model.load_state_dict(resume["model_state"])
+        optimizer.load_state_dict(resume["optimizer_state"])
+        scheduler.load_state_dict(resume["scheduler_state"])
+        torch.set_rng_state(resume["rng"]["torch"])
+        gen.set_state(resume["rng"]["shuffle"])
+        result.history = list(resume["history"])
+        result.best_epoch, result.best_value = resume["best"]["epoch"], resume["best"]["value"]
+        first_epoch, since_best = resume["epoch"] + 1, resume["best"].get("since", 0)
+
+    report("start", {"device": str(device), "precision": str(dtype or "fp32").replace("torch.", ""),
+                     "train": n, "val": len(val) if val is not None else 0, "steps_per_epoch": steps_per_epoch,
+                     "params": count_parameters(model), "first_epoch": first_epoch, "epochs": cfg.epochs})
+    elapsed = result.history[-1]["seconds"] if result.history else 0.0
+    for epoch in range(first_epoch, cfg.epochs + 1):
+        report("epoch_start", {"epoch": epoch, "epochs": cfg.epochs, "steps": steps_per_epoch})
+        model.train()
+        start = time.perf_counter()
+        order = epoch_order(n, gen, sample_weights).to(device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.int64)
+        seen = 0
+        for step in range(steps_per_epoch):
+            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            x = preprocess(images[idx]).contiguous(memory_format=memory_format)  # (B, C, H, W) float
+            y = labels[idx]
+            with autocast(device, dtype):
+                logits = model(x)
+            loss = loss_fn(logits, y) + regularization(model, cfg.l1, cfg.l2)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.argmax(1) == y).sum()
+            seen += len(y)
+            if (step + 1) % STEP_REPORT_EVERY == 0 or step + 1 == steps_per_epoch:
+                dt = time.perf_counter() - start
+                report("step", {"epoch": epoch, "step": step + 1, "steps": steps_per_epoch,
+                                "loss": loss_sum.item() / seen, "acc": correct.item() / seen,
+                                "images_per_s": seen / max(dt, 1e-9)})
+        train_seconds = time.perf_counter() - start
+        row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": loss_sum.item() / max(seen, 1),
+               "train_acc": correct.item() / max(seen, 1)}
+        if val is not None and len(val):
+            logits = predict_logits(model, val.images, preprocess, device, dtype, cfg.eval_batch_size,
+                                    cfg.channels_last)
+            val_report = make_report(logits, val.labels, classes, cfg.loss, cfg.top_k)
+            row.update(val_loss=val_report.loss, val_acc=val_report.accuracy)
+        elapsed += time.perf_counter() - start
+        row.update(seconds=round(elapsed, 3), train_images_per_s=round(seen / max(train_seconds, 1e-9), 1))
+        result.history.append(row)
+
+        value = row.get(cfg.monitor)
+        improved = value is not None and (result.best_value is None or better(value, result.best_value))
+        if improved or value is None:
+            result.best_epoch, result.best_value, since_best = epoch, value, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            since_best += 1
+        stop = cfg.early_stopping and value is not None and since_best >= cfg.patience
+        if run_dir is not None:
+            state = runs.checkpoint_dict(model, cfg, preprocess, classes, tuple(train.images.shape[1:]),
+                                         epoch=epoch, history=result.history,
+                                         best={"monitor": cfg.monitor, "value": result.best_value,
+                                               "epoch": result.best_epoch, "since": since_best},
+                                         optimizer=optimizer, scheduler=scheduler,
+                                         rng={"torch": torch.get_rng_state(), "shuffle": gen.get_state()})
+            runs.save_epoch(run_dir, state, is_best=result.best_epoch == epoch)
+        report("epoch_end", {**row, "best_epoch": result.best_epoch, "improved": result.best_epoch == epoch})
+        if stop:
+            result.stopped_early = True
+            report("early_stop", {"epoch": epoch, "patience": cfg.patience, "monitor": cfg.monitor})
+            break
+
+    if cfg.restore_best and result.history and result.best_epoch != result.history[-1]["epoch"]:
+        if best_state is None and run_dir is not None:  # resumed after the best epoch: read it back
+            best_state = load_checkpoint(run_dir / "best.pt")["model_state"]
+        if best_state is not None:
+            model.load_state_dict(best_state)
+    return result
+
+
+# ── the whole run ────────────────────────────────────────────────────────────────────────────────────────
+def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = None,
+          resume_dir: Path | None = None, progress=None) -> RunResult:
+    """Load the data, build the model, fit it, evaluate the best weights and write the run directory."""
+    t0 = time.perf_counter()
+    set_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    data = data if data is not None else prepare_data(cfg, progress)
+    classes = data.classes
+    train_split, val_split = data["train"], data.splits.get("val")
+    resume = runs.load_last(resume_dir) if resume_dir is not None else None
+    if resume is not None:
+        preprocess = Preprocess.from_state(resume["preprocess"])
+    else:
+        preprocess = Preprocess.fit(train_split.images, cfg.normalize)
+    model = build(cfg.model, data.input_shape, len(classes))
+    run_dir = resume_dir or runs.new_run_dir(cfg, data.name)
+    runs.write_config(run_dir, cfg, data)
+    report("data", {"name": data.name, "source": data.source, "shape": data.input_shape, "classes": classes,
+                    "splits": {k: len(v) for k, v in data.splits.items()}, "run_dir": str(run_dir),
+                    "normalize": preprocess.describe(), "model": cfg.model})
+
+    result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir, report, resume)
+
+    device = pick_device(cfg.device)
+    dtype = pick_precision(cfg.precision, device)
+    reports = {}
+    for split in ("val", "test"):
+        if split in data and data[split].labeled and len(data[split]):
+            logits = predict_logits(model, data[split].images, preprocess, device, dtype, cfg.eval_batch_size,
+                                    cfg.channels_last)
+            reports[split] = make_report(logits, data[split].labels, classes, cfg.loss, cfg.top_k)
+    seconds = time.perf_counter() - t0
+    runs.write_results(run_dir, result, reports, cfg, seconds)
+    report("end", {"run_dir": str(run_dir), "reports": reports, "best_epoch": result.best_epoch,
+                   "best_value": result.best_value, "monitor": cfg.monitor, "seconds": seconds})
+    return RunResult(run_dir, result, reports, seconds)

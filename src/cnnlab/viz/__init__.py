@@ -1,0 +1,1 @@
+"""Figures (matplotlib, written to PNG files)."""

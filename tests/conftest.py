@@ -1,0 +1,55 @@
+"""Shared fixtures: the real data folder (CNNLAB_DATA), small real data sets, temporary files."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnnlab.data import load_data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def real_data_dir() -> Path | None:
+    """The folder of real data sets (../shared/data by default), or None when absent."""
+    path = Path(os.environ.get("CNNLAB_DATA") or ROOT.parent / "shared" / "data")
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = real_data_dir()
+    if path is None:
+        pytest.skip("real data sets not found (set CNNLAB_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mini():
+    """The bundled mnist-mini data set (6,000 train / 1,000 test)."""
+    return load_data("mnist-mini")
+
+
+def write_pixel_csv(path: Path, images: np.ndarray, labels: np.ndarray | None, header: str = "label,feature",
+                    usage: list[str] | None = None) -> Path:
+    """Write images (N, H, W) uint8 as a FER-style CSV."""
+    lines = [header]
+    for i, image in enumerate(images):
+        pixels = " ".join(map(str, image.reshape(-1).tolist()))
+        if header.startswith("emotion"):
+            lines.append(f"{labels[i]},{pixels},{usage[i]}")
+        elif header.startswith("id"):
+            lines.append(f"{i},{pixels}")
+        else:
+            lines.append(f"{labels[i]},{pixels}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def tiny_csv(tmp_path: Path, mini) -> Path:
+    """300 mnist-mini training digits as a label,feature CSV (28×28)."""
+    split = mini["train"]
+    return write_pixel_csv(tmp_path / "digits.csv", split.images[:300, 0].numpy(), split.labels[:300].numpy())

@@ -1,0 +1,95 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnlab.cli import main
+
+from conftest import write_pixel_csv
+
+
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def lines_dict(text):
+    """The 'key value' result lines of the output."""
+    return {k: v for k, _, v in (line.partition(" ") for line in text.splitlines())}
+
+
+@pytest.fixture
+def trained(tmp_path, capsys, tiny_csv):
+    code, out, err = run_cli(capsys, "train", tiny_csv, "--model", "mnist-2conv", "--epochs", 2,
+                           "--runs-dir", tmp_path / "runs", "--batch-size", 32)
+    assert code == 0, err
+    return lines_dict(out)
+
+
+def test_train_prints_machine_readable_results(trained):
+    assert float(trained["val_acc"]) > 0.2
+    assert "test_acc" not in trained  # a single CSV has no test split
+    assert trained["best"].startswith("val_acc ")
+
+
+def test_evaluate_writes_a_confusion_matrix(trained, capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "evaluate", trained["run_dir"])
+    assert code == 0
+    assert "confusion matrix (rows: true, columns: predicted)" in out and "precision" in out
+    assert (tmp_path / "runs").exists()
+    png = [line for line in out.splitlines() if line.startswith("confusion matrix →")][0].split("→ ")[1]
+    assert Image.open(png).size[0] > 300
+
+
+def test_predict_images_and_csv_with_kaggle_output(trained, capsys, tmp_path, mini):
+    digit = mini["test"].images[0, 0].numpy()
+    Image.fromarray(digit).save(tmp_path / "digit.png")
+    code, out, _ = run_cli(capsys, "predict", trained["run_dir"], tmp_path / "digit.png", "--top-k", 2)
+    assert code == 0 and out.startswith(f"{tmp_path / 'digit.png'}: ")
+    test_csv = write_pixel_csv(tmp_path / "test.csv", mini["test"].images[:20, 0].numpy(), None, "id,feature")
+    code, out, _ = run_cli(capsys, "predict", trained["run_dir"], test_csv, "--out", tmp_path / "preds.csv")
+    rows = (tmp_path / "preds.csv").read_text().splitlines()
+    assert rows[0] == "id,label" and len(rows) == 21 and rows[1].split(",")[0] == "0"
+    assert all(0 <= int(r.split(",")[1]) <= 9 for r in rows[1:])
+
+
+def test_models_and_summary(capsys):
+    code, out, _ = run_cli(capsys, "models")
+    assert code == 0 and all(name in out for name in ("dnn", "mnist-1conv", "mnist-2conv", "cnn3", "cnn"))
+    code, out, _ = run_cli(capsys, "summary", "cnn", "--input", "1x48x48", "--classes", 7)
+    assert code == 0 and "Total params:" in out and "(None, 7)" in out
+
+
+def test_malformed_input_gives_one_clear_error_line(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("label,feature\n0," + " ".join(["1"] * 2304) + "\n3," + " ".join(["1"] * 10) + "\n")
+    code, out, err = run_cli(capsys, "train", bad, "--runs-dir", tmp_path / "runs")
+    assert code == 2
+    assert err.strip().count("\n") == 0
+    assert err.startswith(f"error: {bad}, line 3: found 10 pixel values, expected 2304")
+    assert not (tmp_path / "runs").exists()  # nothing written for a run that could not start
+
+
+def test_train_on_the_course_format_with_a_separate_val_file(tmp_path, capsys, mini):
+    images, labels = mini["train"].images[:200, 0].numpy(), mini["train"].labels[:200].numpy()
+    train_csv = write_pixel_csv(tmp_path / "train.csv", images[:150], labels[:150])
+    val_csv = write_pixel_csv(tmp_path / "val.csv", images[150:], labels[150:])
+    code, out, _ = run_cli(capsys, "train", train_csv, "--val-data", val_csv, "--epochs", 1, "--model", "dnn",
+                           "--runs-dir", tmp_path / "runs")
+    assert code == 0 and "val 50" in out
+
+
+def test_data_command_and_python_dash_m(capsys):
+    code, out, _ = run_cli(capsys, "data", "mnist-mini")
+    assert code == 0 and "train    6000 images" in out
+    done = subprocess.run([sys.executable, "-m", "cnnlab", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("cnnlab ")
+
+
+def test_config_file_and_unknown_keys(tmp_path, capsys):
+    (tmp_path / "c.json").write_text('{"epochs": 1, "modle": "dnn"}')
+    code, _, err = run_cli(capsys, "train", "--config", tmp_path / "c.json")
+    assert code == 2 and "unknown config key(s): modle" in err

@@ -1,0 +1,44 @@
+import pytest
+import torch
+
+from cnnlab.models import MODELS, build, count_parameters, layer_rows, summary_table
+
+SHAPES = [(1, 28, 28), (1, 48, 48), (3, 32, 32)]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_model_runs_forward_and_backward(name, shape):
+    try:
+        model = build(name, shape, 7)
+    except ValueError as exc:  # cnn3 is the slide's 120×160 model: too deep for 28×28
+        assert name == "cnn3" and shape == (1, 28, 28) and "cannot take 1x28x28" in str(exc)
+        return
+    x = torch.randn(4, *shape)
+    out = model(x)
+    assert out.shape == (4, 7)
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_parameter_counts_of_the_slide_models():
+    # Keras's model.summary() for the slide networks on 28×28×1, 10 classes
+    assert count_parameters(build("mnist-1conv", (1, 28, 28), 10)) == 320 + 13 * 13 * 32 * 128 + 128 + 1290
+    assert count_parameters(build("mnist-2conv", (1, 28, 28), 10)) == 225_034
+    assert count_parameters(build("dnn", (1, 48, 48), 7)) == 2304 * 32 + 32 + 32 * 7 + 7
+    # 120×160×1 → flatten 12·17·20 = 4,080 (the slide's comment says 204)
+    rows = layer_rows(build("cnn3", (1, 120, 160), 4), (1, 120, 160))
+    assert [r.output_shape for r in rows if "Flatten" in r.name] == [(4080,)]
+
+
+def test_summary_table_lists_shapes_and_totals():
+    text = summary_table(build("mnist-2conv", (1, 28, 28), 10), (1, 28, 28))
+    assert "(None, 32, 26, 26)" in text and "(None, 1600)" in text
+    assert "Total params: 225,034" in text
+
+
+def test_unknown_model_and_bad_classes():
+    with pytest.raises(ValueError, match="unknown model 'vgg99'"):
+        build("vgg99", (1, 28, 28), 10)
+    with pytest.raises(ValueError, match="num_classes"):
+        build("cnn", (1, 28, 28), 0)

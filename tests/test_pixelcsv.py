@@ -1,0 +1,122 @@
+import gzip
+
+import numpy as np
+import pytest
+
+from cnnlab.data import DataError, load_data
+from cnnlab.data.pixelcsv import FER_CLASSES, load_pixel_csv
+
+from conftest import write_pixel_csv
+
+RNG = np.random.default_rng(0)
+
+
+def faces(n=12):
+    return RNG.integers(0, 256, (n, 48, 48), dtype=np.uint8), RNG.integers(0, 7, n)
+
+
+def test_course_and_kaggle_formats_give_the_same_images(tmp_path):
+    images, labels = faces()
+    usage = ["Training"] * 8 + ["PublicTest"] * 2 + ["PrivateTest"] * 2
+    kaggle = load_data(write_pixel_csv(tmp_path / "k.csv", images, labels, "emotion,pixels,Usage", usage))
+    course = load_data(write_pixel_csv(tmp_path / "c.csv", images[:8], labels[:8]))
+    assert kaggle.classes == FER_CLASSES == course.classes
+    assert list(kaggle.splits) == ["train", "val", "test"]
+    assert (kaggle["train"].images == course["train"].images).all()
+    assert (kaggle["train"].labels == course["train"].labels).all()
+    assert (kaggle["test"].images[:, 0].numpy() == images[10:]).all()
+    assert kaggle.input_shape == (1, 48, 48)
+
+
+def test_gzip_csv(tmp_path):
+    images, labels = faces(3)
+    plain = write_pixel_csv(tmp_path / "c.csv", images, labels)
+    gz = tmp_path / "c.csv.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    assert (load_data(gz)["train"].images == load_data(plain)["train"].images).all()
+
+
+def test_unlabeled_id_feature_csv_for_prediction(tmp_path):
+    images, _ = faces(4)
+    data = load_pixel_csv(write_pixel_csv(tmp_path / "test.csv", images, None, "id,feature"))
+    split = data["test"]
+    assert not split.labeled and split.ids == ["0", "1", "2", "3"]
+
+
+def test_rgb_non_square_rows_with_image_size(tmp_path):
+    rgb = RNG.integers(0, 256, (3, 4, 6, 3), dtype=np.uint8)  # N, H, W, C interleaved
+    lines = ["label,pixels"] + [f"{i % 2}," + " ".join(map(str, im.reshape(-1))) for i, im in enumerate(rgb)]
+    (tmp_path / "rgb.csv").write_text("\n".join(lines))
+    data = load_pixel_csv(tmp_path / "rgb.csv", image_size=(4, 6), channels=3)
+    assert data.input_shape == (3, 4, 6)
+    assert (data["train"].images.numpy() == rgb.transpose(0, 3, 1, 2)).all()
+
+
+def test_non_square_without_size_asks_for_it(tmp_path):
+    (tmp_path / "x.csv").write_text("label,feature\n0," + " ".join(["1"] * 12) + "\n")
+    with pytest.raises(DataError, match="--image-size"):
+        load_pixel_csv(tmp_path / "x.csv")
+
+
+@pytest.mark.parametrize("row, message", [
+    ("0," + " ".join(["1"] * 2303), r"line 3: found 2303 pixel values, expected 2304"),
+    ("0," + " ".join(["1"] * 2303) + " abc", r"line 3: pixel 2304 is 'abc', not a number"),
+    ("0," + " ".join(["1"] * 2303) + " 256", r"line 3: pixel 2304 is 256, outside 0-255"),
+    ("0," + " ".join(["1"] * 2303) + " -3", r"line 3: pixel 2304 is -3, outside 0-255"),
+    ("0," + " ".join(["1"] * 2303) + " 1.5", r"line 3: pixel 2304 is 1.5, expected an integer"),
+    ("x," + " ".join(["1"] * 2304), r"line 3: label 'x' is not an integer"),
+    ("-1," + " ".join(["1"] * 2304), r"line 3: label -1 is negative"),
+    ("0", r"line 3: found 1 comma-separated fields, expected 2"),
+])
+def test_bad_rows_name_file_line_and_expectation(tmp_path, row, message):
+    good = "0," + " ".join(["7"] * 2304)
+    path = tmp_path / "bad.csv"
+    path.write_text(f"label,feature\n{good}\n{row}\n{good}\n")
+    with pytest.raises(DataError, match=message) as info:
+        load_pixel_csv(path)
+    assert str(path) in str(info.value)
+
+
+def test_label_outside_the_classes(tmp_path):
+    images, labels = faces(3)
+    labels[1] = 9
+    path = write_pixel_csv(tmp_path / "f.csv", images, labels, "emotion,pixels,Usage", ["Training"] * 3)
+    with pytest.raises(DataError, match=r"line 3: label 9 outside the 7 classes 0..6"):
+        load_pixel_csv(path)
+
+
+def test_unknown_usage(tmp_path):
+    images, labels = faces(2)
+    path = write_pixel_csv(tmp_path / "f.csv", images, labels, "emotion,pixels,Usage", ["Training", "Holdout"])
+    with pytest.raises(DataError, match=r"line 3: Usage 'Holdout', expected Training, PublicTest or PrivateTest"):
+        load_pixel_csv(path)
+
+
+def test_empty_file_and_missing_column(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="empty.csv: empty file"):
+        load_pixel_csv(tmp_path / "empty.csv")
+    (tmp_path / "nopix.csv").write_text("label,text\n0,hello\n")
+    with pytest.raises(DataError, match=r"nopix.csv, line 1: no pixel column"):
+        load_pixel_csv(tmp_path / "nopix.csv")
+    (tmp_path / "header.csv").write_text("label,feature\n")
+    with pytest.raises(DataError, match="no data rows"):
+        load_pixel_csv(tmp_path / "header.csv")
+
+
+def test_parser_matches_a_plain_python_parse(tmp_path):
+    images = RNG.integers(0, 256, (50, 48, 48), dtype=np.uint8)
+    images[0, 0, :5] = [0, 9, 10, 99, 100]  # every digit count
+    path = write_pixel_csv(tmp_path / "p.csv", images, np.zeros(50, int))
+    assert (load_pixel_csv(path)["train"].images[:, 0].numpy() == images).all()
+
+
+def test_fer2013_loads_fast_with_the_documented_counts(data_dir):
+    import time
+
+    start = time.perf_counter()
+    data = load_data(data_dir / "fer2013" / "fer2013.csv.gz")
+    seconds = time.perf_counter() - start
+    assert data["train"].class_counts(7) == [3995, 436, 4097, 7215, 4830, 3171, 4965]
+    assert len(data["val"]) == 3589
+    assert seconds < 30  # ~4 s on a 2-core CPU; generous for busy CI machines

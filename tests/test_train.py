@@ -1,0 +1,109 @@
+import csv
+
+import pytest
+import torch
+
+from cnnlab.checkpoint import CheckpointError, load_checkpoint
+from cnnlab.config import TrainConfig
+from cnnlab.runs import load_run
+from cnnlab.train import stratified_split, train
+
+FAST = dict(model="mnist-2conv", batch_size=64, limit=600, eval_batch_size=512)
+
+
+def cfg(tmp_path, **kw):
+    return TrainConfig(data="mnist-mini", runs_dir=str(tmp_path / "runs"), **{**FAST, **kw})
+
+
+def test_run_directory_has_every_file_and_sane_metrics(tmp_path):
+    events = []
+    result = train(cfg(tmp_path, epochs=2), lambda e, info: events.append(e))
+    names = {p.name for p in result.run_dir.iterdir()}
+    assert {"config.json", "history.csv", "best.pt", "last.pt", "metrics.json", "curves.png",
+            "confusion_matrix.png", "summary.txt"} <= names
+    rows = list(csv.DictReader(open(result.run_dir / "history.csv")))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert result.reports["test"].accuracy > 0.6  # 600 images, 2 epochs
+    assert (result.run_dir / "summary.txt").read_text().splitlines()[-1].startswith("best val_acc ")
+    assert events[:3] == ["data", "start", "epoch_start"] and events[-1] == "end"
+    assert result.run_dir.name.endswith("-mnist-mini-mnist-2conv")
+
+
+def test_same_seed_same_result(tmp_path):
+    a = train(cfg(tmp_path, epochs=1, seed=3))
+    b = train(cfg(tmp_path, epochs=1, seed=3))
+    assert a.fit.history[0]["train_loss"] == b.fit.history[0]["train_loss"]
+    assert a.reports["test"].accuracy == b.reports["test"].accuracy
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = train(cfg(tmp_path, epochs=2, run_name="straight", precision="fp32"))
+
+    def interrupt_after_first_epoch(event, info):
+        if event == "epoch_end" and info["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg(tmp_path, epochs=2, run_name="split", precision="fp32"), interrupt_after_first_epoch)
+    run_dir = tmp_path / "runs" / "split"
+    state = load_checkpoint(run_dir / "last.pt")
+    assert state["epoch"] == 1
+    resumed = train(TrainConfig.from_dict(state["config"]), resume_dir=run_dir)
+    assert resumed.run_dir == run_dir
+    assert [r["epoch"] for r in resumed.fit.history] == [1, 2]
+    assert resumed.fit.history[1]["train_loss"] == pytest.approx(straight.fit.history[1]["train_loss"], rel=1e-6)
+    a = load_checkpoint(straight.run_dir / "last.pt")["model_state"]
+    b = load_checkpoint(run_dir / "last.pt")["model_state"]
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_resume_cannot_stretch_a_onecycle_schedule(tmp_path):
+    first = train(cfg(tmp_path, epochs=1))
+    state = load_checkpoint(first.run_dir / "last.pt")
+    with pytest.raises(ValueError, match="planned for 1 epochs; resume it with --epochs 1"):
+        train(TrainConfig.from_dict({**state["config"], "epochs": 3}), resume_dir=first.run_dir)
+
+
+def test_early_stopping_and_restore_best(tmp_path):
+    # a learning rate this high makes validation accuracy stall, so patience 1 stops early
+    result = train(cfg(tmp_path, epochs=8, early_stopping=True, patience=1, lr=0.5, optimizer="sgd",
+                       schedule="constant", monitor="val_loss"))
+    assert result.fit.stopped_early and len(result.fit.history) < 8
+    best = load_checkpoint(result.run_dir / "best.pt")
+    assert best["epoch"] == result.fit.best_epoch
+
+
+@pytest.mark.parametrize("options", [
+    dict(optimizer="sgd", nesterov=True, schedule="step", step_epochs=1),
+    dict(optimizer="rmsprop", schedule="cosine", loss="bce"),
+    dict(optimizer="adadelta", loss="mse", l2=1e-4, normalize="featurewise"),
+    dict(optimizer="adagrad", l1=1e-5, balance="weights", label_smoothing=0.1),
+    dict(optimizer="adamw", weight_decay=0.01, balance="sampler", normalize="none"),
+])
+def test_every_loss_optimizer_schedule_and_option_trains(tmp_path, options):
+    result = train(cfg(tmp_path, epochs=3, **options))
+    assert result.reports["test"].accuracy > 0.2  # twice chance after 3 short epochs: it learns
+    assert result.fit.history[-1]["train_loss"] < result.fit.history[0]["train_loss"]
+
+
+def test_checkpoint_loads_weights_only_and_code_is_refused(tmp_path):
+    result = train(cfg(tmp_path, epochs=1))
+    run = load_run(result.run_dir)
+    assert run.classes == [str(i) for i in range(10)] and run.input_shape == (1, 28, 28)
+    evil = tmp_path / "evil.pt"
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this would run",))
+
+    torch.save({"format": "cnnlab-checkpoint", "payload": Payload()}, evil)
+    with pytest.raises(CheckpointError, match="refused: the file contains pickled Python objects"):
+        load_checkpoint(evil)
+
+
+def test_stratified_split_keeps_class_balance(mini):
+    train_part, val_part = stratified_split(mini["train"], 0.1, seed=0)
+    assert len(train_part) + len(val_part) == 6000
+    counts = val_part.class_counts(10)
+    full = mini["train"].class_counts(10)
+    assert all(abs(c - f * 0.1) <= 1 for c, f in zip(counts, full))
