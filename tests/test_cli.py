@@ -93,3 +93,47 @@ def test_config_file_and_unknown_keys(tmp_path, capsys):
     (tmp_path / "c.json").write_text('{"epochs": 1, "modle": "dnn"}')
     code, _, err = run_cli(capsys, "train", "--config", tmp_path / "c.json")
     assert code == 2 and "unknown config key(s): modle" in err
+
+
+def _idx(array):
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def make_bad_input(tmp_path, kind):
+    """A malformed data set of each kind, and the words its error must contain."""
+    pixels = " ".join(["9"] * 2304)
+    if kind == "truncated idx":
+        folder = tmp_path / "idx"
+        folder.mkdir()
+        (folder / "train-images-idx3-ubyte").write_bytes(_idx(np.zeros((10, 28, 28)))[:-500])
+        (folder / "train-labels-idx1-ubyte").write_bytes(_idx(np.zeros(10)))
+        return folder, "train-images-idx3-ubyte: truncated IDX file: header says 10 items"
+    if kind == "unreadable image":
+        for cls in ("a", "b"):
+            (tmp_path / "imgs" / cls).mkdir(parents=True)
+            Image.new("L", (8, 8)).save(tmp_path / "imgs" / cls / "ok.png")
+        (tmp_path / "imgs" / "b" / "bad.jpg").write_bytes(b"not a jpeg")
+        return tmp_path / "imgs", "bad.jpg: unreadable image"
+    rows = {"wrong pixel count": ("label,feature", f"0,{pixels}\n1,1 2 3", "line 3: found 3 pixel values, expected 2304"),
+            "non-numeric": ("label,feature", f"0,{pixels}\n1,{pixels[:-1]}x", "line 3: pixel 2304 is 'x', not a number"),
+            "pixel out of range": ("label,feature", f"0,{pixels}\n1,{pixels[:-1]}300", "line 3: pixel 2304 is 300, outside 0-255"),
+            "label outside classes": ("emotion,pixels,Usage", f"0,{pixels},Training\n8,{pixels},Training",
+                                      "line 3: label 8 outside the 7 classes"),
+            "empty file": ("", "", "empty file"),
+            "missing column": ("label,values", f"0,{pixels}", "line 1: no pixel column")}
+    header, body, words = rows[kind]
+    path = tmp_path / "bad.csv"
+    path.write_text(f"{header}\n{body}\n" if header else "")
+    return path, words
+
+
+@pytest.mark.parametrize("kind", ["wrong pixel count", "non-numeric", "pixel out of range", "label outside classes",
+                                  "empty file", "missing column", "truncated idx", "unreadable image"])
+def test_every_kind_of_malformed_input_is_one_line_naming_the_file(tmp_path, capsys, kind):
+    source, words = make_bad_input(tmp_path, kind)
+    code, out, err = run_cli(capsys, "train", source, "--runs-dir", tmp_path / "runs")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: ") and words in err
+    assert "Traceback" not in err

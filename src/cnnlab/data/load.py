@@ -34,7 +34,7 @@ def detect_format(path: Path) -> str:
     if is_idx(head):
         raise DataError(f"{path}: an IDX file alone has no labels; pass the folder holding "
                         "train-images-idx3-ubyte and train-labels-idx1-ubyte")
-    if looks_like_pixel_csv(head):
+    if looks_like_pixel_csv(head) or path.name.lower().endswith((".csv", ".csv.gz")):
         return "csv"
     raise DataError(f"{path}: cannot tell the data format; expected a CSV with a header such as "
                     "label,feature or emotion,pixels,Usage")
