@@ -266,6 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=parse_size, metavar="HxW")
     p.add_argument("--channels", type=int, choices=[1, 3])
     p.set_defaults(func=cmd_data)
+
+    from .commands import register_all
+
+    register_all(sub)
     return parser
 
 
