@@ -1,11 +1,20 @@
-"""cnnlab: train, inspect, compare and deploy CNN classifiers on your own data, fast on a laptop CPU."""
+"""cnnlab: train, inspect, compare and deploy CNN classifiers on your own data, fast on a laptop CPU.
+
+The names below are imported on first use, so that `import cnnlab` stays light (and the ONNX inference
+path can run where PyTorch is not installed).
+"""
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
 
-from .api import Classifier  # noqa: E402
-from .config import TrainConfig  # noqa: E402
-from .data import Dataset, DataError, Split, load_data  # noqa: E402
-from .models import build  # noqa: E402
-from .runs import load_run  # noqa: E402
-from .train import train  # noqa: E402
+_EXPORTS = {"Classifier": "api", "TrainConfig": "config", "Dataset": "data", "DataError": "data", "Split": "data",
+            "load_data": "data", "build": "models", "load_run": "runs", "train": "train"}
+__all__ = list(_EXPORTS)
 
-__all__ = ["Classifier", "TrainConfig", "Dataset", "DataError", "Split", "load_data", "build", "load_run", "train"]
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")
