@@ -120,3 +120,25 @@ def test_fer2013_loads_fast_with_the_documented_counts(data_dir):
     assert data["train"].class_counts(7) == [3995, 436, 4097, 7215, 4830, 3171, 4965]
     assert len(data["val"]) == 3589
     assert seconds < 30  # ~4 s on a 2-core CPU; generous for busy CI machines
+
+
+def test_fer2013_in_the_course_format_trains_identically(data_dir, tmp_path):
+    """Kaggle's emotion,pixels,Usage file and the same rows rewritten as label,feature give the same run."""
+    import gzip as gz
+
+    from cnnlab.config import TrainConfig
+    from cnnlab.train import train
+
+    lines = gz.open(data_dir / "fer2013" / "fer2013.csv.gz", "rt").read().splitlines()
+    rows = [line.split(",") for line in lines[1:]]
+    train_rows = [r for r in rows if r[2] == "Training"][:400]
+    val_rows = [r for r in rows if r[2] == "PublicTest"][:100]
+    (tmp_path / "kaggle.csv").write_text("emotion,pixels,Usage\n" + "\n".join(",".join(r) for r in train_rows + val_rows))
+    (tmp_path / "train.csv").write_text("label,feature\n" + "\n".join(f"{r[0]},{r[1]}" for r in train_rows))
+    (tmp_path / "val.csv").write_text("label,feature\n" + "\n".join(f"{r[0]},{r[1]}" for r in val_rows))
+    common = dict(model="mnist-2conv", epochs=1, batch_size=50, runs_dir=str(tmp_path / "runs"))
+    kaggle = train(TrainConfig(data=str(tmp_path / "kaggle.csv"), **common))
+    course = train(TrainConfig(data=str(tmp_path / "train.csv"), val_data=str(tmp_path / "val.csv"), **common))
+    assert kaggle.fit.history[0]["train_loss"] == course.fit.history[0]["train_loss"]
+    assert kaggle.reports["val"].accuracy == course.reports["val"].accuracy
+    assert kaggle.reports["val"].classes == course.reports["val"].classes == FER_CLASSES
