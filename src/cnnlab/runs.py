@@ -50,9 +50,10 @@ def write_config(run_dir: Path, cfg: TrainConfig, data: Dataset) -> None:
 
 def checkpoint_dict(model: nn.Module, cfg: TrainConfig, preprocess: Preprocess, classes: list[str],
                     input_shape: tuple[int, ...], *, epoch: int, history: list[dict], best: dict,
-                    optimizer=None, scheduler=None, rng: dict | None = None) -> dict:
+                    input_meta: dict | None = None, optimizer=None, scheduler=None, rng: dict | None = None) -> dict:
     """Everything needed to rebuild, use or resume the model, as tensors and plain values."""
     return {"model_name": cfg.model, "input_shape": list(input_shape), "classes": list(classes),
+            "input_meta": input_meta or {},
             "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "preprocess": preprocess.state(), "config": cfg.to_dict(), "epoch": epoch,
             "history": history, "best": best,
@@ -120,9 +121,14 @@ class LoadedRun:
     model: nn.Module
     preprocess: Preprocess
     classes: list[str]
-    input_shape: tuple[int, int, int]
+    input_shape: tuple[int, ...]
     config: TrainConfig
     checkpoint: dict
+
+    @property
+    def input_meta(self) -> dict:
+        """How raw inputs become tensors (see Dataset.meta); {} for images."""
+        return self.checkpoint.get("input_meta") or {}
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -143,7 +149,8 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     try:
         cfg = TrainConfig.from_dict(state["config"])
         shape = tuple(state["input_shape"])
-        model = build(state["model_name"], shape, len(state["classes"]))
+        meta = state.get("input_meta") or {}
+        model = build(state["model_name"], shape, len(state["classes"]), **meta.get("model_options", {}))
         model.load_state_dict(state["model_state"])
     except (KeyError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{file}: cannot rebuild the model ({str(exc).splitlines()[0]})") from None

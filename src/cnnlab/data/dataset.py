@@ -6,12 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-SPLIT_NAMES = ("train", "val", "test")
-UNLABELED = -1  # label value of rows that carry no label (prediction CSVs)
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the file, the row or line, what was found and what was expected."""
+from .base import SPLIT_NAMES, UNLABELED, DataError  # noqa: F401  (re-exported)
 
 
 def _tensor(array: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -68,6 +63,10 @@ class Dataset:
     classes: list[str]
     splits: dict[str, Split] = field(default_factory=dict)
     source: str = ""  # where it was read from, for messages and the run config
+    # How raw inputs become tensors, JSON-able; travels into checkpoints so `predict` reads new inputs the same
+    # way.  Images: {} (the input shape says it all); text: {"kind": "text", "tokenizer": {...}};
+    # audio: {"kind": "audio", ...feature parameters}.  "model_options" (e.g. vocab_size) go to models.build.
+    meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         shapes = {tuple(s.images.shape[1:]) for s in self.splits.values() if len(s)}

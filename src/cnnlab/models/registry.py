@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-Builder = Callable[[tuple[int, int, int], int], nn.Module]
+Builder = Callable[..., nn.Module]  # builder(input_shape, num_classes, **options) → nn.Module
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,14 @@ def register(name: str, summary: str) -> Callable[[Builder], Builder]:
     return add
 
 
-def build(name: str, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
-    """Build model `name` for inputs (C, H, W) and `num_classes` outputs (logits, no softmax)."""
+def build(name: str, input_shape: tuple[int, ...], num_classes: int, **options) -> nn.Module:
+    """Build model `name` for inputs of `input_shape` ((C, H, W) for images, (L,) for token ids) and
+    `num_classes` outputs (logits, no softmax).  `options` are model-specific (e.g. vocab_size for text)."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     if num_classes < 1:
         raise ValueError(f"num_classes must be at least 1, got {num_classes}")
-    return MODELS[name].builder(tuple(int(d) for d in input_shape), int(num_classes))
+    return MODELS[name].builder(tuple(int(d) for d in input_shape), int(num_classes), **options)
 
 
 def flat_size(features: nn.Module, input_shape: tuple[int, int, int], model: str) -> int:
