@@ -107,3 +107,19 @@ def test_stratified_split_keeps_class_balance(mini):
     counts = val_part.class_counts(10)
     full = mini["train"].class_counts(10)
     assert all(abs(c - f * 0.1) <= 1 for c, f in zip(counts, full))
+
+
+@pytest.mark.parametrize("steps", [1, 3, 5, 40])
+def test_onecycle_rate_stays_positive_to_the_last_step(steps):
+    from cnnlab.optim import build_optimizer, build_scheduler
+
+    model = torch.nn.Linear(2, 2)
+    c = TrainConfig(epochs=1, lr=0.01)
+    optimizer = build_optimizer(c, model)
+    scheduler = build_scheduler(c, optimizer, steps)
+    rates = []
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert min(rates) > 0 and max(rates) <= 0.01 + 1e-12

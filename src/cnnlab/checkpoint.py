@@ -7,9 +7,9 @@ import pickle
 import tempfile
 from pathlib import Path
 
-import torch
-
 FORMAT = "cnnlab-checkpoint"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 VERSION = 1
 
 
@@ -25,6 +25,7 @@ def atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give them the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -41,12 +42,16 @@ def write_json(path: Path, value) -> None:
 
 def save_checkpoint(path: Path, checkpoint: dict) -> None:
     """Write a checkpoint dict (tagged with format and version) atomically."""
+    import torch  # here, not at the top: atomic writes and CheckpointError serve the torch-free ONNX path
+
     checkpoint = {"format": FORMAT, "version": VERSION, **checkpoint}
     atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     """Read a checkpoint with torch.load(weights_only=True); pickled code is refused."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")

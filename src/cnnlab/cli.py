@@ -155,14 +155,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .predict import accuracy_of, predict, read_inputs, write_predictions
-    from .runs import load_run
+    from .predictions import accuracy_of, write_predictions
 
-    run = load_run(args.run)
-    images, ids, labels = read_inputs(run, args.inputs)
-    predictions = predict(run, images, ids, labels, args.top_k, args.device)
+    if args.run.lower().endswith(".onnx"):  # onnxruntime + NumPy + Pillow only: this path never imports torch
+        from . import onnx_predict
+
+        model = onnx_predict.OnnxClassifier.load(args.run)
+        images, ids, labels = onnx_predict.read_inputs(args.inputs, model.input_shape)
+        predictions = onnx_predict.predict(model, images, ids, labels, args.top_k)
+        classes = model.classes
+    else:
+        from .predict import predict, read_inputs
+        from .runs import load_run
+
+        run = load_run(args.run)
+        images, ids, labels = read_inputs(run, args.inputs)
+        predictions = predict(run, images, ids, labels, args.top_k, args.device)
+        classes = run.classes
     if args.out:
-        write_predictions(Path(args.out), predictions, run.classes, names=args.names)
+        write_predictions(Path(args.out), predictions, classes, names=args.names)
     if not args.out or len(predictions) <= args.show:
         for p in predictions[:args.show]:
             tops = "  ".join(f"{c} {prob:.3f}" for c, prob in p.top)
@@ -178,16 +189,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .models import MODELS, build, count_parameters
+    from .models import MODELS, build, count_flops, count_parameters
 
     shape = args.input
-    print(f"{'model':14s}{'params':>12s}  (for input {'x'.join(map(str, shape))}, {args.classes} classes)")
+    print(f"{'model':14s}{'params':>12s}{'MFLOPs':>10s}  (per {'x'.join(map(str, shape))} image, {args.classes} classes;"
+          f" FLOPs = 2 × multiply-adds of conv/dense layers)")
     for name, spec in MODELS.items():
         try:
-            params = f"{count_parameters(build(name, shape, args.classes)):,}"
-        except ValueError:
-            params = "too small"
-        print(f"{name:14s}{params:>12s}  {spec.summary}")
+            model = build(name, shape, args.classes)
+            params, mflops = f"{count_parameters(model):,}", f"{count_flops(model, shape) / 1e6:,.2f}"
+        except ValueError:  # the input is too small for its pools, or not the kind it takes (text, audio)
+            params, mflops = "n/a", "-"
+        print(f"{name:14s}{params:>12s}{mflops:>10s}  {spec.summary}")
     return 0
 
 
@@ -239,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify image files or CSV rows with a trained run")
-    p.add_argument("run", help="a run directory or checkpoint (.pt)")
+    p.add_argument("run", help="a run directory, checkpoint (.pt), or model.onnx from `cnnlab export` "
+                               "(runs with onnxruntime alone)")
     p.add_argument("inputs", nargs="+", help="image files, or a CSV of pixel rows (id,feature or label,feature)")
     p.add_argument("--top-k", type=int, default=3, help="classes shown per input [3]")
     p.add_argument("--out", help="write a Kaggle-style id,label CSV")

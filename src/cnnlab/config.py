@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .augment.spec import parse_augment
+
 LOSSES = ("cross_entropy", "bce", "mse")
 LOSS_ALIASES = {"categorical_crossentropy": "cross_entropy", "ce": "cross_entropy",
                 "binary_crossentropy": "bce", "mean_squared_error": "mse"}
@@ -33,6 +35,7 @@ class TrainConfig:
     limit: int | None = None  # train on about this many images (a stratified sample), for quick trials
     normalize: str = "standardize"  # none: x/255 | standardize: per-channel mean/std | featurewise: per-pixel
     balance: str = "none"  # none | weights: class-weighted loss | sampler: class-balanced sampling
+    augment: str | None = None  # training batches only, e.g. rotation=20,shift=0.1,flip=h or a preset: light, fer
     # ── model ─────────────────────────────────────────────────────────────
     model: str = "cnn"  # a name from `cnnlab models`
     # ── optimisation ──────────────────────────────────────────────────────
@@ -88,6 +91,8 @@ class TrainConfig:
                 raise ValueError(f"image_size must be [H, W], got {self.image_size}")
         if self.channels not in (None, 1, 3):
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if self.augment is not None:
+            parse_augment(self.augment)  # a ValueError naming the bad item
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -34,8 +34,10 @@ def build_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer
 def build_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer,
                     steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
     """A scheduler stepped once per optimisation step."""
-    total = max(1, cfg.epochs * steps_per_epoch)
-    if cfg.schedule == "onecycle":
+    # +1: the scheduler is stepped after every optimisation step, so after the last one it sits at `total`
+    # and must still be inside the schedule (OneCycleLR extrapolates, even to negative rates, beyond it)
+    total = max(1, cfg.epochs * steps_per_epoch) + 1
+    if cfg.schedule == "onecycle" and total >= 8:  # shorter runs cannot warm up and anneal: constant rate
         defaults = optimizer.defaults
         has_momentum = "betas" in defaults or defaults.get("momentum", 0) > 0
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=learning_rate(cfg), total_steps=total,
@@ -55,22 +57,29 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 def build_loss(kind: str, num_classes: int, class_weights: torch.Tensor | None = None,
                label_smoothing: float = 0.0) -> LossFn:
-    """loss(logits (B, K) float, labels (B,) int64) → scalar mean over the batch."""
-    if kind == "cross_entropy":
-        return lambda logits, y: F.cross_entropy(logits.float(), y, weight=class_weights,
-                                                 label_smoothing=label_smoothing)
+    """loss(logits (B, K) float, targets) → scalar mean over the batch; targets are int64 labels (B,) or
+    soft targets (B, K) float (rows summing to 1, e.g. from mixup/cutmix)."""
+    def one_hot(y: torch.Tensor) -> torch.Tensor:
+        return y.float() if y.is_floating_point() else F.one_hot(y, num_classes).float()
 
     def weighted(per_sample: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if class_weights is None:
             return per_sample.mean()
-        w = class_weights[y]
+        w = y.float() @ class_weights if y.is_floating_point() else class_weights[y]  # (B,)
         return (per_sample * w).sum() / w.sum()
 
+    if kind == "cross_entropy":
+        def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            if not y.is_floating_point():
+                return F.cross_entropy(logits.float(), y, weight=class_weights, label_smoothing=label_smoothing)
+            soft = y.float() * (1 - label_smoothing) + label_smoothing / num_classes
+            return weighted(-(soft * logits.float().log_softmax(1)).sum(1), y)
+        return cross_entropy
     if kind == "bce":  # K independent sigmoids against one-hot targets (Keras binary_crossentropy)
         return lambda logits, y: weighted(F.binary_cross_entropy_with_logits(
-            logits.float(), F.one_hot(y, num_classes).float(), reduction="none").mean(1), y)
+            logits.float(), one_hot(y), reduction="none").mean(1), y)
     # mse: squared error between softmax probabilities and one-hot targets (Keras mean_squared_error)
-    return lambda logits, y: weighted(((logits.float().softmax(1) - F.one_hot(y, num_classes)) ** 2).mean(1), y)
+    return lambda logits, y: weighted(((logits.float().softmax(1) - one_hot(y)) ** 2).mean(1), y)
 
 
 def probabilities(logits: torch.Tensor, loss_kind: str) -> torch.Tensor:

@@ -1,28 +1,16 @@
 """Predictions of a trained run on new inputs: image files or CSV rows."""
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from .checkpoint import write_text
 from .data import DataError, load_data
 from .data.folder import IMAGE_SUFFIXES, load_image
 from .device import pick_device
 from .evaluate import predict_logits, top_predictions
+from .predictions import Prediction, accuracy_of, write_predictions  # noqa: F401  (re-exported)
 from .runs import LoadedRun
-
-
-@dataclass
-class Prediction:
-    id: str  # file name or CSV id/row
-    index: int  # predicted class index
-    top: list[tuple[str, float]]  # (class, probability), most probable first
-    label: int | None = None  # the true class index when the input had one
 
 
 def read_inputs(run: LoadedRun, inputs: list[str]) -> tuple[torch.Tensor, list[str], torch.Tensor]:
@@ -56,19 +44,3 @@ def predict(run: LoadedRun, images: torch.Tensor, ids: list[str], labels: torch.
     index = logits.argmax(1).tolist()
     labels_list = labels.tolist() if labels is not None else [-1] * len(ids)
     return [Prediction(i, k, t, lab if lab >= 0 else None) for i, k, t, lab in zip(ids, index, tops, labels_list)]
-
-
-def write_predictions(path: Path, predictions: list[Prediction], classes: list[str], names: bool = False) -> None:
-    """A Kaggle-style `id,label` CSV (label = class index, or class name with names=True), written atomically."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["id", "label"])
-    for p in predictions:
-        writer.writerow([p.id, classes[p.index] if names else p.index])
-    write_text(Path(path), out.getvalue())
-
-
-def accuracy_of(predictions: list[Prediction]) -> float | None:
-    """Share of labelled inputs predicted correctly (None when no input had a label)."""
-    known = [(p.index, p.label) for p in predictions if p.label is not None]
-    return float(np.mean([a == b for a, b in known])) if known else None

@@ -41,10 +41,13 @@ class Preprocess:
 
     def __call__(self, batch: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """uint8 (B, C, H, W) on any device → float (B, C, H, W), normalised."""
-        x = batch.to(dtype) / 255
+        return self.normalize(batch.to(dtype) / 255)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """float (B, C, H, W) in [0, 1] pixel units (e.g. after augmentation) → normalised, same dtype."""
         if self.mode == "none":
             return x
-        return (x - self.mean.to(x.device, dtype)) / self.std.to(x.device, dtype)
+        return (x - self.mean.to(x.device, x.dtype)) / self.std.to(x.device, x.dtype)
 
     def state(self) -> dict:
         """JSON/tensor-only form for checkpoints."""

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from . import runs
+from .augment import Augmenter
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .data import Dataset, Split, add_split, load_data
@@ -28,6 +29,7 @@ from .preprocess import Preprocess
 
 Reporter = Callable[[str, dict], None]  # (event, info); events: start, epoch_start, step, epoch_end, end
 STEP_REPORT_EVERY = 10  # steps between "step" events (each costs a device sync)
+AUGMENT_SEED_OFFSET = 1_000_003  # the augmentation's generator: its own stream, not a copy of the shuffling's
 
 
 def _quiet(event: str, info: dict) -> None:
@@ -105,7 +107,7 @@ def epoch_order(n: int, gen: torch.Generator, sample_weights: torch.Tensor | Non
 
 def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, preprocess: Preprocess,
         classes: list[str], run_dir: Path | None = None, report: Reporter = _quiet,
-        resume: dict | None = None) -> FitResult:
+        resume: dict | None = None, input_meta: dict | None = None) -> FitResult:
     """Train `model` on `train` for cfg.epochs, validating on `val` after each epoch.
 
     With `run_dir`, writes last.pt every epoch, best.pt when the monitored metric improves, and history.csv.
@@ -128,6 +130,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     optimizer = build_optimizer(cfg, model)
     scheduler = build_scheduler(cfg, optimizer, steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
+    augment_gen = torch.Generator().manual_seed(cfg.seed + AUGMENT_SEED_OFFSET)
+    augmenter = Augmenter(cfg.augment, augment_gen) if cfg.augment else None
     result = FitResult()
     better = (lambda a, b: a > b + cfg.min_delta) if cfg.monitor == "val_acc" else (lambda a, b: a < b - cfg.min_delta)
     first_epoch, since_best, best_state = 1, 0, None
@@ -141,6 +145,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         scheduler.load_state_dict(resume["scheduler_state"])
         torch.set_rng_state(resume["rng"]["torch"])
         gen.set_state(resume["rng"]["shuffle"])
+        if "augment" in resume["rng"]:
+            augment_gen.set_state(resume["rng"]["augment"])
         result.history = list(resume["history"])
         result.best_epoch, result.best_value = resume["best"]["epoch"], resume["best"]["value"]
         first_epoch, since_best = resume["epoch"] + 1, resume["best"].get("since", 0)
@@ -159,8 +165,14 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         seen = 0
         for step in range(steps_per_epoch):
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            x = preprocess(images[idx]).contiguous(memory_format=memory_format)  # (B, C, H, W) float
             y = labels[idx]
+            if augmenter is None:
+                x = preprocess(images[idx])  # (B, C, H, W) float
+            else:  # augment in pixel units [0, 1], then normalise; mixing turns y into soft targets (B, K)
+                x = preprocess.normalize(augmenter(images[idx].float() / 255))
+                if augmenter.mixes:
+                    x, y = augmenter.mix(x, y, num_classes)
+            x = x.contiguous(memory_format=memory_format)
             with autocast(device, dtype):
                 logits = model(x)
             loss = loss_fn(logits, y) + regularization(model, cfg.l1, cfg.l2)
@@ -169,7 +181,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
             optimizer.step()
             scheduler.step()
             loss_sum += loss.detach() * len(y)
-            correct += (logits.argmax(1) == y).sum()
+            correct += (logits.argmax(1) == (y.argmax(1) if y.ndim == 2 else y)).sum()
             seen += len(y)
             if (step + 1) % STEP_REPORT_EVERY == 0 or step + 1 == steps_per_epoch:
                 dt = time.perf_counter() - start
@@ -198,11 +210,12 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         stop = cfg.early_stopping and value is not None and since_best >= cfg.patience
         if run_dir is not None:
             state = runs.checkpoint_dict(model, cfg, preprocess, classes, tuple(train.images.shape[1:]),
-                                         epoch=epoch, history=result.history,
+                                         input_meta=input_meta or {}, epoch=epoch, history=result.history,
                                          best={"monitor": cfg.monitor, "value": result.best_value,
                                                "epoch": result.best_epoch, "since": since_best},
                                          optimizer=optimizer, scheduler=scheduler,
-                                         rng={"torch": torch.get_rng_state(), "shuffle": gen.get_state()})
+                                         rng={"torch": torch.get_rng_state(), "shuffle": gen.get_state(),
+                                              "augment": augment_gen.get_state()})
             runs.save_epoch(run_dir, state, is_best=result.best_epoch == epoch)
         report("epoch_end", {**row, "best_epoch": result.best_epoch, "improved": result.best_epoch == epoch})
         if stop:
@@ -233,14 +246,14 @@ def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = No
         preprocess = Preprocess.from_state(resume["preprocess"])
     else:
         preprocess = Preprocess.fit(train_split.images, cfg.normalize)
-    model = build(cfg.model, data.input_shape, len(classes))
+    model = build(cfg.model, data.input_shape, len(classes), **data.meta.get("model_options", {}))
     run_dir = resume_dir or runs.new_run_dir(cfg, data.name)
     runs.write_config(run_dir, cfg, data)
     report("data", {"name": data.name, "source": data.source, "shape": data.input_shape, "classes": classes,
                     "splits": {k: len(v) for k, v in data.splits.items()}, "run_dir": str(run_dir),
                     "normalize": preprocess.describe(), "model": cfg.model})
 
-    result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir, report, resume)
+    result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir, report, resume, data.meta)
 
     device = pick_device(cfg.device)
     dtype = pick_precision(cfg.precision, device)

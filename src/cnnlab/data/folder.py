@@ -8,8 +8,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .dataset import SPLIT_NAMES, DataError, Dataset, Split
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+from .image import IMAGE_SUFFIXES, load_image  # noqa: F401  (re-exported)
 
 
 def is_image_file(path: Path) -> bool:
@@ -28,19 +27,6 @@ def looks_like_image_folder(folder: Path) -> bool:
         if sub.name in SPLIT_NAMES and any(any(is_image_file(p) for p in c.iterdir()) for c in _class_folders(sub)):
             return True
     return False
-
-
-def load_image(path: Path, channels: int, size: tuple[int, int] | None) -> np.ndarray:
-    """One image as uint8 (C, H, W): converted to gray (1) or RGB (3), resized to (H, W) when given."""
-    try:
-        with Image.open(path) as img:
-            img = img.convert("L" if channels == 1 else "RGB")
-            if size is not None and img.size != (size[1], size[0]):
-                img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            array = np.asarray(img, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise DataError(f"{path}: unreadable image ({exc})") from None
-    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
 
 def load_images(paths: list[Path], channels: int, size: tuple[int, int] | None) -> np.ndarray:
