@@ -21,7 +21,7 @@ def predict_logits(model: nn.Module, images: torch.Tensor, preprocess: Preproces
     out = []
     for lo in range(0, len(images), batch_size):
         x = preprocess(images[lo:lo + batch_size].to(device, non_blocking=True))
-        if channels_last:
+        if channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(device, dtype):
             out.append(model(x).float().cpu())

@@ -1,4 +1,5 @@
-"""uint8 batch → normalised float batch.  The statistics come from the training split and travel with the model."""
+"""Input batch → model input: uint8 images (or float features) become normalised floats; token ids pass through.
+The statistics come from the training split and travel with the model."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,22 +11,30 @@ STATS_BATCH = 4096  # images per step when computing statistics (bounds the floa
 
 @dataclass
 class Preprocess:
-    """x ↦ (x/255 − mean) / std, with mean/std per channel (C,1,1), per pixel (C,H,W), or none."""
+    """x ↦ (x/scale − mean) / std, with mean/std per channel (C,1,1), per pixel (C,H,W), or none.
 
-    mode: str = "standardize"  # none | standardize | featurewise
+    scale is 255 for uint8 images (pixel units [0, 1]) and 1 for float features such as log-Mel spectrograms;
+    mode "tokens" leaves integer token ids untouched.
+    """
+
+    mode: str = "standardize"  # none | standardize | featurewise | tokens
     mean: torch.Tensor | None = None
     std: torch.Tensor | None = None
+    scale: float = 255.0
 
     @classmethod
     def fit(cls, images: torch.Tensor, mode: str) -> Preprocess:
-        """Statistics of uint8 images (N, C, H, W) in [0, 1] units."""
+        """Statistics of the training inputs (N, C, H, W), in units of x/scale."""
+        if not images.is_floating_point() and images.dtype != torch.uint8:
+            return cls("tokens", scale=1.0)
+        scale = 255.0 if images.dtype == torch.uint8 else 1.0
         if mode == "none" or len(images) == 0:
-            return cls("none")
+            return cls("none", scale=scale)
         n = len(images)
         total = torch.zeros(images.shape[1:], dtype=torch.float64)
         total_sq = torch.zeros_like(total)
         for lo in range(0, n, STATS_BATCH):
-            x = images[lo:lo + STATS_BATCH].to(torch.float64) / 255
+            x = images[lo:lo + STATS_BATCH].to(torch.float64) / scale
             total += x.sum(0)
             total_sq += (x * x).sum(0)
         if mode == "standardize":
@@ -37,25 +46,27 @@ class Preprocess:
             mean = total / n
             var = total_sq / n - mean ** 2
         std = var.clamp_min(1e-12).sqrt().clamp_min(1e-3)  # constant pixels (e.g. borders) stay finite
-        return cls(mode, mean.float(), std.float())
+        return cls(mode, mean.float(), std.float(), scale)
 
     def __call__(self, batch: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """uint8 (B, C, H, W) on any device → float (B, C, H, W), normalised."""
-        return self.normalize(batch.to(dtype) / 255)
+        """uint8 (B, C, H, W) on any device → float (B, C, H, W), normalised; token ids are returned as they are."""
+        if self.mode == "tokens":
+            return batch
+        return self.normalize(batch.to(dtype) / self.scale)
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """float (B, C, H, W) in [0, 1] pixel units (e.g. after augmentation) → normalised, same dtype."""
-        if self.mode == "none":
+        if self.mode in ("none", "tokens"):
             return x
         return (x - self.mean.to(x.device, x.dtype)) / self.std.to(x.device, x.dtype)
 
     def state(self) -> dict:
         """JSON/tensor-only form for checkpoints."""
-        return {"mode": self.mode, "mean": self.mean, "std": self.std}
+        return {"mode": self.mode, "mean": self.mean, "std": self.std, "scale": self.scale}
 
     @classmethod
     def from_state(cls, state: dict) -> Preprocess:
-        return cls(state["mode"], state.get("mean"), state.get("std"))
+        return cls(state["mode"], state.get("mean"), state.get("std"), state.get("scale", 255.0))
 
     def describe(self) -> str:
         if self.mode == "none":

@@ -132,6 +132,9 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     gen = torch.Generator().manual_seed(cfg.seed)
     augment_gen = torch.Generator().manual_seed(cfg.seed + AUGMENT_SEED_OFFSET)
     augmenter = Augmenter(cfg.augment, augment_gen) if cfg.augment else None
+    if augmenter is not None and images.dtype != torch.uint8:
+        raise ValueError("--augment applies to images; this data holds "
+                         f"{'token ids' if images.dim() == 2 else 'features'}")
     result = FitResult()
     better = (lambda a, b: a > b + cfg.min_delta) if cfg.monitor == "val_acc" else (lambda a, b: a < b - cfg.min_delta)
     first_epoch, since_best, best_state = 1, 0, None
@@ -172,7 +175,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
                 x = preprocess.normalize(augmenter(images[idx].float() / 255))
                 if augmenter.mixes:
                     x, y = augmenter.mix(x, y, num_classes)
-            x = x.contiguous(memory_format=memory_format)
+            if x.dim() == 4:  # images and spectrograms; token ids (B, L) have no memory format
+                x = x.contiguous(memory_format=memory_format)
             with autocast(device, dtype):
                 logits = model(x)
             loss = loss_fn(logits, y) + regularization(model, cfg.l1, cfg.l2)

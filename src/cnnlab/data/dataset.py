@@ -20,7 +20,11 @@ def _tensor(array: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Split:
-    """One split: images (N, C, H, W) uint8, labels (N,) int64 (-1 where unknown), optional ids."""
+    """One split: inputs and labels (N,) int64 (-1 where unknown), optional ids.
+
+    `images` holds uint8 images (N, C, H, W) — or, for other modalities, float features such as log-Mel
+    spectrograms (N, 1, M, T) or int64 token ids (N, L).
+    """
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -28,8 +32,11 @@ class Split:
 
     def __post_init__(self) -> None:
         self.images, self.labels = _tensor(self.images), _tensor(self.labels)
-        if self.images.dtype != torch.uint8 or self.images.dim() != 4:
-            raise TypeError(f"images must be uint8 N×C×H×W, got {self.images.dtype} {tuple(self.images.shape)}")
+        images_ok = self.images.dim() == 4 and (self.images.dtype == torch.uint8 or self.images.is_floating_point())
+        tokens_ok = self.images.dim() == 2 and self.images.dtype == torch.int64
+        if not (images_ok or tokens_ok):
+            raise TypeError("inputs must be uint8 images N×C×H×W, float features N×C×H×W or int64 token ids N×L, "
+                            f"got {self.images.dtype} {tuple(self.images.shape)}")
         self.labels = self.labels.to(torch.int64)
         if self.labels.shape != (self.images.shape[0],):
             raise ValueError(f"{self.images.shape[0]} images but labels of shape {tuple(self.labels.shape)}")
@@ -87,11 +94,10 @@ class Dataset:
         return split in self.splits
 
     @property
-    def input_shape(self) -> tuple[int, int, int]:
-        """(C, H, W) of the images."""
+    def input_shape(self) -> tuple[int, ...]:
+        """(C, H, W) of the images (or of the features; (L,) for token ids)."""
         for split in self.splits.values():
-            c, h, w = split.images.shape[1:]
-            return int(c), int(h), int(w)
+            return tuple(int(d) for d in split.images.shape[1:])
         raise DataError(f"{self.name}: the data set has no splits")
 
     @property
@@ -100,9 +106,11 @@ class Dataset:
 
     def describe(self) -> str:
         """A few lines: shape, classes, split sizes."""
-        c, h, w = self.input_shape
-        lines = [f"{self.name}: {c}×{h}×{w} images, {self.num_classes} classes"]
+        kind = self.meta.get("kind", "image")
+        what = {"image": "images", "text": "token ids", "audio": "features"}.get(kind, "inputs")
+        lines = [f"{self.name}: {'×'.join(map(str, self.input_shape))} {what}, {self.num_classes} classes"]
         for name, split in self.splits.items():
             counts = split.class_counts(self.num_classes) if split.labeled else None
-            lines.append(f"  {name:5s} {len(split):7d} images" + (f"  per class {counts}" if counts else "  (unlabeled)"))
+            lines.append(f"  {name:5s} {len(split):7d} {'images' if kind == 'image' else 'items'}"
+                         + (f"  per class {counts}" if counts else "  (unlabeled)"))
         return "\n".join(lines)
