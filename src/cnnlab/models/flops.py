@@ -36,8 +36,9 @@ def _macs(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int | None:
     return None
 
 
-def layer_macs(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerMacs]:
-    """MACs per image of every conv/dense call, in call order, from one forward pass of a single input."""
+def layer_macs(model: nn.Module, input_shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> list[LayerMacs]:
+    """MACs per input of every conv/dense call, in call order, from one forward pass of a single input
+    of zeros (dtype=torch.long for models that take token ids)."""
     rows: list[LayerMacs] = []
     names = {module: name for name, module in model.named_modules()}
 
@@ -52,7 +53,7 @@ def layer_macs(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerMacs
     device = next(model.parameters(), torch.empty(0)).device
     try:
         with torch.no_grad():
-            model.eval()(torch.zeros(1, *input_shape, device=device))  # batch of one: counts per image
+            model.eval()(torch.zeros(1, *input_shape, dtype=dtype, device=device))  # batch of one: counts per image
     finally:
         model.train(was_training)
         for h in handles:
@@ -60,11 +61,11 @@ def layer_macs(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerMacs
     return rows
 
 
-def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """Multiply-accumulates of one forward pass of one (C, H, W) image."""
-    return sum(r.macs for r in layer_macs(model, input_shape))
+def count_macs(model: nn.Module, input_shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> int:
+    """Multiply-accumulates of one forward pass of one input, e.g. a (C, H, W) image."""
+    return sum(r.macs for r in layer_macs(model, input_shape, dtype))
 
 
-def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """FLOPs of one forward pass of one image, at 2 FLOPs per MAC."""
-    return 2 * count_macs(model, input_shape)
+def count_flops(model: nn.Module, input_shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> int:
+    """FLOPs of one forward pass of one input, at 2 FLOPs per MAC."""
+    return 2 * count_macs(model, input_shape, dtype)

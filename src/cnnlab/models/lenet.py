@@ -67,7 +67,7 @@ class LeNet5(nn.Module):
         return self.classifier(self.features(x))
 
 
-@register("lenet5", "LeCun et al. 1998: conv 6@5×5 → pool → conv 16@5×5 → pool → FC 120 → 84, tanh; 61,706 params")
+@register("lenet5", "LeCun et al. 1998: conv 6@5×5 → pool → conv 16@5×5 → pool → FC 120 → 84, tanh; pads 28×28 to 32×32")
 def lenet5(input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
     """LeNet-5, classic layout (inputs below 32×32 padded to 32×32 as in the paper)."""
     return LeNet5(input_shape, num_classes)
