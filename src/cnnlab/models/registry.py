@@ -15,15 +15,16 @@ class ModelSpec:
     name: str
     builder: Builder
     summary: str  # one line for `cnnlab models`
+    inputs: str = "image"  # image: (C, H, W) images or spectrograms | tokens: (L,) int64 token ids
 
 
 MODELS: dict[str, ModelSpec] = {}
 
 
-def register(name: str, summary: str) -> Callable[[Builder], Builder]:
+def register(name: str, summary: str, inputs: str = "image") -> Callable[[Builder], Builder]:
     """Decorator: add a builder to the registry under `name`."""
     def add(builder: Builder) -> Builder:
-        MODELS[name] = ModelSpec(name, builder, summary)
+        MODELS[name] = ModelSpec(name, builder, summary, inputs)
         return builder
     return add
 
