@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 CNNLAB_DATA ?= $(abspath ../shared/data)
 export CNNLAB_DATA
 
-.PHONY: install dev demo test test-all bench clean
+.PHONY: install dev demo serve test test-all bench clean
 
 install: $(VENV)/.installed
 
@@ -22,10 +22,18 @@ dev: $(VENV)/.dev-installed
 
 $(VENV)/.dev-installed: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# the browser tests drive Debian's Chromium (never a downloaded browser); they skip if it cannot be installed
+	command -v chromium >/dev/null || (command -v apt-get >/dev/null && \
+		(apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && \
+		 apt-get install -y -q chromium >/dev/null)) ) || echo "chromium not installed: browser tests will skip"
 	touch $@
 
 demo: install
 	$(VENV)/bin/cnnlab train mnist-mini --epochs 4 --runs-dir runs
+
+serve: install
+	$(VENV)/bin/python -m pip install --quiet -e '.[serve]'
+	$(VENV)/bin/cnnlab serve
 
 test: dev
 	$(PY) -m pytest -q
