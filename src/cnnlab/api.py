@@ -113,7 +113,7 @@ class Classifier:
         device = next(self.model.parameters()).device
         return predict_logits(self.model, images, self.preprocess or Preprocess("none"), device,
                               pick_precision(self.config.precision, device), self.config.eval_batch_size,
-                              self.config.channels_last)
+                              self.config.channels_last, self.config.tta)
 
     def evaluate(self, x, y=None) -> dict:
         """{'loss', 'acc', 'top5_acc'} on labelled images (or a Split / Dataset's test split)."""

@@ -184,7 +184,8 @@ def inference_speed(run_dir: Path, data: str, extra: list[str], repeats: int = 3
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        predict_logits(run.model, images, run.preprocess, device, dtype, run.config.eval_batch_size)
+        predict_logits(run.model, images, run.preprocess, device, dtype, run.config.eval_batch_size,
+                       run.config.channels_last, run.config.tta)
         best = min(best, time.perf_counter() - t0)
     return len(images) / best
 

@@ -73,17 +73,19 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    """TrainConfig from --config FILE (if given), overridden by the options given on the command line."""
-    from .config import TrainConfig
+    """(TrainConfig, the fields set explicitly): --config FILE (if given), overridden by command-line options."""
+    from .config import TrainConfig, read_json
 
-    values = TrainConfig.from_json(args.config).to_dict() if args.config else {}
+    values = read_json(args.config) if args.config else {}
+    explicit = set(values)
     if args.data is not None:
         values["data"] = args.data
     for f in dataclasses.fields(TrainConfig):
         given = getattr(args, f.name, None)
         if f.name not in TRAIN_OPTION_SKIP and given is not None:
             values[f.name] = given
-    return TrainConfig.from_dict(values)
+            explicit.add(f.name)
+    return TrainConfig.from_dict(values), explicit
 
 
 # ── subcommands ──────────────────────────────────────────────────────────────────────────────────────────
@@ -93,7 +95,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import train
     from .config import TrainConfig
 
-    resume_dir = None
+    resume_dir, explicit = None, None
     if args.resume:
         resume_dir = Path(args.resume)
         state = load_checkpoint(resume_dir if resume_dir.suffix == ".pt" else resume_dir / "last.pt")
@@ -103,9 +105,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = TrainConfig.from_dict(values)
         resume_dir = resume_dir.parent if resume_dir.suffix == ".pt" else resume_dir
     else:
-        cfg = config_from_args(args)
+        cfg, explicit = config_from_args(args)
     console = TrainingConsole(quiet=args.quiet)
-    result = train(cfg, console, resume_dir=resume_dir, progress=DownloadProgress())
+    result = train(cfg, console, resume_dir=resume_dir, progress=DownloadProgress(), explicit=explicit)
     print(f"run_dir {result.run_dir}")
     for split, rep in result.reports.items():
         print(f"{split}_loss {rep.loss:.4f}")
@@ -142,7 +144,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     device = pick_device(args.device)
     run.model.to(device)
-    logits = predict_logits(run.model, part.images, run.preprocess, device, None, 1024, run.config.channels_last)
+    logits = predict_logits(run.model, part.images, run.preprocess, device, None, 1024, run.config.channels_last,
+                            run.config.tta)
     rep = report(logits, part.labels, run.classes, run.config.loss, run.config.top_k)
     out = Path(args.out) if args.out else run.path / f"confusion_matrix_{split}.png"
     plot_confusion(rep.confusion, run.classes, out, title=f"{data.name} {split}")
@@ -212,6 +215,14 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from .recipes import describe
+
+    print("recipe kind    values (digits: 1 channel ≤ 32 px; faces: 1 channel ≤ 96 px; color: 3 channels ≤ 64 px)")
+    print(describe())
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from .console import DownloadProgress
     from .data import load_data
@@ -273,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", type=int, default=10, help="[10]")
     p.set_defaults(func=cmd_summary)
 
+    p = sub.add_parser("recipes", help="the tuned presets of `cnnlab train --recipe fast|best`")
+    p.set_defaults(func=cmd_recipes)
+
     p = sub.add_parser("data", help="load a data set and describe it (downloads named sets if needed)")
     p.add_argument("source", help="a data set name or a path")
     p.add_argument("--data-dir", help="where named data sets are looked for (else $CNNLAB_DATA)")
@@ -300,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        return 0
 
 
 if __name__ == "__main__":

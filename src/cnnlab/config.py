@@ -54,12 +54,17 @@ class TrainConfig:
     loss: str = "cross_entropy"  # cross_entropy | bce (one-vs-all sigmoid) | mse (on softmax probabilities)
     label_smoothing: float = 0.0  # cross_entropy only: weight moved from the true class to all classes
     top_k: int = 5  # also report top-k accuracy
+    ema: float = 0.0  # > 0: evaluate and save an exponential moving average of the weights with this decay per step
+    tta: str | None = None  # test-time augmentation: flip = average each prediction with its mirror image's
     # ── callbacks ─────────────────────────────────────────────────────────
     monitor: str = "val_acc"  # val_loss | val_acc: what picks best.pt and drives early stopping
     early_stopping: bool = False  # stop when `monitor` has not improved for `patience` epochs
     patience: int = 5  # epochs
     min_delta: float = 0.0  # smallest change of `monitor` that counts as an improvement
     restore_best: bool = True  # evaluate and keep the best epoch's weights, not the last
+    # ── recipes and benchmarks ────────────────────────────────────────────
+    recipe: str | None = None  # fast | best: a tuned preset for the data (`cnnlab recipes`); explicit options win
+    track_test: bool = False  # also score the test split every epoch (history; time-to-accuracy), never for selection
     # ── run ───────────────────────────────────────────────────────────────
     seed: int = 0  # seeds Python, NumPy and torch; the shuffling and the val split
     device: str = "auto"  # auto (cuda, mps, cpu) | cpu | cuda | cuda:1 | mps
@@ -91,6 +96,10 @@ class TrainConfig:
                 raise ValueError(f"image_size must be [H, W], got {self.image_size}")
         if self.channels not in (None, 1, 3):
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if self.tta not in (None, "flip"):
+            raise ValueError(f"tta {self.tta!r} is not one of: flip")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be a decay in [0, 1), got {self.ema}")
         if self.augment is not None:
             parse_augment(self.augment)  # a ValueError naming the bad item
 
@@ -108,8 +117,15 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, path: str | Path) -> TrainConfig:
-        try:
-            values = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg})") from None
-        return cls.from_dict(values)
+        return cls.from_dict(read_json(path))
+
+
+def read_json(path: str | Path) -> dict:
+    """The values of a JSON config file, with the line of a syntax error."""
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a JSON object of config values")
+    return values

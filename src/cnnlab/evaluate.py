@@ -14,8 +14,11 @@ from .preprocess import Preprocess
 @torch.inference_mode()
 def predict_logits(model: nn.Module, images: torch.Tensor, preprocess: Preprocess, device: torch.device,
                    dtype: torch.dtype | None = None, batch_size: int = 1024,
-                   channels_last: bool = True) -> torch.Tensor:
-    """Logits (N, K) float32 on the CPU for uint8 images (N, C, H, W), in eval mode."""
+                   channels_last: bool = True, tta: str | None = None) -> torch.Tensor:
+    """Logits (N, K) float32 on the CPU for inputs (N, ...), in eval mode.
+
+    tta="flip" averages each image's logits with those of its left-right mirror image.
+    """
     was_training = model.training
     model.eval()
     out = []
@@ -24,7 +27,10 @@ def predict_logits(model: nn.Module, images: torch.Tensor, preprocess: Preproces
         if channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(device, dtype):
-            out.append(model(x).float().cpu())
+            logits = model(x).float()
+            if tta == "flip" and x.dim() == 4:
+                logits = (logits + model(x.flip(3)).float()) / 2
+        out.append(logits.cpu())
     model.train(was_training)
     if not out:
         return torch.zeros(0, 0)

@@ -39,7 +39,8 @@ def predict(run: LoadedRun, images: torch.Tensor, ids: list[str], labels: torch.
     """Top-k classes with probabilities for each image."""
     dev = pick_device(device)
     run.model.to(dev)
-    logits = predict_logits(run.model, images, run.preprocess, dev, None, 1024, run.config.channels_last)
+    logits = predict_logits(run.model, images, run.preprocess, dev, None, 1024, run.config.channels_last,
+                            run.config.tta)
     tops = top_predictions(logits, run.classes, run.config.loss, top_k)
     index = logits.argmax(1).tolist()
     labels_list = labels.tolist() if labels is not None else [-1] * len(ids)

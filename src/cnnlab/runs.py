@@ -17,7 +17,8 @@ from .data import Dataset
 from .models import build
 from .preprocess import Preprocess
 
-HISTORY_FIELDS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "train_images_per_s"]
+HISTORY_FIELDS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "seconds",
+                  "train_images_per_s", "time"]  # time: Unix time at the epoch's end
 
 __all__ = ["CheckpointError", "load_checkpoint", "new_run_dir", "LoadedRun", "load_run"]
 
@@ -75,7 +76,8 @@ def write_history(path: Path, history: list[dict]) -> None:
     writer = csv.DictWriter(out, fieldnames=HISTORY_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in history:
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+        writer.writerow({k: (f"{v:.3f}" if k == "time" else f"{v:.6g}" if isinstance(v, float) else v)
+                         for k, v in row.items()})
     write_text(path, out.getvalue())
 
 

@@ -22,10 +22,12 @@ from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .data import Dataset, Split, add_split, load_data
 from .device import autocast, pick_device, pick_precision, set_threads
+from .ema import EMA
 from .evaluate import Report, predict_logits, report as make_report
 from .models import build, count_parameters
 from .optim import build_loss, build_optimizer, build_scheduler, class_weights, regularization
 from .preprocess import Preprocess
+from .recipes import apply_recipe
 
 Reporter = Callable[[str, dict], None]  # (event, info); events: start, epoch_start, step, epoch_end, end
 STEP_REPORT_EVERY = 10  # steps between "step" events (each costs a device sync)
@@ -77,6 +79,11 @@ def stratified_split(split: Split, fraction: float, seed: int) -> tuple[Split, S
 
 def prepare_data(cfg: TrainConfig, progress=None) -> Dataset:
     """Load cfg.data (+ val_data / test_data files) and carve a validation split when there is none."""
+    return split_data(load_sources(cfg, progress), cfg)
+
+
+def load_sources(cfg: TrainConfig, progress=None) -> Dataset:
+    """cfg.data with cfg.val_data / cfg.test_data added as splits, as stored (no splits carved yet)."""
     size = tuple(cfg.image_size) if cfg.image_size else None
     data = load_data(cfg.data, data_dir=cfg.data_dir, fmt=cfg.data_format, image_size=size,
                      channels=cfg.channels, progress=progress)
@@ -89,6 +96,11 @@ def prepare_data(cfg: TrainConfig, progress=None) -> Dataset:
         raise ValueError(f"{data.source}: no training split (found {', '.join(data.splits)})")
     if not data["train"].labeled:
         raise ValueError(f"{data.source}: the training rows have no labels")
+    return data
+
+
+def split_data(data: Dataset, cfg: TrainConfig) -> Dataset:
+    """Carve a stratified validation split (cfg.val_split) when there is none, then apply cfg.limit."""
     if "val" not in data and cfg.val_split > 0:
         data.splits["train"], data.splits["val"] = stratified_split(data["train"], cfg.val_split, cfg.seed)
     if cfg.limit and cfg.limit < len(data["train"]):
@@ -105,14 +117,27 @@ def epoch_order(n: int, gen: torch.Generator, sample_weights: torch.Tensor | Non
     return torch.multinomial(sample_weights, n, replacement=True, generator=gen)
 
 
+def make_batch(images: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor, preprocess: Preprocess,
+               augmenter: Augmenter | None, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's input batch and its targets (int labels, or soft (B, K) targets after mixup/cutmix)."""
+    y = labels[idx]
+    if augmenter is None:
+        return preprocess(images[idx]), y  # (B, C, H, W) float, or (B, L) token ids
+    x = preprocess.normalize(augmenter(images[idx].float() / 255))  # augment in pixel units [0, 1]
+    if augmenter.mixes:
+        x, y = augmenter.mix(x, y, num_classes)
+    return x, y
+
+
 def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, preprocess: Preprocess,
         classes: list[str], run_dir: Path | None = None, report: Reporter = _quiet,
-        resume: dict | None = None, input_meta: dict | None = None) -> FitResult:
+        resume: dict | None = None, input_meta: dict | None = None, test: Split | None = None) -> FitResult:
     """Train `model` on `train` for cfg.epochs, validating on `val` after each epoch.
 
     With `run_dir`, writes last.pt every epoch, best.pt when the monitored metric improves, and history.csv.
-    With `resume` (a checkpoint dict), continues where that checkpoint stopped.  At the end the model holds
-    the best weights when cfg.restore_best (and there is a validation split), else the last ones.
+    With `resume` (a checkpoint dict), continues where that checkpoint stopped.  With cfg.ema, the averaged
+    weights are the ones evaluated and saved.  At the end the model holds the best weights when
+    cfg.restore_best, else the last ones.  `test` is scored each epoch only with cfg.track_test.
     """
     device = pick_device(cfg.device)
     dtype = pick_precision(cfg.precision, device)
@@ -135,6 +160,9 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     if augmenter is not None and images.dtype != torch.uint8:
         raise ValueError("--augment applies to images; this data holds "
                          f"{'token ids' if images.dim() == 2 else 'features'}")
+    ema = EMA(model, cfg.ema) if cfg.ema else None
+    scored = ema.model if ema else model  # the weights that are evaluated and saved
+    to_score = {"val": val, **({"test": test} if cfg.track_test and test is not None else {})}
     result = FitResult()
     better = (lambda a, b: a > b + cfg.min_delta) if cfg.monitor == "val_acc" else (lambda a, b: a < b - cfg.min_delta)
     first_epoch, since_best, best_state = 1, 0, None
@@ -143,7 +171,9 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         if planned != cfg.epochs and cfg.schedule in ("onecycle", "cosine"):
             raise ValueError(f"this run's {cfg.schedule} schedule was planned for {planned} epochs; resume it with "
                              f"--epochs {planned}, or start a new run (a {cfg.schedule} schedule cannot be stretched)")
-        model.load_state_dict(resume["model_state"])
+        model.load_state_dict(resume.get("train_state") or resume["model_state"])
+        if ema is not None:
+            ema.load_state_dict(resume["model_state"], resume["ema_steps"])
         optimizer.load_state_dict(resume["optimizer_state"])
         scheduler.load_state_dict(resume["scheduler_state"])
         torch.set_rng_state(resume["rng"]["torch"])
@@ -168,13 +198,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         seen = 0
         for step in range(steps_per_epoch):
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            y = labels[idx]
-            if augmenter is None:
-                x = preprocess(images[idx])  # (B, C, H, W) float
-            else:  # augment in pixel units [0, 1], then normalise; mixing turns y into soft targets (B, K)
-                x = preprocess.normalize(augmenter(images[idx].float() / 255))
-                if augmenter.mixes:
-                    x, y = augmenter.mix(x, y, num_classes)
+            x, y = make_batch(images, labels, idx, preprocess, augmenter, num_classes)
             if x.dim() == 4:  # images and spectrograms; token ids (B, L) have no memory format
                 x = x.contiguous(memory_format=memory_format)
             with autocast(device, dtype):
@@ -184,6 +208,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
             loss.backward()
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update(model)
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == (y.argmax(1) if y.ndim == 2 else y)).sum()
             seen += len(y)
@@ -195,31 +221,36 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         train_seconds = time.perf_counter() - start
         row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": loss_sum.item() / max(seen, 1),
                "train_acc": correct.item() / max(seen, 1)}
-        if val is not None and len(val):
-            logits = predict_logits(model, val.images, preprocess, device, dtype, cfg.eval_batch_size,
-                                    cfg.channels_last)
-            val_report = make_report(logits, val.labels, classes, cfg.loss, cfg.top_k)
-            row.update(val_loss=val_report.loss, val_acc=val_report.accuracy)
+        for name, split in to_score.items():
+            if split is not None and len(split) and split.labeled:
+                logits = predict_logits(scored, split.images, preprocess, device, dtype, cfg.eval_batch_size,
+                                        cfg.channels_last, cfg.tta)
+                scores = make_report(logits, split.labels, classes, cfg.loss, cfg.top_k)
+                row.update({f"{name}_loss": scores.loss, f"{name}_acc": scores.accuracy})
         elapsed += time.perf_counter() - start
-        row.update(seconds=round(elapsed, 3), train_images_per_s=round(seen / max(train_seconds, 1e-9), 1))
+        row.update(seconds=round(elapsed, 3), train_images_per_s=round(seen / max(train_seconds, 1e-9), 1),
+                   time=round(time.time(), 3))
         result.history.append(row)
 
         value = row.get(cfg.monitor)
         improved = value is not None and (result.best_value is None or better(value, result.best_value))
         if improved or value is None:
             result.best_epoch, result.best_value, since_best = epoch, value, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
         else:
             since_best += 1
         stop = cfg.early_stopping and value is not None and since_best >= cfg.patience
         if run_dir is not None:
-            state = runs.checkpoint_dict(model, cfg, preprocess, classes, tuple(train.images.shape[1:]),
+            state = runs.checkpoint_dict(scored, cfg, preprocess, classes, tuple(train.images.shape[1:]),
                                          input_meta=input_meta or {}, epoch=epoch, history=result.history,
                                          best={"monitor": cfg.monitor, "value": result.best_value,
                                                "epoch": result.best_epoch, "since": since_best},
                                          optimizer=optimizer, scheduler=scheduler,
                                          rng={"torch": torch.get_rng_state(), "shuffle": gen.get_state(),
                                               "augment": augment_gen.get_state()})
+            if ema is not None:  # resuming needs the raw weights too
+                state.update(train_state={k: v.detach().cpu() for k, v in model.state_dict().items()},
+                             ema_steps=ema.steps)
             runs.save_epoch(run_dir, state, is_best=result.best_epoch == epoch)
         report("epoch_end", {**row, "best_epoch": result.best_epoch, "improved": result.best_epoch == epoch})
         if stop:
@@ -227,22 +258,33 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
             report("early_stop", {"epoch": epoch, "patience": cfg.patience, "monitor": cfg.monitor})
             break
 
+    final = scored.state_dict()
     if cfg.restore_best and result.history and result.best_epoch != result.history[-1]["epoch"]:
         if best_state is None and run_dir is not None:  # resumed after the best epoch: read it back
             best_state = load_checkpoint(run_dir / "best.pt")["model_state"]
-        if best_state is not None:
-            model.load_state_dict(best_state)
+        final = best_state if best_state is not None else final
+    model.load_state_dict(final)
     return result
 
 
 # ── the whole run ────────────────────────────────────────────────────────────────────────────────────────
 def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = None,
-          resume_dir: Path | None = None, progress=None) -> RunResult:
-    """Load the data, build the model, fit it, evaluate the best weights and write the run directory."""
+          resume_dir: Path | None = None, progress=None, explicit: set[str] | None = None) -> RunResult:
+    """Load the data, build the model, fit it, evaluate the best weights and write the run directory.
+
+    With cfg.recipe, the recipe's values for this data replace the config's, except the fields named in
+    `explicit` (default: those that differ from TrainConfig's defaults), which the user chose.
+    """
     t0 = time.perf_counter()
     set_threads(cfg.threads)
+    use_recipe = cfg.recipe and resume_dir is None  # a resumed run's config already holds its recipe's values
+    if data is None:
+        data = load_sources(cfg, progress)
+        cfg = apply_recipe(cfg, data, explicit) if use_recipe else cfg
+        data = split_data(data, cfg)
+    elif use_recipe:
+        cfg = apply_recipe(cfg, data, explicit)
     seed_everything(cfg.seed)
-    data = data if data is not None else prepare_data(cfg, progress)
     classes = data.classes
     train_split, val_split = data["train"], data.splits.get("val")
     resume = runs.load_last(resume_dir) if resume_dir is not None else None
@@ -257,16 +299,18 @@ def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = No
                     "splits": {k: len(v) for k, v in data.splits.items()}, "run_dir": str(run_dir),
                     "normalize": preprocess.describe(), "model": cfg.model})
 
-    result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir, report, resume, data.meta)
+    result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir, report, resume, data.meta,
+                 data.splits.get("test"))
 
     device = pick_device(cfg.device)
     dtype = pick_precision(cfg.precision, device)
     reports = {}
     for split in ("val", "test"):
         if split in data and data[split].labeled and len(data[split]):
-            logits = predict_logits(model, data[split].images, preprocess, device, dtype, cfg.eval_batch_size,
-                                    cfg.channels_last)
-            reports[split] = make_report(logits, data[split].labels, classes, cfg.loss, cfg.top_k)
+            for tta, key in ((cfg.tta, split), *(((None, f"{split}_no_tta"),) if cfg.tta else ())):
+                logits = predict_logits(model, data[split].images, preprocess, device, dtype, cfg.eval_batch_size,
+                                        cfg.channels_last, tta)
+                reports[key] = make_report(logits, data[split].labels, classes, cfg.loss, cfg.top_k)
     seconds = time.perf_counter() - t0
     runs.write_results(run_dir, result, reports, cfg, seconds)
     report("end", {"run_dir": str(run_dir), "reports": reports, "best_epoch": result.best_epoch,

@@ -1,5 +1,5 @@
 """Models: pure nn.Module builders behind a registry (name → builder(input_shape, num_classes))."""
-from . import course  # noqa: F401  (registers the course's models)
+from . import course, fast  # noqa: F401  (registers the course's models and cnnlab's fast one)
 from . import lenet, alexnet, vgg, googlenet, resnet  # noqa: F401  (the case studies, in order of publication)
 from .flops import count_flops, count_macs, layer_macs
 from .registry import MODELS, ModelSpec, build, count_parameters, register

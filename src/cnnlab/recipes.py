@@ -1,0 +1,83 @@
+"""Recipes: tuned presets (`--recipe fast|best`), chosen by what the images look like, usable on any data.
+
+A recipe fills in model, schedule, epochs, augmentation ...; options the user gives explicitly always win.
+The values are measured choices: see the README's benchmark tables for what each reaches and how fast.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from .config import TrainConfig
+from .data import Dataset
+
+RECIPES = ("fast", "best")
+
+# Per kind of data.  digits: 1 channel, up to 32 px (MNIST, Fashion-MNIST, KMNIST); faces: 1 channel, 33-96 px
+# (FER2013); color: 3 channels up to 64 px (CIFAR-10); other: anything else.
+VALUES: dict[tuple[str, str], dict] = {
+    ("fast", "digits"): dict(model="fastcnn", epochs=3, batch_size=256, optimizer="adamw", lr=4e-3,
+                             weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle", val_split=0.0),
+    ("best", "digits"): dict(model="cnn", epochs=20, batch_size=128, optimizer="adamw", lr=3e-3,
+                             weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle",
+                             augment="rotation=10,shift=0.1,zoom=0.1,fill=constant", ema=0.999),
+    ("fast", "faces"): dict(model="cnn", epochs=15, batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=5e-4,
+                            label_smoothing=0.1, schedule="onecycle", augment="fer", tta="flip"),
+    ("best", "faces"): dict(model="vgg11", epochs=40, batch_size=128, optimizer="adamw", lr=2e-3,
+                            weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle", augment="fer,erasing=0.25",
+                            tta="flip", ema=0.999),
+    ("fast", "color"): dict(model="resnet20", epochs=15, batch_size=128, optimizer="sgd", lr=0.1, nesterov=True,
+                            weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle", augment="crop=4,flip=h",
+                            tta="flip"),
+    ("best", "color"): dict(model="resnet20", epochs=60, batch_size=128, optimizer="sgd", lr=0.1, nesterov=True,
+                            weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle",
+                            augment="crop=4,flip=h,erasing=0.25", tta="flip", ema=0.999),
+    ("fast", "other"): dict(model="cnn", epochs=10, optimizer="adamw", lr=3e-3, weight_decay=5e-4,
+                            label_smoothing=0.1, schedule="onecycle"),
+    ("best", "other"): dict(model="cnn", epochs=30, optimizer="adamw", lr=3e-3, weight_decay=5e-4,
+                            label_smoothing=0.1, schedule="onecycle", augment="rotation=10,shift=0.1,zoom=0.1",
+                            ema=0.999),
+}
+
+
+def data_kind(data: Dataset) -> str:
+    """digits | faces | color | other, from the images' channels and size."""
+    shape = data.input_shape
+    if len(shape) != 3 or data.meta.get("kind", "image") != "image":
+        return "other"
+    c, h, w = shape
+    if c == 1 and max(h, w) <= 32:
+        return "digits"
+    if c == 1 and max(h, w) <= 96:
+        return "faces"
+    if c == 3 and max(h, w) <= 64:
+        return "color"
+    return "other"
+
+
+def recipe_values(name: str, data: Dataset) -> dict:
+    """The recipe's config values for this data."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
+    if data.meta.get("kind", "image") != "image":
+        raise ValueError(f"recipes are tuned for images; {data.name} holds {data.meta['kind']} data")
+    values = dict(VALUES[(name, data_kind(data))])
+    if values.get("val_split") == 0.0 and "test" not in data:
+        values.pop("val_split")  # without a test split, keep a validation split to score the model on
+    return values
+
+
+def apply_recipe(cfg: TrainConfig, data: Dataset, explicit: set[str] | None = None) -> TrainConfig:
+    """cfg with the recipe's values, except for the fields in `explicit` (default: those not at their default)."""
+    if explicit is None:
+        defaults = TrainConfig()
+        explicit = {f.name for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != getattr(defaults, f.name)}
+    values = {k: v for k, v in recipe_values(cfg.recipe, data).items() if k not in explicit}
+    return dataclasses.replace(cfg, **values)
+
+
+def describe() -> str:
+    """All recipes as text, for `cnnlab recipes`."""
+    lines = []
+    for (name, kind), values in VALUES.items():
+        lines.append(f"{name:5s} {kind:7s} " + " ".join(f"{k}={v}" for k, v in values.items()))
+    return "\n".join(lines)
