@@ -108,6 +108,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg, explicit = config_from_args(args)
     console = TrainingConsole(quiet=args.quiet)
     result = train(cfg, console, resume_dir=resume_dir, progress=DownloadProgress(), explicit=explicit)
+    if not result.main:  # another rank of a torchrun job: rank 0 reports
+        return 0
     print(f"run_dir {result.run_dir}")
     for split, rep in result.reports.items():
         print(f"{split}_loss {rep.loss:.4f}")

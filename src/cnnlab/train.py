@@ -15,13 +15,15 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
-from . import runs
+from . import distributed, runs
 from .augment import Augmenter
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .data import Dataset, Split, add_split, load_data
-from .device import autocast, pick_device, pick_precision, set_threads
+from .device import autocast, cpu_count, pick_device, pick_precision, set_threads
+from .distributed import SINGLE, World, all_sum, gather_rows, shard
 from .ema import EMA
 from .evaluate import Report, predict_logits, report as make_report
 from .models import build, count_parameters
@@ -52,6 +54,7 @@ class RunResult:
     fit: FitResult
     reports: dict[str, Report]  # split name → metrics of the final (best) model
     seconds: float
+    main: bool = True  # False on the other ranks of a torchrun job, which print nothing
 
 
 # ── data ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -129,24 +132,45 @@ def make_batch(images: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor, pr
     return x, y
 
 
+def score_split(model: nn.Module, split: Split, preprocess: Preprocess, classes: list[str], cfg: TrainConfig,
+                device: torch.device, dtype, tta: str | None, world: World = SINGLE) -> Report:
+    """Metrics of `model` on a labelled split; under torchrun each rank predicts its shard."""
+    index = shard(torch.arange(len(split)), world)
+    logits = predict_logits(model, split.images[index], preprocess, device, dtype, cfg.eval_batch_size,
+                            cfg.channels_last, tta)
+    logits = gather_rows(logits.to(device), len(split), world).cpu()
+    return make_report(logits, split.labels, classes, cfg.loss, cfg.top_k)
+
+
 def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, preprocess: Preprocess,
         classes: list[str], run_dir: Path | None = None, report: Reporter = _quiet,
-        resume: dict | None = None, input_meta: dict | None = None, test: Split | None = None) -> FitResult:
+        resume: dict | None = None, input_meta: dict | None = None, test: Split | None = None,
+        world: World = SINGLE, device: torch.device | None = None) -> FitResult:
     """Train `model` on `train` for cfg.epochs, validating on `val` after each epoch.
 
     With `run_dir`, writes last.pt every epoch, best.pt when the monitored metric improves, and history.csv.
     With `resume` (a checkpoint dict), continues where that checkpoint stopped.  With cfg.ema, the averaged
     weights are the ones evaluated and saved.  At the end the model holds the best weights when
     cfg.restore_best, else the last ones.  `test` is scored each epoch only with cfg.track_test.
+
+    Under torchrun (`world` of several ranks) every rank takes its shard of each epoch with batches of
+    batch_size / ranks images, so the global batch stays cfg.batch_size; only rank 0 writes files.
     """
-    device = pick_device(cfg.device)
+    device = device or pick_device(cfg.device)
     dtype = pick_precision(cfg.precision, device)
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model.to(device, memory_format=memory_format)
+    net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
+        if world.distributed else model  # what the forward pass goes through: gradients are averaged over ranks
     images = train.images.to(device)  # uint8 stays uint8: 4× less memory than float
     labels = train.labels.to(device)
     n, num_classes = len(train), len(classes)
-    steps_per_epoch = n // cfg.batch_size + (1 if n % cfg.batch_size > 1 else 0)  # a 1-image tail is dropped
+    if cfg.batch_size % world.size:
+        raise ValueError(f"batch size {cfg.batch_size} does not split evenly over {world.size} processes")
+    batch = cfg.batch_size // world.size  # per rank
+    n_local = n // world.size  # every rank the same number of images, hence of steps
+    steps_per_epoch = n_local // batch + (1 if n_local % batch > 1 else 0)  # a 1-image tail is dropped
+    write = run_dir is not None and world.main
 
     counts = train.class_counts(num_classes)
     weights = class_weights(counts).to(device) if cfg.balance == "weights" else None
@@ -155,7 +179,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     optimizer = build_optimizer(cfg, model)
     scheduler = build_scheduler(cfg, optimizer, steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
-    augment_gen = torch.Generator().manual_seed(cfg.seed + AUGMENT_SEED_OFFSET)
+    augment_gen = torch.Generator().manual_seed(cfg.seed + AUGMENT_SEED_OFFSET + world.rank)
     augmenter = Augmenter(cfg.augment, augment_gen) if cfg.augment else None
     if augmenter is not None and images.dtype != torch.uint8:
         raise ValueError("--augment applies to images; this data holds "
@@ -192,17 +216,17 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         report("epoch_start", {"epoch": epoch, "epochs": cfg.epochs, "steps": steps_per_epoch})
         model.train()
         start = time.perf_counter()
-        order = epoch_order(n, gen, sample_weights).to(device)
+        order = shard(epoch_order(n, gen, sample_weights), world)[:n_local].to(device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.int64)
         seen = 0
         for step in range(steps_per_epoch):
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            idx = order[step * batch:(step + 1) * batch]
             x, y = make_batch(images, labels, idx, preprocess, augmenter, num_classes)
             if x.dim() == 4:  # images and spectrograms; token ids (B, L) have no memory format
                 x = x.contiguous(memory_format=memory_format)
             with autocast(device, dtype):
-                logits = model(x)
+                logits = net(x)
             loss = loss_fn(logits, y) + regularization(model, cfg.l1, cfg.l2)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -219,13 +243,14 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
                                 "loss": loss_sum.item() / seen, "acc": correct.item() / seen,
                                 "images_per_s": seen / max(dt, 1e-9)})
         train_seconds = time.perf_counter() - start
-        row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": loss_sum.item() / max(seen, 1),
-               "train_acc": correct.item() / max(seen, 1)}
+        totals = all_sum(torch.stack([loss_sum.float(), correct.float(), torch.tensor(float(seen), device=device)]),
+                         world).tolist()  # over all ranks
+        row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": totals[0] / max(totals[2], 1),
+               "train_acc": totals[1] / max(totals[2], 1)}
+        seen = int(totals[2])
         for name, split in to_score.items():
             if split is not None and len(split) and split.labeled:
-                logits = predict_logits(scored, split.images, preprocess, device, dtype, cfg.eval_batch_size,
-                                        cfg.channels_last, cfg.tta)
-                scores = make_report(logits, split.labels, classes, cfg.loss, cfg.top_k)
+                scores = score_split(scored, split, preprocess, classes, cfg, device, dtype, cfg.tta, world)
                 row.update({f"{name}_loss": scores.loss, f"{name}_acc": scores.accuracy})
         elapsed += time.perf_counter() - start
         row.update(seconds=round(elapsed, 3), train_images_per_s=round(seen / max(train_seconds, 1e-9), 1),
@@ -240,7 +265,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         else:
             since_best += 1
         stop = cfg.early_stopping and value is not None and since_best >= cfg.patience
-        if run_dir is not None:
+        if write:
             state = runs.checkpoint_dict(scored, cfg, preprocess, classes, tuple(train.images.shape[1:]),
                                          input_meta=input_meta or {}, epoch=epoch, history=result.history,
                                          best={"monitor": cfg.monitor, "value": result.best_value,
@@ -274,9 +299,19 @@ def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = No
 
     With cfg.recipe, the recipe's values for this data replace the config's, except the fields named in
     `explicit` (default: those that differ from TrainConfig's defaults), which the user chose.
+    Started by torchrun, it trains with DistributedDataParallel; rank 0 alone writes and reports.
     """
     t0 = time.perf_counter()
-    set_threads(cfg.threads)
+    world, device = distributed.join(cfg.device)
+    try:
+        return _train(cfg, report if world.main else _quiet, data, resume_dir, progress, explicit, world, device, t0)
+    finally:
+        distributed.leave()
+
+
+def _train(cfg: TrainConfig, report: Reporter, data: Dataset | None, resume_dir: Path | None, progress,
+           explicit: set[str] | None, world: World, device: torch.device | None, t0: float) -> RunResult:
+    set_threads(cfg.threads or (max(1, cpu_count() // world.local_size) if world.distributed else None))
     use_recipe = cfg.recipe and resume_dir is None  # a resumed run's config already holds its recipe's values
     if data is None:
         data = load_sources(cfg, progress)
@@ -284,7 +319,7 @@ def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = No
         data = split_data(data, cfg)
     elif use_recipe:
         cfg = apply_recipe(cfg, data, explicit)
-    seed_everything(cfg.seed)
+    seed_everything(cfg.seed + world.rank)  # ranks differ in dropout; the epoch order is shared (cfg.seed)
     classes = data.classes
     train_split, val_split = data["train"], data.splits.get("val")
     resume = runs.load_last(resume_dir) if resume_dir is not None else None
@@ -293,26 +328,29 @@ def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = No
     else:
         preprocess = Preprocess.fit(train_split.images, cfg.normalize)
     model = build(cfg.model, data.input_shape, len(classes), **data.meta.get("model_options", {}))
-    run_dir = resume_dir or runs.new_run_dir(cfg, data.name)
-    runs.write_config(run_dir, cfg, data)
+    if resume_dir is not None:
+        run_dir = resume_dir
+    else:  # rank 0 names it; the others learn the name
+        run_dir = Path(distributed.broadcast(str(runs.new_run_dir(cfg, data.name)) if world.main else None, world))
+    if world.main:
+        runs.write_config(run_dir, cfg, data)
     report("data", {"name": data.name, "source": data.source, "shape": data.input_shape, "classes": classes,
                     "splits": {k: len(v) for k, v in data.splits.items()}, "run_dir": str(run_dir),
                     "normalize": preprocess.describe(), "model": cfg.model})
 
     result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir, report, resume, data.meta,
-                 data.splits.get("test"))
+                 data.splits.get("test"), world, device)
 
-    device = pick_device(cfg.device)
+    device = device or pick_device(cfg.device)
     dtype = pick_precision(cfg.precision, device)
     reports = {}
     for split in ("val", "test"):
         if split in data and data[split].labeled and len(data[split]):
             for tta, key in ((cfg.tta, split), *(((None, f"{split}_no_tta"),) if cfg.tta else ())):
-                logits = predict_logits(model, data[split].images, preprocess, device, dtype, cfg.eval_batch_size,
-                                        cfg.channels_last, tta)
-                reports[key] = make_report(logits, data[split].labels, classes, cfg.loss, cfg.top_k)
+                reports[key] = score_split(model, data[split], preprocess, classes, cfg, device, dtype, tta, world)
     seconds = time.perf_counter() - t0
-    runs.write_results(run_dir, result, reports, cfg, seconds)
+    if world.main:
+        runs.write_results(run_dir, result, reports, cfg, seconds)
     report("end", {"run_dir": str(run_dir), "reports": reports, "best_epoch": result.best_epoch,
                    "best_value": result.best_value, "monitor": cfg.monitor, "seconds": seconds})
-    return RunResult(run_dir, result, reports, seconds)
+    return RunResult(run_dir, result, reports, seconds, world.main)
