@@ -33,6 +33,9 @@ class TrainConfig:
     channels: int | None = None  # 1 (gray) or 3 (RGB); None: as stored
     val_split: float = 0.1  # fraction of train held out (stratified) when the data has no val split; 0: none
     limit: int | None = None  # train on about this many images (a stratified sample), for quick trials
+    stream: str = "auto"  # image folders: on = decode once to a memory-mapped cache and stream batches with worker
+    #   processes (data bigger than memory) | off = load into memory | auto = on when the images would fill half the RAM
+    workers: int = 2  # DataLoader worker processes for streamed data
     normalize: str = "standardize"  # none: x/255 | standardize: per-channel mean/std | featurewise: per-pixel
     balance: str = "none"  # none | weights: class-weighted loss | sampler: class-balanced sampling
     augment: str | None = None  # training batches only, e.g. rotation=20,shift=0.1,flip=h or a preset: light, fer
@@ -96,6 +99,8 @@ class TrainConfig:
                 raise ValueError(f"image_size must be [H, W], got {self.image_size}")
         if self.channels not in (None, 1, 3):
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if self.stream not in ("auto", "on", "off"):
+            raise ValueError(f"stream {self.stream!r} is not one of auto, on, off")
         if self.tta not in (None, "flip"):
             raise ValueError(f"tta {self.tta!r} is not one of: flip")
         if not 0 <= self.ema < 1:

@@ -22,6 +22,9 @@ from .augment import Augmenter
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .data import Dataset, Split, add_split, load_data
+from .data.load import detect_format
+from .data.splits import stratified_split
+from .data.stream import estimated_bytes, load_folder_streamed, should_stream
 from .device import autocast, cpu_count, pick_device, pick_precision, set_threads
 from .distributed import SINGLE, World, all_sum, gather_rows, shard
 from .ema import EMA
@@ -65,31 +68,29 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def stratified_split(split: Split, fraction: float, seed: int) -> tuple[Split, Split]:
-    """Hold out `fraction` of each class (at least one image of classes with 2+) as a validation split."""
-    gen = torch.Generator().manual_seed(seed)
-    train_idx, val_idx = [], []
-    for label in split.labels.unique().tolist():
-        members = torch.nonzero(split.labels == label).flatten()
-        members = members[torch.randperm(len(members), generator=gen)]
-        n_val = int(round(len(members) * fraction)) if len(members) > 1 else 0
-        n_val = max(n_val, 1) if len(members) > 1 else 0
-        val_idx.append(members[:n_val])
-        train_idx.append(members[n_val:])
-    train_idx, val_idx = torch.cat(train_idx).sort().values, torch.cat(val_idx).sort().values
-    return split.subset(train_idx), split.subset(val_idx)
-
-
 def prepare_data(cfg: TrainConfig, progress=None) -> Dataset:
     """Load cfg.data (+ val_data / test_data files) and carve a validation split when there is none."""
     return split_data(load_sources(cfg, progress), cfg)
 
 
+def streams(cfg: TrainConfig, size: tuple[int, int] | None) -> bool:
+    """True when cfg.data is an image folder to be read through the memory-mapped cache (see cfg.stream)."""
+    if cfg.stream == "off" or cfg.val_data or cfg.test_data:
+        return False
+    path = Path(cfg.data)
+    if not path.is_dir() or (cfg.data_format or detect_format(path)) != "folder":
+        return False
+    return cfg.stream == "on" or should_stream(estimated_bytes(path, size, cfg.channels), cfg.stream)
+
+
 def load_sources(cfg: TrainConfig, progress=None) -> Dataset:
     """cfg.data with cfg.val_data / cfg.test_data added as splits, as stored (no splits carved yet)."""
     size = tuple(cfg.image_size) if cfg.image_size else None
-    data = load_data(cfg.data, data_dir=cfg.data_dir, fmt=cfg.data_format, image_size=size,
-                     channels=cfg.channels, progress=progress)
+    if streams(cfg, size):  # the validation split and the limit sample are taken before decoding
+        data = load_folder_streamed(cfg.data, size, cfg.channels, cfg.val_split, cfg.seed, cfg.limit)
+    else:
+        data = load_data(cfg.data, data_dir=cfg.data_dir, fmt=cfg.data_format, image_size=size,
+                         channels=cfg.channels, progress=progress)
     for split, source in (("val", cfg.val_data), ("test", cfg.test_data)):
         if source:
             other = load_data(source, data_dir=cfg.data_dir, fmt=cfg.data_format,
@@ -120,13 +121,42 @@ def epoch_order(n: int, gen: torch.Generator, sample_weights: torch.Tensor | Non
     return torch.multinomial(sample_weights, n, replacement=True, generator=gen)
 
 
-def make_batch(images: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor, preprocess: Preprocess,
-               augmenter: Augmenter | None, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+class _Rows(torch.utils.data.Dataset):
+    """Batches of rows of a memory-mapped split, read by DataLoader workers (one batch of indices per item)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ordered, back = idx.sort()  # read the file in order, then restore the batch's own order
+        return self.images[ordered][back.argsort()], self.labels[idx]
+
+
+def epoch_batches(images: torch.Tensor, labels: torch.Tensor, order: torch.Tensor, batch: int, steps: int,
+                  device: torch.device, streamed: bool = False, workers: int = 0):
+    """This epoch's (uint8 images, labels) batches: indexed in memory, or read by workers from a memory map."""
+    chunks = [order[step * batch:(step + 1) * batch] for step in range(steps)]
+    if not streamed:
+        for idx in chunks:
+            yield images[idx], labels[idx]
+        return
+    loader = torch.utils.data.DataLoader(_Rows(images, labels), sampler=[c.cpu() for c in chunks], batch_size=None,
+                                         num_workers=workers, pin_memory=device.type == "cuda",
+                                         prefetch_factor=4 if workers else None,
+                                         generator=torch.Generator())  # leaves the global RNG (dropout) alone
+    for x, y in loader:
+        yield x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+
+
+def make_batch(raw: torch.Tensor, y: torch.Tensor, preprocess: Preprocess, augmenter: Augmenter | None,
+               num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The model's input batch and its targets (int labels, or soft (B, K) targets after mixup/cutmix)."""
-    y = labels[idx]
     if augmenter is None:
-        return preprocess(images[idx]), y  # (B, C, H, W) float, or (B, L) token ids
-    x = preprocess.normalize(augmenter(images[idx].float() / 255))  # augment in pixel units [0, 1]
+        return preprocess(raw), y  # (B, C, H, W) float, or (B, L) token ids
+    x = preprocess.normalize(augmenter(raw.float() / 255))  # augment in pixel units [0, 1]
     if augmenter.mixes:
         x, y = augmenter.mix(x, y, num_classes)
     return x, y
@@ -135,9 +165,8 @@ def make_batch(images: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor, pr
 def score_split(model: nn.Module, split: Split, preprocess: Preprocess, classes: list[str], cfg: TrainConfig,
                 device: torch.device, dtype, tta: str | None, world: World = SINGLE) -> Report:
     """Metrics of `model` on a labelled split; under torchrun each rank predicts its shard."""
-    index = shard(torch.arange(len(split)), world)
-    logits = predict_logits(model, split.images[index], preprocess, device, dtype, cfg.eval_batch_size,
-                            cfg.channels_last, tta)
+    rows = split.images[world.rank::world.size]  # a strided view: a memory-mapped split is not copied
+    logits = predict_logits(model, rows, preprocess, device, dtype, cfg.eval_batch_size, cfg.channels_last, tta)
     logits = gather_rows(logits.to(device), len(split), world).cpu()
     return make_report(logits, split.labels, classes, cfg.loss, cfg.top_k)
 
@@ -162,8 +191,9 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     model.to(device, memory_format=memory_format)
     net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
         if world.distributed else model  # what the forward pass goes through: gradients are averaged over ranks
-    images = train.images.to(device)  # uint8 stays uint8: 4× less memory than float
-    labels = train.labels.to(device)
+    # uint8 stays uint8: 4× less memory than float; a streamed (memory-mapped) split stays where it is
+    images = train.images if train.streamed else train.images.to(device)
+    labels = train.labels if train.streamed else train.labels.to(device)
     n, num_classes = len(train), len(classes)
     if cfg.batch_size % world.size:
         raise ValueError(f"batch size {cfg.batch_size} does not split evenly over {world.size} processes")
@@ -216,13 +246,14 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         report("epoch_start", {"epoch": epoch, "epochs": cfg.epochs, "steps": steps_per_epoch})
         model.train()
         start = time.perf_counter()
-        order = shard(epoch_order(n, gen, sample_weights), world)[:n_local].to(device)
+        order = shard(epoch_order(n, gen, sample_weights), world)[:n_local]
+        order = order if train.streamed else order.to(device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.int64)
         seen = 0
-        for step in range(steps_per_epoch):
-            idx = order[step * batch:(step + 1) * batch]
-            x, y = make_batch(images, labels, idx, preprocess, augmenter, num_classes)
+        batches = epoch_batches(images, labels, order, batch, steps_per_epoch, device, train.streamed, cfg.workers)
+        for step, (raw, y) in enumerate(batches):
+            x, y = make_batch(raw, y, preprocess, augmenter, num_classes)
             if x.dim() == 4:  # images and spectrograms; token ids (B, L) have no memory format
                 x = x.contiguous(memory_format=memory_format)
             with autocast(device, dtype):

@@ -29,6 +29,7 @@ class Split:
     images: torch.Tensor
     labels: torch.Tensor
     ids: list[str] | None = None
+    streamed: bool = False  # images are a memory map bigger than RAM may hold: train through DataLoader workers
 
     def __post_init__(self) -> None:
         self.images, self.labels = _tensor(self.images), _tensor(self.labels)

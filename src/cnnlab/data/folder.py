@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -70,9 +71,20 @@ def _list_split(folder: Path, classes: list[str] | None) -> tuple[list[Path], li
     return paths, labels, classes
 
 
-def load_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None, channels: int | None = None,
-                      name: str | None = None) -> Dataset:
-    """Load `folder/<class>/*.png` (one split 'train') or `folder/{train,val,test}/<class>/*` (named splits)."""
+@dataclass
+class FolderListing:
+    """What an image folder holds, before any image is decoded."""
+
+    folder: Path
+    classes: list[str]
+    files: dict[str, tuple[list[Path], list[int]]]  # split → (sorted paths, labels)
+    channels: int
+    image_size: tuple[int, int]  # (H, W) every image is resized to
+
+
+def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None,
+                      channels: int | None = None) -> FolderListing:
+    """List `folder/<class>/*` (split 'train') or `folder/{train,val,test}/<class>/*`, and settle size and mode."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
@@ -90,9 +102,16 @@ def load_image_folder(folder: str | Path, image_size: tuple[int, int] | None = N
     if image_size is None:  # keep the first image's size, resize the others to it
         with Image.open(listed["train"][0][0]) as img:
             image_size = (img.size[1], img.size[0])
+    return FolderListing(folder, classes, listed, channels, tuple(image_size))
+
+
+def load_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None, channels: int | None = None,
+                      name: str | None = None) -> Dataset:
+    """Load `folder/<class>/*.png` (one split 'train') or `folder/{train,val,test}/<class>/*` (named splits)."""
+    listing = list_image_folder(folder, image_size, channels)
     splits = {}
-    for split, (paths, labels) in listed.items():
-        images = load_images(paths, channels, image_size)
+    for split, (paths, labels) in listing.files.items():
+        images = load_images(paths, listing.channels, listing.image_size)
         splits[split] = Split(images, np.asarray(labels, dtype=np.int64),
-                              [str(p.relative_to(folder)) for p in paths])
-    return Dataset(name or folder.name, classes, splits, source=str(folder))
+                              [str(p.relative_to(listing.folder)) for p in paths])
+    return Dataset(name or listing.folder.name, listing.classes, splits, source=str(listing.folder))

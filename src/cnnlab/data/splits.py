@@ -1,0 +1,25 @@
+"""Stratified, seeded splits: a validation split held out of train, or a sample of it."""
+from __future__ import annotations
+
+import torch
+
+from .dataset import Split
+
+
+def stratified_indices(labels: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(kept, held out) sorted row indices: `fraction` of each class held out (at least one of classes with 2+)."""
+    gen = torch.Generator().manual_seed(seed)
+    kept, held = [], []
+    for label in labels.unique().tolist():
+        members = torch.nonzero(labels == label).flatten()
+        members = members[torch.randperm(len(members), generator=gen)]
+        n_held = max(int(round(len(members) * fraction)), 1) if len(members) > 1 else 0
+        held.append(members[:n_held])
+        kept.append(members[n_held:])
+    return torch.cat(kept).sort().values, torch.cat(held).sort().values
+
+
+def stratified_split(split: Split, fraction: float, seed: int) -> tuple[Split, Split]:
+    """Hold out `fraction` of each class as a second split: (rest, held out)."""
+    kept, held = stratified_indices(split.labels, fraction, seed)
+    return split.subset(kept), split.subset(held)
