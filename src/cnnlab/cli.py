@@ -170,13 +170,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         predictions = onnx_predict.predict(model, images, ids, labels, args.top_k)
         classes = model.classes
     else:
-        from .predict import predict, read_inputs
-        from .runs import load_run
+        from .predict import load_predictor, predict, read_inputs
 
-        run = load_run(args.run)
-        images, ids, labels = read_inputs(run, args.inputs)
-        predictions = predict(run, images, ids, labels, args.top_k, args.device)
-        classes = run.classes
+        predictor = load_predictor(args.run)
+        images, ids, labels = read_inputs(predictor.input_shape, args.inputs)
+        predictions = predict(predictor, images, ids, labels, args.top_k, args.device)
+        classes = predictor.classes
     if args.out:
         write_predictions(Path(args.out), predictions, classes, names=args.names)
     if not args.out or len(predictions) <= args.show:
@@ -265,8 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify image files or CSV rows with a trained run")
-    p.add_argument("run", help="a run directory, checkpoint (.pt), or model.onnx from `cnnlab export` "
-                               "(runs with onnxruntime alone)")
+    p.add_argument("run", help="a run directory, checkpoint (.pt), ensemble folder (`cnnlab ensemble --save`), "
+                               "or model.onnx from `cnnlab export` (runs with onnxruntime alone)")
     p.add_argument("inputs", nargs="+", help="image files, or a CSV of pixel rows (id,feature or label,feature)")
     p.add_argument("--top-k", type=int, default=3, help="classes shown per input [3]")
     p.add_argument("--out", help="write a Kaggle-style id,label CSV")

@@ -1,4 +1,4 @@
-"""Predictions of a trained run on new inputs: image files or CSV rows."""
+"""Predictions of a trained run (or an ensemble of runs) on new inputs: image files or CSV rows."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,15 +7,21 @@ import torch
 
 from .data import DataError, load_data
 from .data.folder import IMAGE_SUFFIXES, load_image
-from .device import pick_device
-from .evaluate import predict_logits, top_predictions
 from .predictions import Prediction, accuracy_of, write_predictions  # noqa: F401  (re-exported)
-from .runs import LoadedRun
+from .runs import load_run
 
 
-def read_inputs(run: LoadedRun, inputs: list[str]) -> tuple[torch.Tensor, list[str], torch.Tensor]:
-    """uint8 images (N, C, H, W) shaped for the run's model, their ids, and labels (-1 where unknown)."""
-    c, h, w = run.input_shape
+def load_predictor(path: str | Path):
+    """A run directory or checkpoint (LoadedRun), or an ensemble folder (Ensemble): both have classes,
+    input_shape and probabilities(images, device)."""
+    from .ensemble import is_ensemble, load_ensemble
+
+    return load_ensemble(path) if is_ensemble(path) else load_run(path)
+
+
+def read_inputs(input_shape: tuple[int, ...], inputs: list[str]) -> tuple[torch.Tensor, list[str], torch.Tensor]:
+    """uint8 images (N, C, H, W) of the given shape, their ids, and labels (-1 where unknown)."""
+    c, h, w = input_shape
     images, ids, labels = [], [], []
     for item in inputs:
         path = Path(item)
@@ -34,14 +40,11 @@ def read_inputs(run: LoadedRun, inputs: list[str]) -> tuple[torch.Tensor, list[s
     return torch.cat(images), ids, torch.cat(labels)
 
 
-def predict(run: LoadedRun, images: torch.Tensor, ids: list[str], labels: torch.Tensor | None = None,
+def predict(predictor, images: torch.Tensor, ids: list[str], labels: torch.Tensor | None = None,
             top_k: int = 3, device: str = "auto") -> list[Prediction]:
-    """Top-k classes with probabilities for each image."""
-    dev = pick_device(device)
-    run.model.to(dev)
-    logits = predict_logits(run.model, images, run.preprocess, dev, None, 1024, run.config.channels_last,
-                            run.config.tta)
-    tops = top_predictions(logits, run.classes, run.config.loss, top_k)
-    index = logits.argmax(1).tolist()
+    """Top-k classes with probabilities for each input, from a run or an ensemble."""
+    probs = predictor.probabilities(images, device)
+    values, index = probs.topk(min(top_k, probs.shape[1]), 1)
     labels_list = labels.tolist() if labels is not None else [-1] * len(ids)
-    return [Prediction(i, k, t, lab if lab >= 0 else None) for i, k, t, lab in zip(ids, index, tops, labels_list)]
+    return [Prediction(i, ri[0], [(predictor.classes[k], p) for k, p in zip(ri, rv)], lab if lab >= 0 else None)
+            for i, ri, rv, lab in zip(ids, index.tolist(), values.tolist(), labels_list)]

@@ -127,6 +127,18 @@ class LoadedRun:
     config: TrainConfig
     checkpoint: dict
 
+    def probabilities(self, images: torch.Tensor, device: str = "auto") -> torch.Tensor:
+        """Class probabilities (N, K) for raw inputs (uint8 images, features or token ids)."""
+        from .device import pick_device
+        from .evaluate import predict_logits
+        from .optim import probabilities
+
+        dev = pick_device(device)
+        self.model.to(dev)
+        logits = predict_logits(self.model, images, self.preprocess, dev, None, self.config.eval_batch_size,
+                                self.config.channels_last, self.config.tta)
+        return probabilities(logits, self.config.loss)
+
     @property
     def input_meta(self) -> dict:
         """How raw inputs become tensors (see Dataset.meta); {} for images."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES: list[str] = ["bench", "export", "inspect", "serve"]  # module names under cnnlab.commands, in the order their commands are listed
+MODULES: list[str] = ["bench", "export", "inspect", "serve", "ensemble"]  # module names under cnnlab.commands, in the order their commands are listed
 
 
 def register_all(sub) -> None:

@@ -1,0 +1,104 @@
+"""Ensembles, as on the course's closing slide: several trained models vote by averaging their probabilities.
+
+An ensemble is a folder with `ensemble.json` naming its member runs and their weights; `cnnlab predict`
+and `cnnlab evaluate` take it wherever they take a run.  Members may differ in architecture and
+preprocessing; they must share the input shape and the class names.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .checkpoint import CheckpointError, write_json
+from .runs import LoadedRun, load_run
+
+FILE = "ensemble.json"
+
+
+@dataclass
+class Ensemble:
+    members: list[LoadedRun]
+    weights: list[float]  # sum to 1
+    path: Path | None = None
+
+    @property
+    def classes(self) -> list[str]:
+        return self.members[0].classes
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.members[0].input_shape
+
+    def member_probabilities(self, images: torch.Tensor, device: str = "auto") -> list[torch.Tensor]:
+        """Each member's class probabilities (N, K) for uint8 inputs, with its own preprocessing and TTA."""
+        return [run.probabilities(images, device) for run in self.members]
+
+    def combine(self, member_probs: list[torch.Tensor]) -> torch.Tensor:
+        """The weighted mean of the members' probabilities (N, K)."""
+        return sum(w * p for w, p in zip(self.weights, member_probs))
+
+    def probabilities(self, images: torch.Tensor, device: str = "auto") -> torch.Tensor:
+        """The ensemble's class probabilities (N, K)."""
+        return self.combine(self.member_probabilities(images, device))
+
+
+def is_ensemble(path: str | Path) -> bool:
+    return (Path(path) / FILE).is_file()
+
+
+def val_accuracy(run: LoadedRun) -> float:
+    """A member's validation accuracy from its metrics.json (for weighting)."""
+    metrics = run.path / "metrics.json"
+    try:
+        return float(json.loads(metrics.read_text())["val"]["acc"])
+    except (OSError, KeyError, ValueError):
+        raise CheckpointError(f"{run.path}: no validation accuracy in metrics.json to weight by") from None
+
+
+def make_ensemble(paths: list[str | Path], weights: str | list[float] = "equal") -> Ensemble:
+    """Load the member runs; weights 'equal', 'val' (proportional to validation accuracy) or explicit numbers."""
+    if len(paths) < 2:
+        raise ValueError("an ensemble needs at least two runs")
+    members = [load_run(p) for p in paths]
+    for run in members[1:]:
+        if run.classes != members[0].classes:
+            raise ValueError(f"{run.path}: classes {run.classes} differ from {members[0].path}'s {members[0].classes}")
+        if run.input_shape != members[0].input_shape:
+            raise ValueError(f"{run.path}: input {run.input_shape} differs from {members[0].path}'s "
+                             f"{members[0].input_shape}")
+    if weights == "equal":
+        raw = [1.0] * len(members)
+    elif weights == "val":
+        raw = [val_accuracy(run) for run in members]
+    else:
+        raw = [float(w) for w in weights]
+        if len(raw) != len(members) or min(raw) < 0 or sum(raw) <= 0:
+            raise ValueError(f"expected {len(members)} non-negative weights, got {weights}")
+    return Ensemble(members, [w / sum(raw) for w in raw])
+
+
+def save_ensemble(ensemble: Ensemble, folder: str | Path) -> Path:
+    """Write folder/ensemble.json (member paths relative to the folder when possible)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    members = [{"run": str(run.path.resolve()), "weight": w} for run, w in zip(ensemble.members, ensemble.weights)]
+    write_json(folder / FILE, {"members": members, "classes": ensemble.classes})
+    ensemble.path = folder
+    return folder / FILE
+
+
+def load_ensemble(folder: str | Path) -> Ensemble:
+    """The ensemble described by folder/ensemble.json."""
+    path = Path(folder) / FILE
+    try:
+        spec = json.loads(path.read_text())
+        members = [m["run"] for m in spec["members"]]
+        weights = [float(m["weight"]) for m in spec["members"]]
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a readable ensemble description ({exc})") from None
+    ensemble = make_ensemble(members, weights)
+    ensemble.path = Path(folder)
+    return ensemble
