@@ -36,6 +36,7 @@ class Task:
     thresholds: tuple[float, ...]
     entries: tuple[Entry, ...]
     smoke_args: tuple[str, ...] = ("--limit", "300", "--epochs", "1")  # a few hundred images: CI keeps it alive
+    course: dict = field(default_factory=dict)  # entry → (train acc, validation acc) the course reports
 
 
 SLIDE_MNIST = ("--model", "mnist-2conv", "--optimizer", "adam", "--batch-size", "128", "--epochs", "12",
@@ -60,6 +61,20 @@ TASKS: dict[str, Task] = {
         Entry("fer", ("--recipe", "best")),
         Entry("default", (), reference=True),
     )),
+    # the course's three FER2013 set-ups (homework slides), then cnnlab's recipe and the case-study models
+    "fer-baselines": Task("fer2013", (0.45, 0.55, 0.60, 0.65), (
+        Entry("simple DNN", ("--model", "dnn", "--normalize", "featurewise", "--schedule", "constant",
+                             "--epochs", "20"), reference=True),
+        Entry("simple CNN", ("--model", "cnn", "--schedule", "constant", "--epochs", "20")),
+        Entry("CNN + aug", ("--model", "cnn", "--schedule", "constant", "--augment",
+                            "rotation=20,shift=0.2,flip=h", "--normalize", "featurewise", "--epochs", "20")),
+        Entry("cnnlab fast", ("--recipe", "fast")),
+        Entry("lenet5", ("--model", "lenet5", "--epochs", "20")),
+        Entry("alexnet", ("--model", "alexnet", "--epochs", "20")),
+        Entry("vgg11", ("--model", "vgg11", "--epochs", "20")),
+        Entry("googlenet", ("--model", "googlenet", "--epochs", "20")),
+        Entry("resnet20", ("--model", "resnet20", "--epochs", "20")),
+    ), course={"simple DNN": (0.64, 0.43), "simple CNN": (0.98, 0.45), "CNN + aug": (0.54, 0.59)}),
 }
 
 
@@ -75,6 +90,8 @@ class Measurement:
     infer_images_per_s: float | None = None
     peak_mb: float | None = None
     run_dir: str | None = None
+    train_acc: float | None = None  # the last epoch's running training accuracy
+    val_acc: float | None = None
 
     def time_to(self, threshold: float) -> float | None:
         """Seconds from process start until an epoch first reached `threshold` test accuracy."""
@@ -149,13 +166,15 @@ def run_entry(entry: Entry, task: Task, extra: list[str], smoke: bool, runs_dir:
     if code != 0:
         raise RuntimeError(f"{entry.name}: `{' '.join(cmd)}` exited with {code}:\n{output[-2000:]}")
     lines = result_lines(output)
-    m = Measurement(entry.name, wall, float(lines["test_acc"]) if "test_acc" in lines else None, peak_mb=peak,
-                    run_dir=lines.get("run_dir"))
-    if m.run_dir:  # cnnlab run: per-epoch test accuracy and wall-clock time from the history
+    final = lines.get("test_acc") or lines.get("val_acc")  # FER2013 here has no test split: PublicTest (val)
+    m = Measurement(entry.name, wall, float(final) if final else None, peak_mb=peak, run_dir=lines.get("run_dir"))
+    if m.run_dir:  # cnnlab run: per-epoch accuracy and wall-clock time from the history
         with open(Path(m.run_dir) / "history.csv") as fh:
             rows = list(csv.DictReader(fh))
-        m.epochs = [{"epoch": int(r["epoch"]), "test_acc": float(r["test_acc"]) if r.get("test_acc") else None,
+        m.epochs = [{"epoch": int(r["epoch"]), "test_acc": float(r.get("test_acc") or r.get("val_acc") or "nan"),
                      "seconds": round(float(r["time"]) - start, 2)} for r in rows if r.get("time")]
+        m.train_acc = float(rows[-1]["train_acc"]) if rows else None
+        m.val_acc = float(lines["val_acc"]) if "val_acc" in lines else None
         speeds = [float(r["train_images_per_s"]) for r in rows if r.get("train_images_per_s")]
         m.train_images_per_s = statistics.median(speeds) if speeds else None
         m.infer_images_per_s = inference_speed(Path(m.run_dir), task.data, extra)
@@ -196,7 +215,7 @@ def run_task(name: str, repeats: int = 1, smoke: bool = False, extra: list[str] 
     task = TASKS[name]
     env = dict(os.environ)
     results = {"task": name, "data": task.data, "smoke": smoke, "repeats": repeats, "machine": machine(),
-               "thresholds": list(task.thresholds), "entries": {}}
+               "thresholds": list(task.thresholds), "course": task.course, "entries": {}}
     for entry in task.entries:
         if only and entry.name not in only:
             continue
@@ -230,6 +249,7 @@ def summarize(results: dict) -> list[dict]:
                "train_ips": _median([m.train_images_per_s for m in runs]),
                "infer_ips": _median([m.infer_images_per_s for m in runs]),
                "peak_mb": max(m.peak_mb or 0 for m in runs),
+               "train_acc": _median([m.train_acc for m in runs]), "val_acc": _median([m.val_acc for m in runs]),
                "to": {t: _median([m.time_to(t) for m in runs], all_needed=True) for t in results["thresholds"]}}
         if entry["reference"]:
             ref_median = row["wall_median"]
@@ -250,8 +270,11 @@ def markdown(results: dict) -> str:
     """The results as a markdown table with the machine underneath."""
     rows = summarize(results)
     ths = results["thresholds"]
+    course = results.get("course") or {}
     head = ["entry", "runs", "wall s min / median", "× reference"] + [f"s to {t:.1%}" for t in ths] + \
-        ["final test acc", "train img/s", "infer img/s", "peak MB"]
+        ["final acc", "train img/s", "infer img/s", "peak MB"]
+    if course:
+        head += ["train acc", "val acc", "course train / val"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         ratio = "reference" if r["reference"] else (f"{r['ratio']:.2f}×" if r["ratio"] else "–")
@@ -259,12 +282,21 @@ def markdown(results: dict) -> str:
         cells = [r["entry"], str(r["n"]), f"{r['wall_min']:.1f} / {r['wall_median']:.1f}", ratio]
         cells += ["–" if r["to"][t] is None else f"{r['to'][t]:.1f}" for t in ths]
         cells += [acc, _fmt(r["train_ips"]), _fmt(r["infer_ips"]), f"{r['peak_mb']:.0f}"]
+        if course:
+            theirs = course.get(r["entry"])
+            cells += [_pct(r["train_acc"]), _pct(r["val_acc"]),
+                      f"{theirs[0]:.0%} / {theirs[1]:.0%}" if theirs else "–"]
         lines.append("| " + " | ".join(cells) + " |")
     m = results["machine"]
     lines.append("")
     lines.append(f"{results['task']} ({results['data']}{', smoke run' if results['smoke'] else ''}) on {m['cpu']}, "
-                 f"{m['cores']} cores, torch {m['torch']}, {m['date']}" + (f", GPU {m['gpu']}" if 'gpu' in m else ""))
+                 f"{m['cores']} cores, torch {m['torch']}, {m['date']}" + (f", GPU {m['gpu']}" if 'gpu' in m else "")
+                 + ". Final acc: the test split, else the validation split (FER2013: PublicTest).")
     return "\n".join(lines) + "\n"
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{value:.1%}"
 
 
 def _fmt(value) -> str:

@@ -1,7 +1,7 @@
 """`cnnlab bench TASK`: time-to-accuracy against a reference measured in the same run."""
 from __future__ import annotations
 
-import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -18,14 +18,15 @@ def register(sub) -> None:
     p.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch: checks the harness only")
     p.add_argument("--out", default="bench/results", help="results folder [bench/results]")
     p.add_argument("--runs-dir", default="runs/bench", help="where the benchmark's run directories go [runs/bench]")
-    p.add_argument("extra", nargs=argparse.REMAINDER, help="after --: extra `cnnlab train` options for every entry")
+    p.add_argument("--train-options", default="", metavar="'OPTIONS'",
+                   help="extra `cnnlab train` options for every entry, e.g. '--threads 2'")
     p.set_defaults(func=cmd_bench)
 
 
 def cmd_bench(args) -> int:
     from ..bench import markdown, run_task, save, summarize
 
-    extra = [a for a in args.extra if a != "--"]
+    extra = shlex.split(args.train_options)
     results = run_task(args.task, args.repeats, args.smoke, extra, args.only, Path(args.runs_dir),
                        report=lambda msg: print(msg, file=sys.stderr, flush=True))
     json_path, md_path = save(results, Path(args.out))

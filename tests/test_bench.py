@@ -1,0 +1,34 @@
+"""The benchmark harness stays alive: a smoke run of `cnnlab bench mnist` on a few hundred images."""
+import json
+
+from cnnlab.bench import Measurement, markdown, summarize
+from cnnlab.cli import main
+
+
+def test_bench_mnist_smoke(tmp_path, capsys, data_dir, monkeypatch):
+    monkeypatch.setenv("CNNLAB_DATA", str(data_dir))
+    code = main(["bench", "mnist", "--smoke", "--only", "fast", "slide", "--out", str(tmp_path / "results"),
+                 "--runs-dir", str(tmp_path / "runs")])
+    out = capsys.readouterr().out
+    assert code == 0
+    results = json.loads((tmp_path / "results" / "mnist-smoke.json").read_text())
+    assert set(results["entries"]) == {"fast", "slide"} and results["machine"]["cores"] >= 1
+    table = (tmp_path / "results" / "mnist-smoke.md").read_text()
+    assert "| fast |" in table and "reference" in table
+    assert [line.split()[-1] for line in out.splitlines() if line.startswith("test_acc ")] == ["fast", "slide"]
+    run = results["entries"]["fast"]["runs"][0]
+    assert run["epochs"] and run["train_images_per_s"] > 0 and run["infer_images_per_s"] > 0 and run["peak_mb"] > 50
+
+
+def test_time_to_threshold_and_ratios():
+    fast = Measurement("fast", 10.0, 0.993, epochs=[{"epoch": 1, "test_acc": 0.99, "seconds": 5.0},
+                                                    {"epoch": 2, "test_acc": 0.994, "seconds": 9.0}])
+    slow = Measurement("slow", 100.0, 0.992, epochs=[{"epoch": 12, "test_acc": 0.992, "seconds": 95.0}])
+    assert fast.time_to(0.99) == 5.0 and fast.time_to(0.993) == 9.0 and slow.time_to(0.993) is None
+    results = {"task": "t", "data": "d", "smoke": False, "thresholds": [0.99, 0.993], "course": {},
+               "machine": {"cpu": "x", "cores": 2, "torch": "2", "date": "today"},
+               "entries": {"fast": {"reference": False, "runs": [fast.__dict__]},
+                           "slow": {"reference": True, "runs": [slow.__dict__]}}}
+    rows = {r["entry"]: r for r in summarize(results)}
+    assert rows["fast"]["ratio"] == 0.1 and rows["slow"]["ratio"] == 1.0
+    assert "0.10×" in markdown(results)
