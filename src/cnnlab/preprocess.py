@@ -31,12 +31,15 @@ class Preprocess:
         if mode == "none" or len(images) == 0:
             return cls("none", scale=scale)
         n = len(images)
-        total = torch.zeros(images.shape[1:], dtype=torch.float64)
+        # uint8 pixels: exact integer sums (x ≤ 255, x² ≤ 65,025 fit int32 per image; totals in int64)
+        exact = images.dtype == torch.uint8
+        total = torch.zeros(images.shape[1:], dtype=torch.int64 if exact else torch.float64)
         total_sq = torch.zeros_like(total)
         for lo in range(0, n, STATS_BATCH):
-            x = images[lo:lo + STATS_BATCH].to(torch.float64) / scale
+            x = images[lo:lo + STATS_BATCH].to(torch.int32 if exact else torch.float64)
             total += x.sum(0)
             total_sq += (x * x).sum(0)
+        total, total_sq = total.double() / scale, total_sq.double() / scale ** 2
         if mode == "standardize":
             pixels = n * images.shape[2] * images.shape[3]
             mean = total.sum((1, 2)) / pixels

@@ -15,7 +15,7 @@ RECIPES = ("fast", "best")
 # Per kind of data.  digits: 1 channel, up to 32 px (MNIST, Fashion-MNIST, KMNIST); faces: 1 channel, 33-96 px
 # (FER2013); color: 3 channels up to 64 px (CIFAR-10); other: anything else.
 VALUES: dict[tuple[str, str], dict] = {
-    ("fast", "digits"): dict(model="fastcnn", epochs=3, batch_size=256, optimizer="adamw", lr=4e-3,
+    ("fast", "digits"): dict(model="fastcnn", epochs=2, batch_size=256, optimizer="adamw", lr=1.2e-2,
                              weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle", val_split=0.0),
     ("best", "digits"): dict(model="cnn", epochs=20, batch_size=128, optimizer="adamw", lr=3e-3,
                              weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle",

@@ -6,7 +6,9 @@ Progress goes to an optional `report(event, info)` callback; this module never p
 """
 from __future__ import annotations
 
+import importlib
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +17,6 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 
 from . import distributed, runs
 from .augment import Augmenter
@@ -189,8 +190,11 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     dtype = pick_precision(cfg.precision, device)
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model.to(device, memory_format=memory_format)
-    net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
-        if world.distributed else model  # what the forward pass goes through: gradients are averaged over ranks
+    net = model  # what the forward pass goes through; under torchrun a DDP wrapper that averages the gradients
+    if world.distributed:
+        from torch.nn.parallel import DistributedDataParallel  # imported here: it pulls in much of torch.distributed
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     # uint8 stays uint8: 4× less memory than float; a streamed (memory-mapped) split stays where it is
     images = train.images if train.streamed else train.images.to(device)
     labels = train.labels if train.streamed else train.labels.to(device)
@@ -323,6 +327,16 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     return result
 
 
+def _warm_imports() -> None:
+    """Import what the run needs later while the data is being read: torch._dynamo, which the optimizers pull
+    in on first use (~1.5 s), and matplotlib for the plots (~0.5 s).  Module imports are thread-safe."""
+    for name in ("torch._dynamo", "cnnlab.viz.plots"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # the main thread reports a real problem when it imports the module itself
+            pass
+
+
 # ── the whole run ────────────────────────────────────────────────────────────────────────────────────────
 def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = None,
           resume_dir: Path | None = None, progress=None, explicit: set[str] | None = None) -> RunResult:
@@ -333,6 +347,7 @@ def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = No
     Started by torchrun, it trains with DistributedDataParallel; rank 0 alone writes and reports.
     """
     t0 = time.perf_counter()
+    threading.Thread(target=_warm_imports, daemon=True).start()
     world, device = distributed.join(cfg.device)
     try:
         return _train(cfg, report if world.main else _quiet, data, resume_dir, progress, explicit, world, device, t0)
