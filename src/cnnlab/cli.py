@@ -173,7 +173,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         from .predict import load_predictor, predict, read_inputs
 
         predictor = load_predictor(args.run)
-        images, ids, labels = read_inputs(predictor.input_shape, args.inputs)
+        images, ids, labels = read_inputs(predictor, args.inputs, args.text)
         predictions = predict(predictor, images, ids, labels, args.top_k, args.device)
         classes = predictor.classes
     if args.out:
@@ -219,7 +219,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_recipes(args: argparse.Namespace) -> int:
     from .recipes import describe
 
-    print("recipe kind    values (digits: 1 channel ≤ 32 px; faces: 1 channel ≤ 96 px; color: 3 channels ≤ 64 px)")
+    print("recipe  kind    values (digits: 1 channel ≤ 32 px; faces: 1 channel ≤ 96 px; color: 3 channels ≤ 64 px;"
+          " 'default' applies to text and audio data when no recipe is named)")
     print(describe())
     return 0
 
@@ -266,7 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="classify image files or CSV rows with a trained run")
     p.add_argument("run", help="a run directory, checkpoint (.pt), ensemble folder (`cnnlab ensemble --save`), "
                                "or model.onnx from `cnnlab export` (runs with onnxruntime alone)")
-    p.add_argument("inputs", nargs="+", help="image files, or a CSV of pixel rows (id,feature or label,feature)")
+    p.add_argument("inputs", nargs="*", help="image files or a CSV of pixel rows (id,feature or label,feature); "
+                                             ".txt files for a text model; .wav files for an audio model")
+    p.add_argument("--text", action="append", metavar="TEXT", help="a text to classify (text models; repeatable)")
     p.add_argument("--top-k", type=int, default=3, help="classes shown per input [3]")
     p.add_argument("--out", help="write a Kaggle-style id,label CSV")
     p.add_argument("--names", action="store_true", help="--out: write class names instead of class indices")

@@ -36,6 +36,11 @@ class TrainConfig:
     stream: str = "auto"  # image folders: on = decode once to a memory-mapped cache and stream batches with worker
     #   processes (data bigger than memory) | off = load into memory | auto = on when the images would fill half the RAM
     workers: int = 2  # DataLoader worker processes for streamed data
+    text_column: str | None = None  # text CSVs: the column with the text (default: found from the header)
+    label_column: str | None = None  # text CSVs: the column with the label (default: found from the header)
+    holdout: str = "auto"  # text/audio without a test split: auto | standard (FSDD clips 0-4) | speaker:NAME | random
+    test_split: float = 0.2  # text/audio: share held out (stratified, seeded) as the test split when there is none
+    features: str = "logmel"  # audio: logmel | mfcc
     normalize: str = "standardize"  # none: x/255 | standardize: per-channel mean/std | featurewise: per-pixel
     balance: str = "none"  # none | weights: class-weighted loss | sampler: class-balanced sampling
     augment: str | None = None  # training batches only, e.g. rotation=20,shift=0.1,flip=h or a preset: light, fer
@@ -99,6 +104,8 @@ class TrainConfig:
                 raise ValueError(f"image_size must be [H, W], got {self.image_size}")
         if self.channels not in (None, 1, 3):
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if self.features not in ("logmel", "mfcc"):
+            raise ValueError(f"features {self.features!r} is not one of logmel, mfcc")
         if self.stream not in ("auto", "on", "off"):
             raise ValueError(f"stream {self.stream!r} is not one of auto, on, off")
         if self.tta not in (None, "flip"):
@@ -112,13 +119,14 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        """Build from a dict, refusing unknown keys (a typo should not be silently ignored)."""
+    def from_dict(cls, values: dict, strict: bool = True) -> TrainConfig:
+        """Build from a dict, refusing unknown keys (a typo should not be silently ignored) unless not strict
+        (a checkpoint written by a newer cnnlab: its extra options do not change how the model is rebuilt)."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
-        if unknown:
+        if unknown and strict:
             raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
-        return cls(**values)
+        return cls(**{k: v for k, v in values.items() if k in known})
 
     @classmethod
     def from_json(cls, path: str | Path) -> TrainConfig:

@@ -28,9 +28,9 @@ class TrainingConsole:
     def on_data(self, info: dict) -> None:
         if self.quiet:
             return
-        c, h, w = info["shape"]
         splits = ", ".join(f"{k} {v}" for k, v in info["splits"].items())
-        self.say(f"data      {info['name']}: {c}×{h}×{w}, {len(info['classes'])} classes ({splits})")
+        shape = "×".join(map(str, info["shape"]))
+        self.say(f"data      {info['name']}: {shape}, {len(info['classes'])} classes ({splits})")
         self.say(f"normalise {info['normalize']}")
         self.say(f"run dir   {info['run_dir']}")
 

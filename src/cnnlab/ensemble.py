@@ -32,6 +32,10 @@ class Ensemble:
     def input_shape(self) -> tuple[int, ...]:
         return self.members[0].input_shape
 
+    @property
+    def input_meta(self) -> dict:
+        return self.members[0].input_meta
+
     def member_probabilities(self, images: torch.Tensor, device: str = "auto") -> list[torch.Tensor]:
         """Each member's class probabilities (N, K) for uint8 inputs, with its own preprocessing and TTA."""
         return [run.probabilities(images, device) for run in self.members]

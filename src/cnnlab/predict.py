@@ -19,9 +19,28 @@ def load_predictor(path: str | Path):
     return load_ensemble(path) if is_ensemble(path) else load_run(path)
 
 
-def read_inputs(input_shape: tuple[int, ...], inputs: list[str]) -> tuple[torch.Tensor, list[str], torch.Tensor]:
-    """uint8 images (N, C, H, W) of the given shape, their ids, and labels (-1 where unknown)."""
-    c, h, w = input_shape
+def read_inputs(predictor, inputs: list[str], texts: list[str] | None = None
+                ) -> tuple[torch.Tensor, list[str], torch.Tensor]:
+    """The model's inputs for image files / CSV rows (images), raw texts / .txt files (text), or .wav files
+    (audio), encoded the way the run's training data was; their ids; labels (-1 where unknown)."""
+    kind = predictor.input_meta.get("kind", "image")
+    if kind == "text":
+        from .text.data import encode_texts
+
+        texts = list(texts or []) + [Path(p).read_text(encoding="utf-8", errors="replace") for p in inputs]
+        if not texts:
+            raise DataError("no inputs given: pass --text \"...\" or .txt files")
+        ids = [t[:40].replace("\n", " ") for t in texts[:len(texts) - len(inputs)]] + list(inputs)
+        return encode_texts(predictor.input_meta, texts), ids, torch.full((len(texts),), -1)
+    if texts:
+        raise DataError(f"--text is for text models; this one takes {kind} inputs")
+    if kind == "audio":
+        from .audio.data import encode_audio
+
+        if not inputs:
+            raise DataError("no inputs given: pass .wav files")
+        return encode_audio(predictor.input_meta, inputs), list(inputs), torch.full((len(inputs),), -1)
+    c, h, w = predictor.input_shape
     images, ids, labels = [], [], []
     for item in inputs:
         path = Path(item)

@@ -161,7 +161,7 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     file = resolve_checkpoint(path)
     state = load_checkpoint(file)
     try:
-        cfg = TrainConfig.from_dict(state["config"])
+        cfg = TrainConfig.from_dict(state["config"], strict=False)
         shape = tuple(state["input_shape"])
         meta = state.get("input_meta") or {}
         model = build(state["model_name"], shape, len(state["classes"]), **meta.get("model_options", {}))

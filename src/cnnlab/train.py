@@ -84,19 +84,39 @@ def streams(cfg: TrainConfig, size: tuple[int, int] | None) -> bool:
     return cfg.stream == "on" or should_stream(estimated_bytes(path, size, cfg.channels), cfg.stream)
 
 
+def modality_options(cfg: TrainConfig, path: Path) -> dict:
+    """The loader options of text and audio data (column names, held-out split, features); {} for images."""
+    fmt = (cfg.data_format or detect_format(path)) if path.exists() else "named"
+    if (cfg.text_column or cfg.label_column) and fmt != "text":
+        what = "a named image data set" if fmt == "named" else f"{fmt} data"
+        raise ValueError(f"--text-column / --label-column apply to text CSVs; {cfg.data} is {what}")
+    if fmt == "text":
+        options = {"test_split": cfg.test_split, "seed": cfg.seed}
+        options.update({k: v for k, v in (("text_column", cfg.text_column), ("label_column", cfg.label_column)) if v})
+        return options
+    if fmt == "audio":
+        return {"split": cfg.holdout, "test_split": cfg.test_split, "seed": cfg.seed,
+                "kind": "mfcc" if cfg.features == "mfcc" else "logmel"}
+    return {}
+
+
 def load_sources(cfg: TrainConfig, progress=None) -> Dataset:
-    """cfg.data with cfg.val_data / cfg.test_data added as splits, as stored (no splits carved yet)."""
+    """cfg.data with cfg.val_data / cfg.test_data added as splits, as stored (no validation split carved yet)."""
     size = tuple(cfg.image_size) if cfg.image_size else None
     if streams(cfg, size):  # the validation split and the limit sample are taken before decoding
         data = load_folder_streamed(cfg.data, size, cfg.channels, cfg.val_split, cfg.seed, cfg.limit)
     else:
         data = load_data(cfg.data, data_dir=cfg.data_dir, fmt=cfg.data_format, image_size=size,
-                         channels=cfg.channels, progress=progress)
+                         channels=cfg.channels, progress=progress, **modality_options(cfg, Path(cfg.data)))
     for split, source in (("val", cfg.val_data), ("test", cfg.test_data)):
-        if source:
+        if not source:
+            continue
+        if data.meta.get("kind") in ("text", "audio"):  # encoded with the training split's tokenizer / features
+            other = load_data(source, fmt=cfg.data_format, meta=data.meta, classes=data.classes)
+        else:
             other = load_data(source, data_dir=cfg.data_dir, fmt=cfg.data_format,
                               image_size=size or data.input_shape[1:], channels=data.input_shape[0])
-            add_split(data, split, other)
+        add_split(data, split, other)
     if "train" not in data:
         raise ValueError(f"{data.source}: no training split (found {', '.join(data.splits)})")
     if not data["train"].labeled:
@@ -358,13 +378,12 @@ def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = No
 def _train(cfg: TrainConfig, report: Reporter, data: Dataset | None, resume_dir: Path | None, progress,
            explicit: set[str] | None, world: World, device: torch.device | None, t0: float) -> RunResult:
     set_threads(cfg.threads or (max(1, cpu_count() // world.local_size) if world.distributed else None))
-    use_recipe = cfg.recipe and resume_dir is None  # a resumed run's config already holds its recipe's values
     if data is None:
         data = load_sources(cfg, progress)
-        cfg = apply_recipe(cfg, data, explicit) if use_recipe else cfg
+        cfg = apply_recipe(cfg, data, explicit) if resume_dir is None else cfg
         data = split_data(data, cfg)
-    elif use_recipe:
-        cfg = apply_recipe(cfg, data, explicit)
+    elif resume_dir is None:
+        cfg = apply_recipe(cfg, data, explicit)  # a resumed run's config already holds its recipe's values
     seed_everything(cfg.seed + world.rank)  # ranks differ in dropout; the epoch order is shared (cfg.seed)
     classes = data.classes
     train_split, val_split = data["train"], data.splits.get("val")

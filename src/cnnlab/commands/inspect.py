@@ -106,6 +106,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with single_thread():  # one image: more threads only add start-up and contention
         run = load_run(args.run)
+    kind = run.input_meta.get("kind", "image")
+    if kind != "image":
+        return _explain_text_or_audio(run, kind, args, start)
     item = read_input(run, args.input, args.index, args.split, args.data_dir)
     result = explain(run, item, class_index_of(run, args.class_))
     out = Path(args.out) if args.out else run.path / "explain"
@@ -140,6 +143,33 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print("no convolution layers: no feature maps, kernels or Grad-CAM for this model")
     for path in written:
         print(f"wrote {path}")
+    print(f"seconds {time.perf_counter() - start:.2f}")
+    return 0
+
+
+def _explain_text_or_audio(run, kind: str, args: argparse.Namespace, start: float) -> int:
+    """Text: the n-grams that fired the strongest filters.  Audio: the clip's waveform and spectrogram."""
+    from ..predict import predict, read_inputs
+
+    if kind == "text":
+        from ..text.explain import explain_text, render_explanation
+
+        text = args.text or (Path(args.input).read_text(encoding="utf-8", errors="replace") if args.input else None)
+        if not text:
+            raise ValueError("a text model explains a text: pass --text \"...\" or a .txt file")
+        print(render_explanation(explain_text(run.model, run.input_meta, text, run.classes, top=args.top_k)))
+    else:
+        from ..audio.viz import plot_clip
+
+        if not args.input:
+            raise ValueError("an audio model explains a clip: pass a .wav file")
+        inputs, ids, _ = read_inputs(run, [args.input])
+        top = predict(run, inputs, ids, top_k=1)[0].top[0]
+        out = Path(args.out) if args.out else run.path / "explain"
+        png = plot_clip(args.input, out / f"{Path(args.input).stem}.png", run.input_meta,
+                        prediction=f"{top[0]} ({top[1]:.2f})")
+        print(f"{args.input}: {top[0]} {top[1]:.4f}")
+        print(f"wrote {png}")
     print(f"seconds {time.perf_counter() - start:.2f}")
     return 0
 
@@ -221,7 +251,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("explain", help="feature maps, kernels and Grad-CAM of a trained model for one input")
     p.add_argument("run", help="a run directory or checkpoint (.pt)")
-    p.add_argument("input", nargs="?", help="an image file or file.csv:ROW (ROW counts data rows from 0)")
+    p.add_argument("input", nargs="?", help="an image file or file.csv:ROW (ROW counts data rows from 0); "
+                                            "a .wav clip for an audio model; a .txt file for a text model")
+    p.add_argument("--text", help="the text to explain (text models)")
     p.add_argument("--index", type=int, help="use image N of the run's own data instead")
     p.add_argument("--split", help="--index: test, val or train [test, else val]")
     p.add_argument("--class", dest="class_", metavar="CLASS", help="explain this class (name or index) "

@@ -12,11 +12,15 @@ from .io import head_bytes
 from .named import NAMED, load_named
 from .pixelcsv import load_pixel_csv, looks_like_pixel_csv
 
-FORMATS = ("idx", "csv", "folder", "cifar10")
+FORMATS = ("idx", "csv", "folder", "cifar10", "text", "audio")
+TEXT_OPTIONS = ("text_column", "label_column")  # naming either means a text CSV, whatever its header says
 
 
 def detect_format(path: Path) -> str:
-    """'idx', 'csv', 'folder' or 'cifar10', from what the path holds."""
+    """'idx', 'csv', 'folder', 'cifar10', 'text' or 'audio', from what the path holds."""
+    from ..audio.data import looks_like_audio_folder
+    from ..text.data import looks_like_text_csv, looks_like_text_folder
+
     if path.is_dir():
         if looks_like_cifar_folder(path):
             return "cifar10"
@@ -26,14 +30,21 @@ def detect_format(path: Path) -> str:
             return "csv"
         if looks_like_image_folder(path):
             return "folder"
+        if looks_like_audio_folder(path):
+            return "audio"
+        if looks_like_text_folder(path):
+            return "text"
         raise DataError(f"{path}: cannot tell the data format; expected IDX files (train-images-idx3-ubyte...), "
-                        "CIFAR-10 batches, train.csv, or one subfolder of images per class")
+                        "CIFAR-10 batches, train.csv, one subfolder of images, .wav or .txt files per class, "
+                        "or {label}_{speaker}_{index}.wav clips")
     head = head_bytes(path)
     if not head:
         raise DataError(f"{path}: empty file")
     if is_idx(head):
         raise DataError(f"{path}: an IDX file alone has no labels; pass the folder holding "
                         "train-images-idx3-ubyte and train-labels-idx1-ubyte")
+    if looks_like_text_csv(head):
+        return "text"
     if looks_like_pixel_csv(head) or path.name.lower().endswith((".csv", ".csv.gz")):
         return "csv"
     raise DataError(f"{path}: cannot tell the data format; expected a CSV with a header such as "
@@ -53,18 +64,35 @@ def _csv_splits(folder: Path) -> dict[str, Path]:
 
 def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: str | None = None,
               image_size: tuple[int, int] | None = None, channels: int | None = None,
-              download: bool = True, progress: Progress | None = None) -> Dataset:
-    """Load a data set by name (mnist, fashion-mnist, kmnist, cifar10, fer2013, mnist-mini) or path."""
+              download: bool = True, progress: Progress | None = None, **options) -> Dataset:
+    """Load a data set by name (mnist, fashion-mnist, kmnist, cifar10, fer2013, mnist-mini) or path.
+
+    `options` go to the text and audio loaders (cnnlab.text.data.load_text_csv / load_text_folder,
+    cnnlab.audio.data.load_audio_folder): e.g. text_column, label_column, test_split, seed, max_length;
+    split="speaker:theo", n_mels; meta (a trained run's) to encode new data its way.
+    """
     source = str(source)
     if source in NAMED and fmt is None and not Path(source).exists():
+        if options:
+            raise ValueError(f"option(s) {', '.join(sorted(options))} apply to text and audio data, not to {source}")
         return load_named(source, data_dir, download, progress)
     path = Path(source).expanduser()
     if not path.exists():
         raise DataError(f"{source}: no such file or folder, and not a known data set name "
                         f"({', '.join(NAMED)})")
+    if fmt is None and path.is_file() and any(options.get(k) for k in TEXT_OPTIONS):
+        fmt = "text"
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
         raise DataError(f"unknown data format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if fmt == "text":
+        from ..text.data import load_text_csv, load_text_folder
+        return load_text_folder(path, **options) if path.is_dir() else load_text_csv(path, **options)
+    if fmt == "audio":
+        from ..audio.data import load_audio_folder
+        return load_audio_folder(path, **options)
+    if options:
+        raise ValueError(f"option(s) {', '.join(sorted(options))} apply to text and audio data, not to {fmt} data")
     if fmt == "idx":
         return load_idx_folder(path)
     if fmt == "cifar10":

@@ -1,6 +1,7 @@
 """Models: pure nn.Module builders behind a registry (name → builder(input_shape, num_classes))."""
 from . import course, fast  # noqa: F401  (registers the course's models and cnnlab's fast one)
 from . import lenet, alexnet, vgg, googlenet, resnet  # noqa: F401  (the case studies, in order of publication)
+from . import text, audio  # noqa: F401  (textcnn, bow-dnn on token ids; audio-cnn on spectrograms)
 from .flops import count_flops, count_macs, layer_macs
 from .registry import MODELS, ModelSpec, build, count_parameters, register
 from .summary import layer_rows, summary_table
