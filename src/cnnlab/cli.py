@@ -112,10 +112,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     print(f"run_dir {result.run_dir}")
     for split, rep in result.reports.items():
-        print(f"{split}_loss {rep.loss:.4f}")
-        print(f"{split}_acc {rep.accuracy:.4f}")
+        for key, value in rep.headline.items():
+            print(f"{split}_{key} {value:.4f}")
     print(f"seconds {result.seconds:.1f}")
-    print(summary_line(cfg.monitor, result.fit.best_value, result.fit.best_epoch))
+    print(summary_line(result.fit.monitor, result.fit.best_value, result.fit.best_epoch))
     return 0
 
 
@@ -149,13 +149,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     logits = predict_logits(run.model, part.images, run.preprocess, device, None, 1024, run.config.channels_last,
                             run.config.tta)
     rep = report(logits, part.labels, run.classes, run.config.loss, run.config.top_k)
-    out = Path(args.out) if args.out else run.path / f"confusion_matrix_{split}.png"
-    plot_confusion(rep.confusion, run.classes, out, title=f"{data.name} {split}")
     print(f"{data.name} / {split} split, model {run.config.model} from {run.path}")
     print(rep.text())
-    print(f"confusion matrix → {out}")
-    print(f"{split}_loss {rep.loss:.4f}")
-    print(f"{split}_acc {rep.accuracy:.4f}")
+    if hasattr(rep, "confusion"):
+        out = Path(args.out) if args.out else run.path / f"confusion_matrix_{split}.png"
+        plot_confusion(rep.confusion, run.classes, out, title=f"{data.name} {split}")
+        print(f"confusion matrix → {out}")
+    for key, value in rep.headline.items():
+        print(f"{split}_{key} {value:.4f}")
     return 0
 
 
@@ -229,12 +230,30 @@ def cmd_data(args: argparse.Namespace) -> int:
     from .console import DownloadProgress
     from .data import load_data
 
-    data = load_data(args.source, data_dir=args.data_dir, fmt=args.format,
+    if args.source[0] == "make":
+        return cmd_data_make(args)
+    if len(args.source) != 1:
+        print(f"error: expected one data set, got {' '.join(args.source)}", file=sys.stderr)
+        return 2
+    data = load_data(args.source[0], data_dir=args.data_dir, fmt=args.format,
                      image_size=tuple(args.image_size) if args.image_size else None, channels=args.channels,
                      progress=DownloadProgress())
     print(data.describe())
     print(f"classes: {', '.join(data.classes)}")
     print(f"source: {data.source}")
+    return 0
+
+
+def cmd_data_make(args: argparse.Namespace) -> int:
+    from .data.position import write_position
+
+    if args.source[1:] != ["position"]:
+        print("error: `cnnlab data make` knows one generated data set: position", file=sys.stderr)
+        return 2
+    out = Path(args.out or "position")
+    for path in write_position(out, args.n, args.seed, args.object):
+        print(f"wrote {path}")
+    print(f"train a classifier: cnnlab train {out}   a regressor: cnnlab train {out} --target x")
     return 0
 
 
@@ -291,8 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recipes", help="the tuned presets of `cnnlab train --recipe fast|best`")
     p.set_defaults(func=cmd_recipes)
 
-    p = sub.add_parser("data", help="load a data set and describe it (downloads named sets if needed)")
-    p.add_argument("source", help="a data set name or a path")
+    p = sub.add_parser("data", help="describe a data set (downloading named ones), or make one: data make position",
+                       description="cnnlab data SOURCE describes a data set; cnnlab data make position --n N "
+                                   "writes the course's left-or-right exercise (train.csv.gz, test.csv.gz).")
+    p.add_argument("source", nargs="+", help="a data set name or a path; or: make position")
+    p.add_argument("--n", type=int, default=10000, help="make: number of images [10000]")
+    p.add_argument("--object", choices=["digits", "shapes"], default="digits", help="make: what to place [digits]")
+    p.add_argument("--seed", type=int, default=0, help="make: [0]")
+    p.add_argument("--out", help="make: output folder [position]")
     p.add_argument("--data-dir", help="where named data sets are looked for (else $CNNLAB_DATA)")
     p.add_argument("--format", choices=["idx", "csv", "folder", "cifar10"])
     p.add_argument("--image-size", type=parse_size, metavar="HxW")

@@ -36,6 +36,7 @@ class TrainConfig:
     stream: str = "auto"  # image folders: on = decode once to a memory-mapped cache and stream batches with worker
     #   processes (data bigger than memory) | off = load into memory | auto = on when the images would fill half the RAM
     workers: int = 2  # DataLoader worker processes for streamed data
+    target: str | None = None  # pixel CSVs: regress on this numeric column (e.g. x) instead of classifying the label
     text_column: str | None = None  # text CSVs: the column with the text (default: found from the header)
     label_column: str | None = None  # text CSVs: the column with the label (default: found from the header)
     holdout: str = "auto"  # text/audio without a test split: auto | standard (FSDD clips 0-4) | speaker:NAME | random

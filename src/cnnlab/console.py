@@ -47,7 +47,8 @@ class TrainingConsole:
     def on_step(self, info: dict) -> None:
         if self.bar is not None:
             self.bar.n = info["step"]
-            self.bar.set_postfix(loss=f"{info['loss']:.4f}", acc=f"{info['acc']:.4f}",
+            metric = "mae" if "mae" in info else "acc"
+            self.bar.set_postfix(loss=f"{info['loss']:.4f}", **{metric: f"{info[metric]:.4f}"},
                                  img_s=f"{info['images_per_s']:.0f}", refresh=False)
             self.bar.refresh()
 
@@ -57,9 +58,10 @@ class TrainingConsole:
             self.bar = None
         if self.quiet:
             return
-        parts = [f"epoch {info['epoch']:3d}", f"loss {info['train_loss']:.4f}", f"acc {info['train_acc']:.4f}"]
-        if "val_acc" in info:
-            parts += [f"val_loss {info['val_loss']:.4f}", f"val_acc {info['val_acc']:.4f}"]
+        metric = "mae" if "train_mae" in info else "acc"
+        parts = [f"epoch {info['epoch']:3d}", f"loss {info['train_loss']:.4f}", f"{metric} {info[f'train_{metric}']:.4f}"]
+        if "val_loss" in info:
+            parts += [f"val_loss {info['val_loss']:.4f}", f"val_{metric} {info[f'val_{metric}']:.4f}"]
         parts += [f"{info['train_images_per_s']:.0f} img/s", f"{info['seconds']:.1f}s"]
         self.say("  ".join(parts) + ("  *" if info.get("improved") else ""))
 

@@ -60,6 +60,11 @@ class Report:
     confusion: torch.Tensor  # (K, K) int64, rows = true class
 
     @property
+    def headline(self) -> dict[str, float]:
+        """The figures a run's last lines print: loss and accuracy."""
+        return {"loss": self.loss, "acc": self.accuracy}
+
+    @property
     def support(self) -> torch.Tensor:
         return self.confusion.sum(1)
 
@@ -116,9 +121,42 @@ class Report:
         return "\n".join(lines)
 
 
+@dataclass
+class RegressionReport:
+    """Metrics of predicted numbers against float targets."""
+
+    target: str
+    loss: float  # mean squared error
+    mae: float  # mean absolute error, in the target's units
+    rmse: float
+    n: int
+
+    @property
+    def headline(self) -> dict[str, float]:
+        return {"loss": self.loss, "mae": self.mae}
+
+    def to_dict(self) -> dict:
+        return {"target": self.target, "loss": self.loss, "mse": self.loss, "mae": self.mae, "rmse": self.rmse,
+                "n": self.n}
+
+    def text(self) -> str:
+        return (f"{self.target}: mean squared error {self.loss:.4f}   mean absolute error {self.mae:.4f}   "
+                f"RMSE {self.rmse:.4f}   ({self.n} rows)")
+
+
+def regression_report(outputs: torch.Tensor, targets: torch.Tensor, target: str) -> RegressionReport:
+    """Metrics of the first output column (N,) against targets (N,)."""
+    error = outputs.float()[:, 0] - targets.float()
+    mse = (error ** 2).mean().item() if len(error) else float("nan")
+    return RegressionReport(target, mse, error.abs().mean().item() if len(error) else float("nan"),
+                            mse ** 0.5, len(error))
+
+
 def report(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], loss_kind: str = "cross_entropy",
-           top_k: int = 5) -> Report:
-    """Metrics of logits (N, K) against labels (N,)."""
+           top_k: int = 5) -> Report | RegressionReport:
+    """Metrics of logits (N, K) against labels (N,) (a regression report for float targets)."""
+    if labels.is_floating_point():
+        return regression_report(logits, labels, classes[0] if classes else "target")
     k = len(classes)
     loss = build_loss(loss_kind, k)(logits, labels).item() if len(labels) else float("nan")
     preds = logits.argmax(1)

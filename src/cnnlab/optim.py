@@ -86,6 +86,11 @@ def build_loss(kind: str, num_classes: int, class_weights: torch.Tensor | None =
     return lambda logits, y: weighted(((logits.float().softmax(1) - one_hot(y)) ** 2).mean(1), y)
 
 
+def regression_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of the first output column against float targets (B,)."""
+    return F.mse_loss(outputs.float()[:, 0], targets.float())
+
+
 def probabilities(logits: torch.Tensor, loss_kind: str) -> torch.Tensor:
     """Class probabilities as the loss sees them: sigmoid for bce, softmax otherwise."""
     return logits.float().sigmoid() if loss_kind == "bce" else logits.float().softmax(1)

@@ -17,8 +17,8 @@ from .data import Dataset
 from .models import build
 from .preprocess import Preprocess
 
-HISTORY_FIELDS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "seconds",
-                  "train_images_per_s", "time"]  # time: Unix time at the epoch's end
+HISTORY_FIELDS = ["epoch", "lr", "train_loss", "train_acc", "train_mae", "val_loss", "val_acc", "val_mae", "test_loss",
+                  "test_acc", "test_mae", "seconds", "train_images_per_s", "time"]  # time: Unix time at the epoch's end
 
 __all__ = ["CheckpointError", "load_checkpoint", "new_run_dir", "LoadedRun", "load_run"]
 
@@ -100,18 +100,17 @@ def write_results(run_dir: Path, fit, reports: dict, cfg: TrainConfig, seconds: 
     """metrics.json, curves.png, confusion_matrix.png (of the test split, else val) and summary.txt."""
     from .viz.plots import plot_confusion, plot_curves
 
-    metrics = {"best": {"monitor": cfg.monitor, "value": fit.best_value, "epoch": fit.best_epoch},
+    metrics = {"best": {"monitor": fit.monitor, "value": fit.best_value, "epoch": fit.best_epoch},
                "epochs_run": len(fit.history), "stopped_early": fit.stopped_early, "seconds": round(seconds, 2),
                **{split: r.to_dict() for split, r in reports.items()}}
     write_json(run_dir / "metrics.json", metrics)
     plot_curves(fit.history, run_dir / "curves.png")
     shown = reports.get("test") or reports.get("val")
-    if shown is not None:
+    if shown is not None and hasattr(shown, "confusion"):  # classification: regression has no confusion matrix
         plot_confusion(shown.confusion, shown.classes, run_dir / "confusion_matrix.png",
                        title=f"{'test' if 'test' in reports else 'val'} split")
-    lines = [f"{split}_{key} {value:.4f}" for split, r in reports.items()
-             for key, value in (("loss", r.loss), ("acc", r.accuracy))]
-    write_text(run_dir / "summary.txt", "\n".join(lines + [summary_line(cfg.monitor, fit.best_value,
+    lines = [f"{split}_{key} {value:.4f}" for split, r in reports.items() for key, value in r.headline.items()]
+    write_text(run_dir / "summary.txt", "\n".join(lines + [summary_line(fit.monitor, fit.best_value,
                                                                           fit.best_epoch)]) + "\n")
 
 
@@ -137,6 +136,8 @@ class LoadedRun:
         self.model.to(dev)
         logits = predict_logits(self.model, images, self.preprocess, dev, None, self.config.eval_batch_size,
                                 self.config.channels_last, self.config.tta)
+        if self.input_meta.get("task") == "regression":
+            return logits[:, :1]  # the predicted number itself
         return probabilities(logits, self.config.loss)
 
     @property

@@ -31,7 +31,7 @@ from .distributed import SINGLE, World, all_sum, gather_rows, shard
 from .ema import EMA
 from .evaluate import Report, predict_logits, report as make_report
 from .models import build, count_parameters
-from .optim import build_loss, build_optimizer, build_scheduler, class_weights, regularization
+from .optim import build_loss, build_optimizer, build_scheduler, class_weights, regression_loss, regularization
 from .preprocess import Preprocess
 from .recipes import apply_recipe
 
@@ -50,6 +50,7 @@ class FitResult:
     best_epoch: int = 0
     best_value: float | None = None
     stopped_early: bool = False
+    monitor: str = "val_acc"  # what picked the best epoch (val_loss for regression)
 
 
 @dataclass
@@ -97,6 +98,10 @@ def modality_options(cfg: TrainConfig, path: Path) -> dict:
     if fmt == "audio":
         return {"split": cfg.holdout, "test_split": cfg.test_split, "seed": cfg.seed,
                 "kind": "mfcc" if cfg.features == "mfcc" else "logmel"}
+    if cfg.target:
+        if fmt != "csv":
+            raise ValueError(f"--target names a numeric column of a pixel CSV; {cfg.data} is {fmt} data")
+        return {"target": cfg.target}
     return {}
 
 
@@ -226,10 +231,14 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     steps_per_epoch = n_local // batch + (1 if n_local % batch > 1 else 0)  # a 1-image tail is dropped
     write = run_dir is not None and world.main
 
+    regression = train.regression  # float targets: MSE loss, mean absolute error instead of accuracy
+    if regression and cfg.balance != "none":
+        raise ValueError("--balance applies to classes; this data has regression targets")
     counts = train.class_counts(num_classes)
     weights = class_weights(counts).to(device) if cfg.balance == "weights" else None
     sample_weights = class_weights(counts)[train.labels] if cfg.balance == "sampler" else None
-    loss_fn = build_loss(cfg.loss, num_classes, weights, cfg.label_smoothing)
+    loss_fn = regression_loss if regression else build_loss(cfg.loss, num_classes, weights, cfg.label_smoothing)
+    monitor = "val_loss" if regression and cfg.monitor == "val_acc" else cfg.monitor
     optimizer = build_optimizer(cfg, model)
     scheduler = build_scheduler(cfg, optimizer, steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -241,8 +250,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     ema = EMA(model, cfg.ema) if cfg.ema else None
     scored = ema.model if ema else model  # the weights that are evaluated and saved
     to_score = {"val": val, **({"test": test} if cfg.track_test and test is not None else {})}
-    result = FitResult()
-    better = (lambda a, b: a > b + cfg.min_delta) if cfg.monitor == "val_acc" else (lambda a, b: a < b - cfg.min_delta)
+    result = FitResult(monitor=monitor)
+    better = (lambda a, b: a > b + cfg.min_delta) if monitor == "val_acc" else (lambda a, b: a < b - cfg.min_delta)
     first_epoch, since_best, best_state = 1, 0, None
     if resume is not None:
         planned = resume["config"]["epochs"]
@@ -273,7 +282,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         order = shard(epoch_order(n, gen, sample_weights), world)[:n_local]
         order = order if train.streamed else order.to(device)
         loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.int64)
+        correct = torch.zeros((), device=device, dtype=torch.float32 if regression else torch.int64)
         seen = 0
         batches = epoch_batches(images, labels, order, batch, steps_per_epoch, device, train.streamed, cfg.workers)
         for step, (raw, y) in enumerate(batches):
@@ -290,29 +299,32 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
             if ema is not None:
                 ema.update(model)
             loss_sum += loss.detach() * len(y)
-            correct += (logits.argmax(1) == (y.argmax(1) if y.ndim == 2 else y)).sum()
+            if regression:  # summed absolute error, for the mean absolute error
+                correct += (logits.detach().float()[:, 0] - y).abs().sum()
+            else:
+                correct += (logits.argmax(1) == (y.argmax(1) if y.ndim == 2 else y)).sum()
             seen += len(y)
             if (step + 1) % STEP_REPORT_EVERY == 0 or step + 1 == steps_per_epoch:
                 dt = time.perf_counter() - start
                 report("step", {"epoch": epoch, "step": step + 1, "steps": steps_per_epoch,
-                                "loss": loss_sum.item() / seen, "acc": correct.item() / seen,
+                                "loss": loss_sum.item() / seen, "mae" if regression else "acc": correct.item() / seen,
                                 "images_per_s": seen / max(dt, 1e-9)})
         train_seconds = time.perf_counter() - start
         totals = all_sum(torch.stack([loss_sum.float(), correct.float(), torch.tensor(float(seen), device=device)]),
                          world).tolist()  # over all ranks
         row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": totals[0] / max(totals[2], 1),
-               "train_acc": totals[1] / max(totals[2], 1)}
+               "train_mae" if regression else "train_acc": totals[1] / max(totals[2], 1)}
         seen = int(totals[2])
         for name, split in to_score.items():
             if split is not None and len(split) and split.labeled:
                 scores = score_split(scored, split, preprocess, classes, cfg, device, dtype, cfg.tta, world)
-                row.update({f"{name}_loss": scores.loss, f"{name}_acc": scores.accuracy})
+                row.update({f"{name}_{k}": v for k, v in scores.headline.items()})
         elapsed += time.perf_counter() - start
         row.update(seconds=round(elapsed, 3), train_images_per_s=round(seen / max(train_seconds, 1e-9), 1),
                    time=round(time.time(), 3))
         result.history.append(row)
 
-        value = row.get(cfg.monitor)
+        value = row.get(monitor)
         improved = value is not None and (result.best_value is None or better(value, result.best_value))
         if improved or value is None:
             result.best_epoch, result.best_value, since_best = epoch, value, 0
@@ -323,7 +335,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         if write:
             state = runs.checkpoint_dict(scored, cfg, preprocess, classes, tuple(train.images.shape[1:]),
                                          input_meta=input_meta or {}, epoch=epoch, history=result.history,
-                                         best={"monitor": cfg.monitor, "value": result.best_value,
+                                         best={"monitor": monitor, "value": result.best_value,
                                                "epoch": result.best_epoch, "since": since_best},
                                          optimizer=optimizer, scheduler=scheduler,
                                          rng={"torch": torch.get_rng_state(), "shuffle": gen.get_state(),
@@ -335,7 +347,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         report("epoch_end", {**row, "best_epoch": result.best_epoch, "improved": result.best_epoch == epoch})
         if stop:
             result.stopped_early = True
-            report("early_stop", {"epoch": epoch, "patience": cfg.patience, "monitor": cfg.monitor})
+            report("early_stop", {"epoch": epoch, "patience": cfg.patience, "monitor": monitor})
             break
 
     final = scored.state_dict()
@@ -345,6 +357,18 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         final = best_state if best_state is not None else final
     model.load_state_dict(final)
     return result
+
+
+def start_at_targets(model: nn.Module, targets: torch.Tensor) -> None:
+    """Start a regressor's output at the training targets' mean and spread: the last linear layer's bias set to
+    their mean, its weights scaled by their standard deviation.  From a zero bias, an optimizer stepping ~lr per
+    step would need thousands of steps just to reach targets in the tens (pixels, years, ...)."""
+    last = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.Conv1d)) and m.bias is not None]
+    if not last:
+        return
+    with torch.no_grad():
+        last[-1].weight.mul_(float(targets.float().std()) if len(targets) > 1 else 1.0)
+        last[-1].bias.fill_(float(targets.float().mean()))
 
 
 def _warm_imports() -> None:
@@ -367,11 +391,13 @@ def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = No
     Started by torchrun, it trains with DistributedDataParallel; rank 0 alone writes and reports.
     """
     t0 = time.perf_counter()
-    threading.Thread(target=_warm_imports, daemon=True).start()
+    warm = threading.Thread(target=_warm_imports, daemon=True)
+    warm.start()
     world, device = distributed.join(cfg.device)
     try:
         return _train(cfg, report if world.main else _quiet, data, resume_dir, progress, explicit, world, device, t0)
     finally:
+        warm.join()  # never leave an import half done in a thread when the process exits
         distributed.leave()
 
 
@@ -393,6 +419,8 @@ def _train(cfg: TrainConfig, report: Reporter, data: Dataset | None, resume_dir:
     else:
         preprocess = Preprocess.fit(train_split.images, cfg.normalize)
     model = build(cfg.model, data.input_shape, len(classes), **data.meta.get("model_options", {}))
+    if resume is None and train_split.regression:
+        start_at_targets(model, train_split.labels)
     if resume_dir is not None:
         run_dir = resume_dir
     else:  # rank 0 names it; the others learn the name
@@ -417,5 +445,5 @@ def _train(cfg: TrainConfig, report: Reporter, data: Dataset | None, resume_dir:
     if world.main:
         runs.write_results(run_dir, result, reports, cfg, seconds)
     report("end", {"run_dir": str(run_dir), "reports": reports, "best_epoch": result.best_epoch,
-                   "best_value": result.best_value, "monitor": cfg.monitor, "seconds": seconds})
+                   "best_value": result.best_value, "monitor": result.monitor, "seconds": seconds})
     return RunResult(run_dir, result, reports, seconds, world.main)

@@ -20,7 +20,8 @@ def _tensor(array: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Split:
-    """One split: inputs and labels (N,) int64 (-1 where unknown), optional ids.
+    """One split: inputs and labels (N,) — int64 class indices (-1 where unknown) or float32 regression
+    targets — and optional ids.
 
     `images` holds uint8 images (N, C, H, W) — or, for other modalities, float features such as log-Mel
     spectrograms (N, 1, M, T) or int64 token ids (N, L).
@@ -38,7 +39,8 @@ class Split:
         if not (images_ok or tokens_ok):
             raise TypeError("inputs must be uint8 images N×C×H×W, float features N×C×H×W or int64 token ids N×L, "
                             f"got {self.images.dtype} {tuple(self.images.shape)}")
-        self.labels = self.labels.to(torch.int64)
+        # class indices, or float targets for regression (NaN where unknown)
+        self.labels = self.labels.to(torch.float32 if self.labels.is_floating_point() else torch.int64)
         if self.labels.shape != (self.images.shape[0],):
             raise ValueError(f"{self.images.shape[0]} images but labels of shape {tuple(self.labels.shape)}")
         if self.ids is not None and len(self.ids) != len(self.labels):
@@ -50,7 +52,14 @@ class Split:
     @property
     def labeled(self) -> bool:
         """True when every row has a label."""
+        if self.regression:
+            return bool(not self.labels.isnan().any())
         return bool(len(self) == 0 or (self.labels >= 0).all())
+
+    @property
+    def regression(self) -> bool:
+        """True when the labels are numbers to predict (float targets), not class indices."""
+        return self.labels.is_floating_point()
 
     def subset(self, index: torch.Tensor) -> Split:
         """The rows at `index` (a 1-D index tensor), as a new Split."""
@@ -59,6 +68,8 @@ class Split:
 
     def class_counts(self, num_classes: int) -> list[int]:
         """How many labelled rows each class has."""
+        if self.regression:
+            return [len(self)] * num_classes
         known = self.labels[self.labels >= 0]
         return torch.bincount(known, minlength=num_classes).tolist()
 
@@ -81,7 +92,7 @@ class Dataset:
         if len(shapes) > 1:
             raise DataError(f"{self.source or self.name}: splits have different image shapes {sorted(shapes)}")
         for split_name, split in self.splits.items():
-            if len(split) and int(split.labels.max()) >= len(self.classes):
+            if len(split) and not split.regression and int(split.labels.max()) >= len(self.classes):
                 raise DataError(
                     f"{self.source or self.name}: split {split_name!r} has label {int(split.labels.max())}, "
                     f"expected 0..{len(self.classes) - 1} ({len(self.classes)} classes)")

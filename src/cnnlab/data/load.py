@@ -69,7 +69,8 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
 
     `options` go to the text and audio loaders (cnnlab.text.data.load_text_csv / load_text_folder,
     cnnlab.audio.data.load_audio_folder): e.g. text_column, label_column, test_split, seed, max_length;
-    split="speaker:theo", n_mels; meta (a trained run's) to encode new data its way.
+    split="speaker:theo", n_mels; meta (a trained run's) to encode new data its way.  For pixel CSVs,
+    target="x" makes that numeric column the label: a regression data set.
     """
     source = str(source)
     if source in NAMED and fmt is None and not Path(source).exists():
@@ -91,6 +92,7 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
     if fmt == "audio":
         from ..audio.data import load_audio_folder
         return load_audio_folder(path, **options)
+    target = options.pop("target", None) if fmt == "csv" else None  # pixel CSVs: a numeric column to regress on
     if options:
         raise ValueError(f"option(s) {', '.join(sorted(options))} apply to text and audio data, not to {fmt} data")
     if fmt == "idx":
@@ -103,11 +105,11 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
         files = _csv_splits(path)
         if not files:
             raise DataError(f"{path}: expected train.csv (and optionally val.csv, test.csv)")
-        data = load_pixel_csv(files.pop("train"), image_size, channels, name=path.name)
+        data = load_pixel_csv(files.pop("train"), image_size, channels, name=path.name, target=target)
         for split, file in files.items():
-            add_split(data, split, load_pixel_csv(file, image_size, channels, classes=data.classes))
+            add_split(data, split, load_pixel_csv(file, image_size, channels, classes=data.classes, target=target))
         return data
-    return load_pixel_csv(path, image_size, channels)
+    return load_pixel_csv(path, image_size, channels, target=target)
 
 
 def add_split(data: Dataset, split: str, other: Dataset) -> None:

@@ -143,6 +143,7 @@ class PixelRows:
     lines: list[int]  # the file line of each row, for messages
     ids: list[str] | None  # the id column, when there is one
     usages: list[bytes]  # the raw Usage column (empty when there is none)
+    targets: np.ndarray | None = None  # (N,) float32: the numeric `target` column, for regression
 
     @property
     def labeled(self) -> bool:
@@ -154,8 +155,9 @@ class PixelRows:
 
 
 def read_pixel_rows(path: str | Path, image_size: tuple[int, int] | None = None,
-                    channels: int | None = None) -> PixelRows:
-    """Parse a FER-style CSV: pixels, labels (integers ≥ 0), ids and Usage, with errors naming the line."""
+                    channels: int | None = None, target: str | None = None) -> PixelRows:
+    """Parse a FER-style CSV: pixels, labels (integers ≥ 0), ids and Usage, with errors naming the line;
+    with `target`, also that column's numbers (a regression target)."""
     path = Path(path)
     data = read_bytes(path).lstrip(b"\xef\xbb\xbf")
     if not data.strip():
@@ -173,8 +175,13 @@ def read_pixel_rows(path: str | Path, image_size: tuple[int, int] | None = None,
         label_col, usage_col = _column(header, LABEL_COLUMNS), _column(header, USAGE_COLUMNS)
         id_col, first = _column(header, ID_COLUMNS), 1
     ncols = len(header)
+    target_col = None
+    if target is not None:
+        target_col = header.index(target.lower()) if target.lower() in header else None
+        if target_col is None:
+            raise DataError(f"{path}, line 1: no column {target!r} to regress on (columns: {','.join(header)})")
 
-    labels, pixels, usages, ids, line_numbers = [], [], [], [], []
+    labels, pixels, usages, ids, line_numbers, raw_targets = [], [], [], [], [], []
     for number, line in enumerate(lines[first:], start=first + 1):
         line = line.strip()
         if not line:
@@ -192,6 +199,8 @@ def read_pixel_rows(path: str | Path, image_size: tuple[int, int] | None = None,
             usages.append(fields[usage_col])
         if id_col is not None:
             ids.append(fields[id_col].decode("utf-8", "replace"))
+        if target_col is not None:
+            raw_targets.append(fields[target_col])
     if not pixels:
         raise DataError(f"{path}: no data rows after the header")
 
@@ -212,7 +221,16 @@ def read_pixel_rows(path: str | Path, image_size: tuple[int, int] | None = None,
     if labels and (label_array < 0).any():
         i = int(np.argmax(label_array < 0))
         raise DataError(f"{path}, line {line_numbers[i]}: label {label_array[i]} is negative, expected 0 or more")
-    return PixelRows(path, images, label_array, header, label_col, line_numbers, ids or None, usages)
+    targets = None
+    if target_col is not None:
+        targets = np.empty(len(raw_targets), dtype=np.float32)
+        for i, raw in enumerate(raw_targets):
+            try:
+                targets[i] = float(raw)
+            except ValueError:
+                raise DataError(f"{path}, line {line_numbers[i]}: {target} {raw.decode('utf-8', 'replace')!r} "
+                                "is not a number") from None
+    return PixelRows(path, images, label_array, header, label_col, line_numbers, ids or None, usages, targets)
 
 
 def _split_per_row(usages: list[bytes], lines: list[int], path: Path) -> np.ndarray:

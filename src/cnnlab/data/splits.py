@@ -9,6 +9,10 @@ from .dataset import Split
 def stratified_indices(labels: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(kept, held out) sorted row indices: `fraction` of each class held out (at least one of classes with 2+)."""
     gen = torch.Generator().manual_seed(seed)
+    if labels.is_floating_point():  # regression targets: no classes to stratify by, a seeded random share
+        order = torch.randperm(len(labels), generator=gen)
+        n_held = int(round(len(labels) * fraction))
+        return order[n_held:].sort().values, order[:n_held].sort().values
     kept, held = [], []
     for label in labels.unique().tolist():
         members = torch.nonzero(labels == label).flatten()

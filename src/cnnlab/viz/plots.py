@@ -19,11 +19,13 @@ def save_figure(fig, path: Path, dpi: int = 110) -> None:
 
 
 def plot_curves(history: list[dict], path: Path) -> None:
-    """Loss and accuracy per epoch, train vs validation, side by side (the best validation accuracy marked)."""
+    """Loss and accuracy (or, for regression, mean absolute error) per epoch, train vs validation, side by
+    side (the best validation accuracy marked)."""
     epochs = [row["epoch"] for row in history]
     many = len(epochs) > 20  # markers on every point would blur into a thick line
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, metric, label in ((axes[0], "loss", "loss"), (axes[1], "acc", "accuracy")):
+    second = ("mae", "mean absolute error") if history and "train_mae" in history[0] else ("acc", "accuracy")
+    for ax, metric, label in ((axes[0], "loss", "loss"), (axes[1], *second)):
         ax.plot(epochs, [r[f"train_{metric}"] for r in history], "-" if many else "o-", label="train")
         if any(f"val_{metric}" in r for r in history):
             ax.plot(epochs, [r.get(f"val_{metric}", float("nan")) for r in history], "-" if many else "s-",
