@@ -73,7 +73,9 @@ def save_epoch(run_dir: Path, state: dict, is_best: bool) -> None:
 
 def write_history(path: Path, history: list[dict]) -> None:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=HISTORY_FIELDS, extrasaction="ignore", lineterminator="\n")
+    drop = "_acc" if any("train_mae" in row for row in history) else "_mae"  # a regressor's or a classifier's
+    fields = [f for f in HISTORY_FIELDS if not f.endswith(drop)]
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in history:
         writer.writerow({k: (f"{v:.3f}" if k == "time" else f"{v:.6g}" if isinstance(v, float) else v)
