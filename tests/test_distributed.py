@@ -2,9 +2,7 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
 import torch
 
 from cnnlab.distributed import SINGLE, World, gather_rows, shard

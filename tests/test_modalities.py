@@ -1,6 +1,4 @@
 """Text and audio go through the same commands as images: train, evaluate, predict, explain."""
-import pytest
-
 from cnnlab.cli import main
 
 

@@ -6,6 +6,10 @@ import os
 import pickle
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported where it is used: `cnnlab predict model.onnx` runs without it
+    import torch
 
 FORMAT = "cnnlab-checkpoint"
 _UMASK = os.umask(0)

@@ -120,7 +120,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .data import add_split, load_data
+    from .data import load_data
     from .device import pick_device
     from .evaluate import predict_logits, report
     from .runs import load_run

@@ -7,6 +7,7 @@ from .course import conv_bn
 from .registry import flat_size, register
 
 
+@register("audiocnn", "the same as audio-cnn")
 @register("audio-cnn", "spectrogram CNN: 4× (conv-BN-ReLU + max-pool), widths 16-128, global pool, dropout")
 def audio_cnn(input_shape: tuple[int, ...], num_classes: int, widths: tuple[int, ...] = (16, 32, 64, 128),
               dropout: float = 0.3) -> nn.Module:
