@@ -17,7 +17,7 @@ RECIPES = ("fast", "best")
 VALUES: dict[tuple[str, str], dict] = {
     ("fast", "digits"): dict(model="fastcnn", epochs=2, batch_size=256, optimizer="adamw", lr=1.2e-2,
                              weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle", val_split=0.0),
-    ("best", "digits"): dict(model="cnn", epochs=20, batch_size=128, optimizer="adamw", lr=3e-3,
+    ("best", "digits"): dict(model="fastcnn-wide", epochs=20, batch_size=128, optimizer="adamw", lr=3e-3,
                              weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle",
                              augment="rotation=10,shift=0.1,zoom=0.1,fill=constant", ema=0.999),
     ("fast", "faces"): dict(model="cnn", epochs=15, batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=5e-4,
