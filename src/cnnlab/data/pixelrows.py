@@ -212,25 +212,28 @@ def read_pixel_rows(path: str | Path, image_size: tuple[int, int] | None = None,
     images = values.reshape(len(values), h, w, c).transpose(0, 3, 1, 2)
 
     label_array = np.full(len(pixels), UNLABELED, dtype=np.int64)
-    for i, raw in enumerate(labels):
-        try:
-            label_array[i] = int(raw)
-        except ValueError:
-            raise DataError(f"{path}, line {line_numbers[i]}: label {raw.decode('utf-8', 'replace')!r} "
-                            "is not an integer class index") from None
+    if labels:
+        label_array[:] = _numbers(labels, int, np.int64, path, line_numbers, "label", "an integer class index")
     if labels and (label_array < 0).any():
         i = int(np.argmax(label_array < 0))
         raise DataError(f"{path}, line {line_numbers[i]}: label {label_array[i]} is negative, expected 0 or more")
     targets = None
     if target_col is not None:
-        targets = np.empty(len(raw_targets), dtype=np.float32)
-        for i, raw in enumerate(raw_targets):
-            try:
-                targets[i] = float(raw)
-            except ValueError:
-                raise DataError(f"{path}, line {line_numbers[i]}: {target} {raw.decode('utf-8', 'replace')!r} "
-                                "is not a number") from None
+        targets = _numbers(raw_targets, float, np.float32, path, line_numbers, target, "a number")
     return PixelRows(path, images, label_array, header, label_col, line_numbers, ids or None, usages, targets)
+
+
+def _numbers(raws: list[bytes], convert, dtype, path: Path, line_numbers: list[int], what: str,
+             expected: str) -> np.ndarray:
+    """One CSV column's cells as numbers; the first bad cell is named with its line."""
+    out = np.empty(len(raws), dtype=dtype)
+    for i, raw in enumerate(raws):
+        try:
+            out[i] = convert(raw)
+        except ValueError:
+            raise DataError(f"{path}, line {line_numbers[i]}: {what} {raw.decode('utf-8', 'replace')!r} "
+                            f"is not {expected}") from None
+    return out
 
 
 def _split_per_row(usages: list[bytes], lines: list[int], path: Path) -> np.ndarray:
