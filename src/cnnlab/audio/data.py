@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.base import SPLIT_NAMES, DataError
+from ..data.base import SPLIT_NAMES, DataError, class_folders, files_with_suffix
 from ..text.data import class_names, stratified_holdout
 from .features import FeatureParams, clip_features
 from .wav import read_wav
@@ -41,12 +41,7 @@ class Clips:
 
 
 def _wavs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == AUDIO_SUFFIX
-                  and not p.name.startswith("."))
-
-
-def _class_dirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return files_with_suffix(folder, AUDIO_SUFFIX)
 
 
 def looks_like_audio_folder(folder: Path) -> bool:
@@ -54,7 +49,7 @@ def looks_like_audio_folder(folder: Path) -> bool:
     if _wavs(folder):
         return True
     base = folder / "train" if (folder / "train").is_dir() else folder
-    return any(_wavs(sub) for sub in _class_dirs(base))
+    return any(_wavs(sub) for sub in class_folders(base))
 
 
 def list_clips(folder: str | Path) -> Clips:
@@ -78,7 +73,7 @@ def list_clips(folder: str | Path) -> Clips:
         return clips
     split_dirs = {s: folder / s for s in SPLIT_NAMES if (folder / s).is_dir()}
     for split, base in (split_dirs.items() if "train" in split_dirs else [(None, folder)]):
-        for class_dir in _class_dirs(base):
+        for class_dir in class_folders(base):
             for path in _wavs(class_dir):
                 match = NAMED_CLIP.match(path.stem)
                 clips.paths.append(path)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .base import class_folders
 from .dataset import SPLIT_NAMES, DataError, Dataset, Split
 from .image import IMAGE_SUFFIXES, load_image  # noqa: F401  (re-exported)
 
@@ -16,16 +17,12 @@ def is_image_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
-def _class_folders(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
 def looks_like_image_folder(folder: Path) -> bool:
     """True when the folder has class subfolders holding images (directly or under train/)."""
-    for sub in _class_folders(folder):
+    for sub in class_folders(folder):
         if any(is_image_file(p) for p in sub.iterdir()):
             return True
-        if sub.name in SPLIT_NAMES and any(any(is_image_file(p) for p in c.iterdir()) for c in _class_folders(sub)):
+        if sub.name in SPLIT_NAMES and any(any(is_image_file(p) for p in c.iterdir()) for c in class_folders(sub)):
             return True
     return False
 
@@ -55,7 +52,7 @@ def _guess_channels(paths: list[Path]) -> int:
 
 
 def _list_split(folder: Path, classes: list[str] | None) -> tuple[list[Path], list[int], list[str]]:
-    found = [p.name for p in _class_folders(folder)]
+    found = [p.name for p in class_folders(folder)]
     classes = classes or found
     unknown = sorted(set(found) - set(classes))
     if unknown:

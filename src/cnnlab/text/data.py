@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.base import SPLIT_NAMES, UNLABELED, DataError
+from ..data.base import SPLIT_NAMES, UNLABELED, DataError, class_folders, files_with_suffix
 from ..data.io import read_bytes
 from ..data.pixelrows import LABEL_COLUMNS as PIXEL_LABEL_COLUMNS, PIXEL_COLUMNS
 from .tokenizer import Tokenizer
@@ -118,19 +118,10 @@ def read_text_csv(path: str | Path, text_column: str | None = None, label_column
     return rows
 
 
-def _class_dirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def _txt_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == TEXT_SUFFIX
-                  and not p.name.startswith("."))
-
-
 def looks_like_text_folder(folder: Path) -> bool:
     """True when the folder has class subfolders of .txt files (directly or under train/)."""
     base = folder / "train" if (folder / "train").is_dir() else folder
-    return any(_txt_files(sub) for sub in _class_dirs(base))
+    return any(files_with_suffix(sub, TEXT_SUFFIX) for sub in class_folders(base))
 
 
 def read_text_folder(folder: str | Path) -> TextRows:
@@ -142,8 +133,8 @@ def read_text_folder(folder: str | Path) -> TextRows:
     named = "train" in split_dirs
     rows = TextRows([], [], [], [], str(folder))
     for split, base in (split_dirs.items() if named else [(None, folder)]):
-        for class_dir in _class_dirs(base):
-            for file in _txt_files(class_dir):
+        for class_dir in class_folders(base):
+            for file in files_with_suffix(class_dir, TEXT_SUFFIX):
                 rows.texts.append(_decode(file.read_bytes(), file))
                 rows.labels.append(class_dir.name)
                 rows.splits.append(split)
