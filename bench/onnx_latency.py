@@ -24,7 +24,7 @@ from cnnlab.export import (calibration_images, evaluation_split, export_onnx, on
                            torch_logits)
 from cnnlab.onnx_predict import OnnxClassifier
 from cnnlab.runs import load_run
-from cnnlab.train import prepare_data
+from cnnlab.rundata import prepare_data
 
 
 def timings(calls: dict, repeats: int, warmup: int = 5) -> dict[str, list[float]]:

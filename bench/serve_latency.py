@@ -19,7 +19,7 @@ from PIL import Image
 
 from cnnlab.runs import load_run
 from cnnlab.serve.app import create_app
-from cnnlab.train import prepare_data
+from cnnlab.rundata import prepare_data
 
 
 def sample_png(run_dir: Path) -> bytes:

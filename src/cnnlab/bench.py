@@ -190,7 +190,7 @@ def inference_speed(run_dir: Path, data: str, extra: list[str], repeats: int = 3
     """Test-split images per second of the run's best model (min time over repeats)."""
     from .evaluate import predict_logits
     from .runs import load_run
-    from .train import prepare_data
+    from .rundata import prepare_data
 
     run = load_run(run_dir)
     split = prepare_data(run.config)

@@ -124,7 +124,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .device import pick_device
     from .evaluate import predict_logits, report
     from .runs import load_run
-    from .train import prepare_data
+    from .rundata import prepare_data
     from .viz.plots import plot_confusion
 
     run = load_run(args.run)

@@ -55,7 +55,7 @@ def read_input(run: LoadedRun, source: str | None = None, index: int | None = No
 
 def run_data(run: LoadedRun, data_dir: str | None = None):
     """The run's own data set, split as in training."""
-    from .train import prepare_data
+    from .rundata import prepare_data
 
     cfg = run.config
     return prepare_data(dataclasses.replace(cfg, data_dir=data_dir or cfg.data_dir))

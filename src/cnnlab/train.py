@@ -30,7 +30,7 @@ from .models import build, count_parameters
 from .optim import build_loss, build_optimizer, build_scheduler, class_weights, regression_loss, regularization
 from .preprocess import Preprocess
 from .recipes import apply_recipe
-from .rundata import load_sources, modality_options, prepare_data, seed_everything, split_data, streams  # noqa: F401
+from .rundata import load_sources, prepare_data, seed_everything, split_data  # noqa: F401  (prepare_data: re-exported)
 
 Reporter = Callable[[str, dict], None]  # (event, info); events: start, epoch_start, step, epoch_end, end
 STEP_REPORT_EVERY = 10  # steps between "step" events (each costs a device sync)

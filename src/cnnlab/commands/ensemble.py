@@ -28,7 +28,7 @@ def cmd_ensemble(args) -> int:
     from ..data import load_data
     from ..ensemble import make_ensemble, save_ensemble
     from ..evaluate import report
-    from ..train import prepare_data
+    from ..rundata import prepare_data
     from ..viz.plots import plot_confusion
 
     weights = args.weights if args.weights in ("equal", "val") else args.weights.split(",")

@@ -41,7 +41,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ..export import (calibration_images, check_parity, evaluation_split, export_onnx, onnx_accuracy,
                           quantize_int8)
     from ..runs import load_run
-    from ..train import prepare_data
+    from ..rundata import prepare_data
 
     run = load_run(args.run)
     out = Path(args.out) if args.out else run.path / "model.onnx"
