@@ -32,3 +32,14 @@ def test_time_to_threshold_and_ratios():
     rows = {r["entry"]: r for r in summarize(results)}
     assert rows["fast"]["ratio"] == 0.1 and rows["slow"]["ratio"] == 1.0
     assert "0.10×" in markdown(results)
+
+
+def test_course_table_shows_epochs_and_the_course_figures():
+    run = Measurement("simple DNN", 12.0, 0.40, train_acc=0.37, val_acc=0.40,
+                      epochs=[{"epoch": e, "test_acc": 0.3 + e / 100, "seconds": 1.0 * e} for e in (1, 2, 3)])
+    results = {"task": "fer-baselines", "data": "fer2013", "smoke": False, "thresholds": [0.45],
+               "course": {"simple DNN": (0.64, 0.43)}, "machine": {"cpu": "x", "cores": 2, "torch": "2", "date": "d"},
+               "entries": {"simple DNN": {"reference": True, "runs": [run.__dict__]}}}
+    table = markdown(results)
+    assert "| epochs | train acc | val acc | course train / val |" in table
+    assert table.splitlines()[2].endswith("| 3 | 37.0% | 40.0% | 64% / 43% |")
