@@ -253,7 +253,7 @@ def cmd_data_make(args: argparse.Namespace) -> int:
     out = Path(args.out or "position")
     for path in write_position(out, args.n, args.seed, args.object):
         print(f"wrote {path}")
-    print(f"train a classifier: cnnlab train {out}   a regressor: cnnlab train {out} --target x")
+    print(f"train a classifier: cnnlab train {out}   a regressor: cnnlab train {out} --target x (or y)")
     return 0
 
 

@@ -130,6 +130,7 @@ class RegressionReport:
     mae: float  # mean absolute error, in the target's units
     rmse: float
     n: int
+    r2: float = float("nan")  # 1 − MSE / variance of the targets: 1 is perfect, 0 is no better than their mean
 
     @property
     def headline(self) -> dict[str, float]:
@@ -137,19 +138,22 @@ class RegressionReport:
 
     def to_dict(self) -> dict:
         return {"target": self.target, "loss": self.loss, "mse": self.loss, "mae": self.mae, "rmse": self.rmse,
-                "n": self.n}
+                "r2": self.r2, "n": self.n}
 
     def text(self) -> str:
         return (f"{self.target}: mean squared error {self.loss:.4f}   mean absolute error {self.mae:.4f}   "
-                f"RMSE {self.rmse:.4f}   ({self.n} rows)")
+                f"RMSE {self.rmse:.4f}   R² {self.r2:.4f}   ({self.n} rows)")
 
 
 def regression_report(outputs: torch.Tensor, targets: torch.Tensor, target: str) -> RegressionReport:
     """Metrics of the first output column (N,) against targets (N,)."""
     error = outputs.float()[:, 0] - targets.float()
-    mse = (error ** 2).mean().item() if len(error) else float("nan")
-    return RegressionReport(target, mse, error.abs().mean().item() if len(error) else float("nan"),
-                            mse ** 0.5, len(error))
+    if not len(error):
+        return RegressionReport(target, float("nan"), float("nan"), float("nan"), 0)
+    mse = (error ** 2).mean().item()
+    variance = targets.float().var(unbiased=False).item()
+    r2 = 1 - mse / variance if variance > 0 else float("nan")
+    return RegressionReport(target, mse, error.abs().mean().item(), mse ** 0.5, len(error), r2)
 
 
 def report(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], loss_kind: str = "cross_entropy",

@@ -2,11 +2,12 @@
 
 Each image is a 40×40 black canvas with one object — an MNIST digit (from the bundled mnist-mini) or a drawn
 shape — at a random place.  Each row carries two targets: `label` (0 = left, 1 = right: which half holds the
-object's centre) for a classifier, and `x` (the centre's column, in pixels) for a regressor:
+object's centre) for a classifier, and `x` and `y` (the centre's column and row, in pixels) for a regressor:
 
     cnnlab data make position --n 10000 --out position/
     cnnlab train position/ --model cnn                 # classify left / right
     cnnlab train position/ --model cnn --target x      # regress the x coordinate (MSE loss, MAE in pixels)
+    cnnlab train position/ --model cnn --target y      # ... or the y coordinate (row, from the top)
 """
 from __future__ import annotations
 
@@ -48,8 +49,10 @@ def _shapes(n: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def make_position(n: int, seed: int = 0, source: str = "digits") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(images (n, 40, 40) uint8, side labels (n,) 0 = left / 1 = right, centre x (n,) float32 in pixels)."""
+def make_position(n: int, seed: int = 0, source: str = "digits"
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(images (n, 40, 40) uint8, side labels (n,) 0 = left / 1 = right, centre x (n,) and centre y (n,),
+    float32 in pixels from the left and from the top)."""
     if source not in ("digits", "shapes"):
         raise ValueError(f"source {source!r} is not one of digits, shapes")
     rng = np.random.default_rng(seed)
@@ -60,20 +63,21 @@ def make_position(n: int, seed: int = 0, source: str = "digits") -> tuple[np.nda
     for i in range(n):
         images[i, top[i]:top[i] + OBJECT, left[i]:left[i] + OBJECT] = objects[i]
     x = (left + (OBJECT - 1) / 2).astype(np.float32)  # the tile's centre column
-    return images, (x >= (SIZE - 1) / 2).astype(np.int64), x
+    y = (top + (OBJECT - 1) / 2).astype(np.float32)  # and row
+    return images, (x >= (SIZE - 1) / 2).astype(np.int64), x, y
 
 
 def write_position(folder: str | Path, n: int, seed: int = 0, source: str = "digits",
                    test_fraction: float = 0.2) -> list[Path]:
-    """Write folder/train.csv.gz and folder/test.csv.gz (`label,x,feature`) and folder/classes.txt."""
+    """Write folder/train.csv.gz and folder/test.csv.gz (`label,x,y,feature`) and folder/classes.txt."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    images, labels, x = make_position(n, seed, source)
+    images, labels, x, y = make_position(n, seed, source)
     n_test = int(round(n * test_fraction))
     written = []
     for name, rows in (("train", slice(n_test, n)), ("test", slice(0, n_test))):
-        lines = ["label,x,feature"] + [f"{lab},{xi:g}," + " ".join(map(str, img.reshape(-1).tolist()))
-                                        for lab, xi, img in zip(labels[rows], x[rows], images[rows])]
+        lines = ["label,x,y,feature"] + [f"{lab},{xi:g},{yi:g}," + " ".join(map(str, img.reshape(-1).tolist()))
+                                          for lab, xi, yi, img in zip(labels[rows], x[rows], y[rows], images[rows])]
         path = folder / f"{name}.csv.gz"
         data = gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=6, mtime=0)
         atomic_write(path, lambda tmp: tmp.write_bytes(data))
