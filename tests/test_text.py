@@ -125,6 +125,8 @@ def test_stratified_holdout_per_class_and_deterministic():
     assert sorted(np.concatenate([kept, held]).tolist()) == list(range(len(labels)))
     assert np.array_equal(held, stratified_holdout(labels, 0.2, seed=0)[1])
     assert not np.array_equal(held, stratified_holdout(labels, 0.2, seed=1)[1])
+    kept, held = stratified_holdout(labels, 0.0, seed=0)
+    assert len(held) == 0 and len(kept) == len(labels)
 
 
 def test_vocabulary_comes_from_the_training_rows_only(tmp_path):

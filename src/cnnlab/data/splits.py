@@ -7,7 +7,8 @@ from .dataset import Split
 
 
 def stratified_indices(labels: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(kept, held out) sorted row indices: `fraction` of each class held out (at least one of classes with 2+)."""
+    """(kept, held out) sorted row indices: `fraction` of each class held out (at least one of classes with 2+
+    when fraction > 0).  Validation splits of images and the test splits of text and audio all come from here."""
     gen = torch.Generator().manual_seed(seed)
     if labels.is_floating_point():  # regression targets: no classes to stratify by, a seeded random share
         order = torch.randperm(len(labels), generator=gen)
@@ -17,7 +18,7 @@ def stratified_indices(labels: torch.Tensor, fraction: float, seed: int) -> tupl
     for label in labels.unique().tolist():
         members = torch.nonzero(labels == label).flatten()
         members = members[torch.randperm(len(members), generator=gen)]
-        n_held = max(int(round(len(members) * fraction)), 1) if len(members) > 1 else 0
+        n_held = max(int(round(len(members) * fraction)), 1) if len(members) > 1 and fraction > 0 else 0
         held.append(members[:n_held])
         kept.append(members[n_held:])
     return torch.cat(kept).sort().values, torch.cat(held).sort().values

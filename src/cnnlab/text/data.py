@@ -16,6 +16,7 @@ import torch
 
 from ..data.base import SPLIT_NAMES, UNLABELED, DataError, class_folders, files_with_suffix
 from ..data.io import read_bytes
+from ..data.splits import stratified_indices
 from ..data.pixelrows import LABEL_COLUMNS as PIXEL_LABEL_COLUMNS, PIXEL_COLUMNS
 from .tokenizer import Tokenizer
 
@@ -154,18 +155,11 @@ def class_names(labels: list[str]) -> list[str]:
 
 
 def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(kept, held-out) sorted row indices: `fraction` of each class held out (≥ 1 row of classes with 2+)."""
+    """(kept, held-out) sorted row indices of NumPy labels: `stratified_indices`, checked and as arrays."""
     if not 0 <= fraction < 1:
         raise ValueError(f"test_split must be in [0, 1), got {fraction}")
-    rng = np.random.default_rng(seed)
-    kept, held = [], []
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        n = int(round(len(members) * fraction)) if len(members) > 1 else 0
-        n = max(n, 1) if fraction > 0 and len(members) > 1 else n
-        held.append(members[:n])
-        kept.append(members[n:])
-    return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held))
+    kept, held = stratified_indices(torch.as_tensor(labels), fraction, seed)
+    return kept.numpy(), held.numpy()
 
 
 def split_rows(splits: list[str | None], labels: np.ndarray, test_split: float, seed: int) -> dict[str, np.ndarray]:
