@@ -52,3 +52,29 @@ def test_members_must_agree_on_classes(members, tmp_path, mini):
     other = train(TrainConfig(data=str(tmp_path / "two"), epochs=1, runs_dir=str(tmp_path), model="dnn")).run_dir
     with pytest.raises(ValueError, match="classes"):
         make_ensemble([members[0], other])
+
+
+def test_shift_tta_averages_the_four_one_pixel_moves(members, mini, tmp_path, capsys):
+    import torch
+
+    from cnnlab.evaluate import predict_logits, shifted
+
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    right, left, down, up = shifted(x)
+    assert right[0, 0, 0].tolist() == [0, 0, 1, 2] and left[0, 0, 0].tolist() == [1, 2, 3, 3]
+    assert down[0, 0, :, 0].tolist() == [0, 0, 4, 8] and up[0, 0, :, 0].tolist() == [4, 8, 12, 12]
+    ens = make_ensemble(members[:2], tta="shift")
+    run = ens.members[0]
+    images = mini["test"].images[:64]
+    plain = predict_logits(run.model, images, run.preprocess, torch.device("cpu"), None, 32, True)
+    moved = [predict_logits(run.model, m.round().to(torch.uint8), run.preprocess, torch.device("cpu"), None, 32, True)
+             for m in shifted(images.float())]
+    averaged = predict_logits(run.model, images, run.preprocess, torch.device("cpu"), None, 32, True, "shift")
+    assert (averaged - (plain + sum(moved)) / 5).abs().max() < 1e-3
+    assert main(["ensemble", *map(str, members[:2]), "--tta", "shift", "--save", str(tmp_path / "ens")]) == 0
+    assert "test-time augmentation: shift" in capsys.readouterr().out
+    assert load_ensemble(tmp_path / "ens").members[1].config.tta == "shift"
+    assert main(["evaluate", str(members[0]), "--tta", "shift"]) == 0
+    assert "test-time augmentation: shift" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="tta"):
+        make_ensemble(members[:2], tta="rotate")

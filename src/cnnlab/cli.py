@@ -146,10 +146,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     device = pick_device(args.device)
     run.model.to(device)
+    tta = run.config.tta if args.tta is None else None if args.tta == "none" else args.tta
     logits = predict_logits(run.model, part.images, run.preprocess, device, None, 1024, run.config.channels_last,
-                            run.config.tta)
+                            tta)
     rep = report(logits, part.labels, run.classes, run.config.loss, run.config.top_k)
-    print(f"{data.name} / {split} split, model {run.config.model} from {run.path}")
+    print(f"{data.name} / {split} split, model {run.config.model} from {run.path}"
+          + (f", test-time augmentation: {tta}" if tta else ""))
     print(rep.text())
     if hasattr(rep, "confusion"):
         out = Path(args.out) if args.out else run.path / f"confusion_matrix_{split}.png"
@@ -280,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="where named data sets are looked for (else $CNNLAB_DATA)")
     p.add_argument("--split", help="train, val or test (default: test if present, else val)")
     p.add_argument("--out", help="confusion matrix PNG (default: RUN/confusion_matrix_<split>.png)")
+    p.add_argument("--tta", choices=["none", "flip", "shift"],
+                   help="test-time augmentation instead of the run's own (shift: 1-px moves; flip: mirror images)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_evaluate)
 

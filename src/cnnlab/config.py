@@ -16,6 +16,7 @@ SCHEDULES = ("constant", "step", "cosine", "onecycle")
 NORMALIZATIONS = ("none", "standardize", "featurewise")
 BALANCING = ("none", "weights", "sampler")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+TTAS = ("flip", "shift")  # test-time augmentations (see evaluate.predict_logits)
 MONITORS = ("val_loss", "val_acc")
 
 
@@ -64,7 +65,8 @@ class TrainConfig:
     label_smoothing: float = 0.0  # cross_entropy only: weight moved from the true class to all classes
     top_k: int = 5  # also report top-k accuracy
     ema: float = 0.0  # > 0: evaluate and save an exponential moving average of the weights with this decay per step
-    tta: str | None = None  # test-time augmentation: flip = average each prediction with its mirror image's
+    tta: str | None = None  # test-time augmentation: flip = average each prediction with its mirror image's;
+    # shift = with those of the image moved 1 px left, right, up and down (for digits, which must not flip)
     # ── callbacks ─────────────────────────────────────────────────────────
     monitor: str = "val_acc"  # val_loss | val_acc: what picks best.pt and drives early stopping
     early_stopping: bool = False  # stop when `monitor` has not improved for `patience` epochs
@@ -109,8 +111,8 @@ class TrainConfig:
             raise ValueError(f"features {self.features!r} is not one of logmel, mfcc")
         if self.stream not in ("auto", "on", "off"):
             raise ValueError(f"stream {self.stream!r} is not one of auto, on, off")
-        if self.tta not in (None, "flip"):
-            raise ValueError(f"tta {self.tta!r} is not one of: flip")
+        if self.tta not in (None, *TTAS):
+            raise ValueError(f"tta {self.tta!r} is not one of: {', '.join(TTAS)}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be a decay in [0, 1), got {self.ema}")
         if self.augment is not None:

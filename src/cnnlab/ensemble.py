@@ -6,6 +6,7 @@ preprocessing; they must share the input shape and the class names.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import CheckpointError, write_json
+from .config import TTAS
 from .runs import LoadedRun, load_run
 
 FILE = "ensemble.json"
@@ -23,6 +25,7 @@ class Ensemble:
     members: list[LoadedRun]
     weights: list[float]  # sum to 1
     path: Path | None = None
+    tta: str = "member"  # the members' own test-time augmentation, or one for all (none | flip | shift)
 
     @property
     def classes(self) -> list[str]:
@@ -62,11 +65,17 @@ def val_accuracy(run: LoadedRun) -> float:
         raise CheckpointError(f"{run.path}: no validation accuracy in metrics.json to weight by") from None
 
 
-def make_ensemble(paths: list[str | Path], weights: str | list[float] = "equal") -> Ensemble:
-    """Load the member runs; weights 'equal', 'val' (proportional to validation accuracy) or explicit numbers."""
+def make_ensemble(paths: list[str | Path], weights: str | list[float] = "equal", tta: str = "member") -> Ensemble:
+    """Load the member runs; weights 'equal', 'val' (proportional to validation accuracy) or explicit numbers.
+    tta: "member" keeps each member's own test-time augmentation; "none", "flip" or "shift" sets it for all."""
     if len(paths) < 2:
         raise ValueError("an ensemble needs at least two runs")
+    if tta not in ("member", "none", *TTAS):
+        raise ValueError(f"tta {tta!r} is not one of member, none, {', '.join(TTAS)}")
     members = [load_run(p) for p in paths]
+    if tta != "member":
+        for run in members:
+            run.config = dataclasses.replace(run.config, tta=None if tta == "none" else tta)
     for run in members[1:]:
         if run.classes != members[0].classes:
             raise ValueError(f"{run.path}: classes {run.classes} differ from {members[0].path}'s {members[0].classes}")
@@ -81,7 +90,7 @@ def make_ensemble(paths: list[str | Path], weights: str | list[float] = "equal")
         raw = [float(w) for w in weights]
         if len(raw) != len(members) or min(raw) < 0 or sum(raw) <= 0:
             raise ValueError(f"expected {len(members)} non-negative weights, got {weights}")
-    return Ensemble(members, [w / sum(raw) for w in raw])
+    return Ensemble(members, [w / sum(raw) for w in raw], tta=tta)
 
 
 def save_ensemble(ensemble: Ensemble, folder: str | Path) -> Path:
@@ -89,7 +98,7 @@ def save_ensemble(ensemble: Ensemble, folder: str | Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     members = [{"run": str(run.path.resolve()), "weight": w} for run, w in zip(ensemble.members, ensemble.weights)]
-    write_json(folder / FILE, {"members": members, "classes": ensemble.classes})
+    write_json(folder / FILE, {"members": members, "classes": ensemble.classes, "tta": ensemble.tta})
     ensemble.path = folder
     return folder / FILE
 
@@ -101,8 +110,9 @@ def load_ensemble(folder: str | Path) -> Ensemble:
         spec = json.loads(path.read_text())
         members = [m["run"] for m in spec["members"]]
         weights = [float(m["weight"]) for m in spec["members"]]
+        tta = str(spec.get("tta", "member"))
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: not a readable ensemble description ({exc})") from None
-    ensemble = make_ensemble(members, weights)
+    ensemble = make_ensemble(members, weights, tta)
     ensemble.path = Path(folder)
     return ensemble

@@ -17,7 +17,8 @@ def predict_logits(model: nn.Module, images: torch.Tensor, preprocess: Preproces
                    channels_last: bool = True, tta: str | None = None) -> torch.Tensor:
     """Logits (N, K) float32 on the CPU for inputs (N, ...), in eval mode.
 
-    tta="flip" averages each image's logits with those of its left-right mirror image.
+    tta="flip" averages each image's logits with those of its left-right mirror image; tta="shift" with those
+    of the image moved by one pixel left, right, up and down (edge pixels repeated into the gap).
     """
     was_training = model.training
     model.eval()
@@ -30,11 +31,26 @@ def predict_logits(model: nn.Module, images: torch.Tensor, preprocess: Preproces
             logits = model(x).float()
             if tta == "flip" and x.dim() == 4:
                 logits = (logits + model(x.flip(3)).float()) / 2
+            elif tta == "shift" and x.dim() == 4:
+                for moved in shifted(x):
+                    logits = logits + model(moved).float()
+                logits = logits / 5
         out.append(logits.cpu())
     model.train(was_training)
     if not out:
         return torch.zeros(0, 0)
     return torch.cat(out)
+
+
+def shifted(x: torch.Tensor) -> list[torch.Tensor]:
+    """x (N, C, H, W) moved by one pixel right, left, down and up; the edge row or column is repeated into
+    the gap (black stays black on digits; faces keep their border)."""
+    h, w = x.shape[-2:]
+    padded = nn.functional.pad(x, (1, 1, 1, 1), mode="replicate")
+    crops = [padded[..., 1:h + 1, 0:w], padded[..., 1:h + 1, 2:w + 2], padded[..., 0:h, 1:w + 1],
+             padded[..., 2:h + 2, 1:w + 1]]
+    return [c.contiguous(memory_format=torch.channels_last) if x.is_contiguous(memory_format=torch.channels_last)
+            else c.contiguous() for c in crops]
 
 
 def confusion_matrix(labels: torch.Tensor, preds: torch.Tensor, num_classes: int) -> torch.Tensor:

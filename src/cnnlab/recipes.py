@@ -1,9 +1,9 @@
 """Recipes: tuned presets (`--recipe fast|best`), chosen by what the images look like, usable on any data.
 
 A recipe fills in model, schedule, epochs, augmentation ...; options the user gives explicitly always win.
-The digits recipes, the faces `best` recipe and the text and audio defaults are measured choices (the README's
+The digits recipes, the faces recipes and the text and audio defaults are measured choices (the README's
 benchmark tables say what each reaches and how fast); the colour recipes follow the usual ResNet-20 CIFAR-10
-schedule and the faces `fast` recipe is a shorter `cnn` run of the same kind, neither measured yet.
+schedule, not measured on CIFAR-10 itself yet.
 """
 from __future__ import annotations
 

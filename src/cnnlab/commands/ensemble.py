@@ -16,6 +16,9 @@ def register(sub) -> None:
     p.add_argument("--split", help="val or test (default: test if present, else val)")
     p.add_argument("--weights", default="equal",
                    help="equal | val (proportional to each member's validation accuracy) | w1,w2,... [equal]")
+    p.add_argument("--tta", default="member", choices=["member", "none", "flip", "shift"],
+                   help="test-time augmentation: each member's own, or one for all (shift: 1-px moves, for "
+                        "digits; flip: mirror images) [member]")
     p.add_argument("--save", help="folder for ensemble.json, metrics.json and confusion_matrix.png")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_ensemble)
@@ -32,7 +35,7 @@ def cmd_ensemble(args) -> int:
     from ..viz.plots import plot_confusion
 
     weights = args.weights if args.weights in ("equal", "val") else args.weights.split(",")
-    ens = make_ensemble(args.runs, weights)
+    ens = make_ensemble(args.runs, weights, args.tta)
     first = ens.members[0]
     if args.data:
         data = load_data(args.data, data_dir=args.data_dir, image_size=first.input_shape[1:],
@@ -44,7 +47,8 @@ def cmd_ensemble(args) -> int:
     member_probs = ens.member_probabilities(part.images, args.device)
     combined = ens.combine(member_probs)
     width = max(len(str(run.path)) for run in ens.members) + 2
-    print(f"{data.name} / {split} split ({len(part)} images)")
+    print(f"{data.name} / {split} split ({len(part)} images)"
+          + ("" if args.tta == "member" else f", test-time augmentation: {args.tta}"))
     print(f"{'member':<{width}}{'model':<12}{'weight':>8}{'acc':>9}")
     rows = []
     for run, w, probs in zip(ens.members, ens.weights, member_probs):
@@ -56,7 +60,7 @@ def cmd_ensemble(args) -> int:
     out = Path(args.save or Path(first.config.runs_dir) / f"{time.strftime('%Y%m%d-%H%M%S')}-ensemble")
     save_ensemble(ens, out)
     plot_confusion(rep.confusion, ens.classes, out / "confusion_matrix.png", title=f"ensemble, {split} split")
-    write_json(out / "metrics.json", {"split": split, "members": rows, "ensemble": rep.to_dict()})
+    write_json(out / "metrics.json", {"split": split, "tta": args.tta, "members": rows, "ensemble": rep.to_dict()})
     best = max(r["acc"] for r in rows)
     print(f"best member {best:.4f}, ensemble {rep.accuracy:.4f} ({rep.accuracy - best:+.4f})")
     print(f"ensemble → {out} (use it with: cnnlab predict {out} IMAGES)")
