@@ -62,7 +62,7 @@ TASKS: dict[str, Task] = {
         Entry("default", (), reference=True),
     )),
     # the course's three FER2013 set-ups (homework slides; they give no epoch count: 10 each here), then
-    # cnnlab's fast recipe and the case-study models, 10 epochs each (the whole table takes about an hour on 2 cores)
+    # cnnlab's fast recipe and the case-study models, 10 epochs each (the whole table: 87 minutes on 2 cores)
     "fer-baselines": Task("fer2013", (0.45, 0.55, 0.60, 0.65), (
         Entry("simple DNN", ("--model", "dnn", "--normalize", "featurewise", "--schedule", "constant",
                              "--epochs", "10"), reference=True),
