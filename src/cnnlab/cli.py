@@ -261,6 +261,8 @@ def cmd_data_make(args: argparse.Namespace) -> int:
 
 # ── parser ───────────────────────────────────────────────────────────────────────────────────────────────
 def build_parser() -> argparse.ArgumentParser:
+    from .config import TTAS
+
     parser = argparse.ArgumentParser(prog="cnnlab", description="Train, inspect and use CNN classifiers.")
     parser.add_argument("--version", action="version", version=f"cnnlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -282,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="where named data sets are looked for (else $CNNLAB_DATA)")
     p.add_argument("--split", help="train, val or test (default: test if present, else val)")
     p.add_argument("--out", help="confusion matrix PNG (default: RUN/confusion_matrix_<split>.png)")
-    p.add_argument("--tta", choices=["none", "flip", "shift"],
+    p.add_argument("--tta", choices=["none", *TTAS],
                    help="test-time augmentation instead of the run's own (shift: 1-px moves; flip: mirror images)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_evaluate)

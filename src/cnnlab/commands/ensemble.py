@@ -6,6 +6,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
+    from ..config import TTAS
+
     p = sub.add_parser("ensemble", help="evaluate runs and the mean of their probabilities; save it for predict",
                        description="Scores each member and the ensemble (weighted mean of the members' "
                                    "probabilities) on one split, writes the ensemble's confusion matrix and "
@@ -16,7 +18,7 @@ def register(sub) -> None:
     p.add_argument("--split", help="val or test (default: test if present, else val)")
     p.add_argument("--weights", default="equal",
                    help="equal | val (proportional to each member's validation accuracy) | w1,w2,... [equal]")
-    p.add_argument("--tta", default="member", choices=["member", "none", "flip", "shift"],
+    p.add_argument("--tta", default="member", choices=["member", "none", *TTAS],
                    help="test-time augmentation: each member's own, or one for all (shift: 1-px moves, for "
                         "digits; flip: mirror images) [member]")
     p.add_argument("--save", help="folder for ensemble.json, metrics.json and confusion_matrix.png")
