@@ -43,3 +43,15 @@ def test_unknown_model_and_bad_classes():
         build("vgg99", (1, 28, 28), 10)
     with pytest.raises(ValueError, match="num_classes"):
         build("cnn", (1, 28, 28), 0)
+
+
+def test_digitnet_shrinks_28px_digits_to_one_pixel_and_names_too_small_inputs():
+    from cnnlab.models import count_macs
+    model = build("digitnet", (1, 28, 28), 10)
+    rows = layer_rows(model, (1, 28, 28))
+    # 28 → 26 → 24 → 12 (5×5 stride 2) → 10 → 8 → 4 → the 4×4 conv leaves 1×1×128
+    assert [r.output_shape for r in rows if "Flatten" in r.name] == [(128,)]
+    assert 14e6 < count_macs(model, (1, 28, 28)) < 16e6  # twice fastcnn-wide's 7.4M
+    assert build("digitnet", (1, 13, 13), 10)(torch.zeros(2, 1, 13, 13)).shape == (2, 10)
+    with pytest.raises(ValueError, match="'digitnet' cannot take 1x12x12 input"):
+        build("digitnet", (1, 12, 12), 10)
