@@ -1,5 +1,6 @@
 """The benchmark harness stays alive: a smoke run of `cnnlab bench mnist` on a few hundred images."""
 import json
+from pathlib import Path
 
 from cnnlab.bench import Measurement, markdown, summarize
 from cnnlab.cli import main
@@ -43,3 +44,22 @@ def test_course_table_shows_epochs_and_the_course_figures():
     table = markdown(results)
     assert "| epochs | train acc | val acc | course train / val |" in table
     assert table.splitlines()[2].endswith("| 3 | 37.0% | 40.0% | 64% / 43% |")
+
+
+def test_bench_ensemble_smoke_adds_a_row_for_the_members_average(tmp_path, capsys, data_dir, monkeypatch):
+    monkeypatch.setenv("CNNLAB_DATA", str(data_dir))
+    code = main(["bench", "mnist-ensemble", "--smoke", "--only", "digitnet s0", "digitnet s1",
+                 "--out", str(tmp_path / "results"), "--runs-dir", str(tmp_path / "runs")])
+    out = capsys.readouterr().out
+    assert code == 0
+    results = json.loads((tmp_path / "results" / "mnist-ensemble-smoke.json").read_text())
+    assert list(results["entries"]) == ["digitnet s0", "digitnet s1", "ensemble of 2"]
+    ens = results["entries"]["ensemble of 2"]
+    assert ens["args"] == ["digitnet s0", "digitnet s1"]
+    members = [results["entries"][f"digitnet s{s}"]["runs"][0] for s in (0, 1)]
+    run = ens["runs"][0]
+    assert 0 <= run["test_acc"] <= 1 and run["wall_seconds"] > sum(m["wall_seconds"] for m in members)
+    saved = json.loads((Path(run["run_dir"]) / "ensemble.json").read_text())
+    assert len(saved["members"]) == 2
+    assert "| ensemble of 2 |" in (tmp_path / "results" / "mnist-ensemble-smoke.md").read_text()
+    assert f"test_acc {run['test_acc']:.4f} ensemble of 2" in out
