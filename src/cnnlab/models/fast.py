@@ -57,8 +57,8 @@ def fastcnn_wide(input_shape: tuple[int, int, int], num_classes: int) -> nn.Modu
     return fastcnn(input_shape, num_classes, widths=(32, 64, 128), border=0, hidden=256, dropout=0.3)
 
 
-def conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0) -> list[nn.Module]:
-    """k×k conv (no bias) → batch norm → ReLU."""
+def conv_bn(c_in: int, c_out: int, k: int | tuple[int, int], stride: int = 1, padding: int = 0) -> list[nn.Module]:
+    """k×k (or kh×kw) conv without bias → batch norm → ReLU."""
     return [nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=False), nn.BatchNorm2d(c_out),
             nn.ReLU(inplace=True)]
 
@@ -68,8 +68,8 @@ def digitnet(input_shape: tuple[int, int, int], num_classes: int, widths: tuple[
              dropout: float = 0.4) -> nn.Module:
     """Two blocks of [3×3 conv, 3×3 conv (both unpadded), 5×5 conv with stride 2 in place of a pool], each
     conv followed by BN-ReLU and each block by dropout, then a conv over what is left (4×4 for 28×28) and a
-    dense output.  15M multiply-adds per 28×28 image, twice fastcnn-wide: a differently built member for
-    digit ensembles, whose errors overlap less with fastcnn-wide's than another seed's do."""
+    dense output.  15M multiply-adds per 28×28 image, twice fastcnn-wide; 99.66-99.72% on MNIST
+    in 20 epochs of the best recipe (README): the member of cnnlab's 5-model digit ensemble."""
     c, h, w = input_shape
     for _ in range(2):  # each block: two unpadded 3×3 convs take 4 px, the strided 5×5 halves (rounding up)
         h, w = (h - 4 + 1) // 2, (w - 4 + 1) // 2
