@@ -212,3 +212,23 @@ def test_dynamo_exporter(run_dir, mini, tmp_path):
     run = load_run(run_dir)
     out = export_onnx(run, tmp_path / "d.onnx", opset=18, exporter="dynamo")
     assert check_parity(run, out, mini["test"], "test").max_abs_diff < 1e-4
+
+
+def test_test_time_augmentation_is_built_into_the_graph(run_dir, mini, tmp_path, capsys):
+    """--tta flip / shift: the ONNX file averages the same views as `cnnlab evaluate --tta`, to 1e-4."""
+    images = mini["test"].subset(torch.arange(300))
+    plain = OnnxClassifier.load(export_onnx(load_run(run_dir), tmp_path / "plain.onnx")).logits(images.images.numpy())
+    for tta in ("flip", "shift"):
+        out = tmp_path / f"{tta}.onnx"
+        assert main(["export", str(run_dir), "--tta", tta, "--out", str(out), "--limit", "300",
+                     "--quantize", "int8", "--quant-method", "dynamic"]) == 0
+        printed = capsys.readouterr().out
+        assert f"{tta} test-time augmentation" in printed and float(lines_dict(printed)["parity"].split()[1]) < 1e-4
+        clf = OnnxClassifier.load(out)
+        assert clf.meta["output"]["tta"] == tta
+        run = load_run(run_dir)
+        run.config.tta = tta
+        assert np.abs(clf.logits(images.images.numpy()) - torch_logits(run, images.images)).max() < 1e-4
+        assert np.abs(clf.logits(images.images.numpy()) - plain).max() > 1e-3  # the views do change the logits
+        assert OnnxClassifier.load(out.with_name(f"{tta}.int8.onnx")).logits(images.images.numpy()).shape == (300, 10)
+    assert OnnxClassifier.load(tmp_path / "plain.onnx").meta["output"]["tta"] == "none"

@@ -120,6 +120,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .config import chosen_tta
     from .data import load_data
     from .device import pick_device
     from .evaluate import predict_logits, report
@@ -146,7 +147,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     device = pick_device(args.device)
     run.model.to(device)
-    tta = run.config.tta if args.tta is None else None if args.tta == "none" else args.tta
+    tta = chosen_tta(args.tta, run.config.tta)
     logits = predict_logits(run.model, part.images, run.preprocess, device, None, 1024, run.config.channels_last,
                             tta)
     rep = report(logits, part.labels, run.classes, run.config.loss, run.config.top_k)

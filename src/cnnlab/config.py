@@ -20,6 +20,11 @@ TTAS = ("flip", "shift")  # test-time augmentations (see evaluate.predict_logits
 MONITORS = ("val_loss", "val_acc")
 
 
+def chosen_tta(option: str | None, own: str | None) -> str | None:
+    """The test-time augmentation a `--tta` option picks: None keeps the run's own, "none" turns it off."""
+    return own if option is None else None if option == "none" else option
+
+
 @dataclass
 class TrainConfig:
     """Everything a training run depends on.  Units in the comments."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import CheckpointError, write_json
-from .config import TTAS
+from .config import TTAS, chosen_tta
 from .runs import LoadedRun, load_run
 
 FILE = "ensemble.json"
@@ -75,7 +75,7 @@ def make_ensemble(paths: list[str | Path], weights: str | list[float] = "equal",
     members = [load_run(p) for p in paths]
     if tta != "member":
         for run in members:
-            run.config = dataclasses.replace(run.config, tta=None if tta == "none" else tta)
+            run.config = dataclasses.replace(run.config, tta=chosen_tta(tta, run.config.tta))
     for run in members[1:]:
         if run.classes != members[0].classes:
             raise ValueError(f"{run.path}: classes {run.classes} differ from {members[0].path}'s {members[0].classes}")

@@ -1,7 +1,7 @@
 """A trained run → one ONNX file that classifies images on its own, checked against PyTorch; int8 quantization.
 
 The graph takes uint8 images (B, C, H, W) in 0-255 with a dynamic batch axis and applies the run's
-normalisation itself, so a caller only decodes and resizes.  metadata_props (JSON values) record the input
+normalisation and test-time augmentation (if the run uses one) itself, so a caller only decodes and resizes.  metadata_props (JSON values) record the input
 size, channels, normalisation, classes and output kind, which cnnlab.onnx_predict reads.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from torch import nn
 
 from .checkpoint import atomic_write
 from .data import Split
-from .evaluate import predict_logits
+from .evaluate import predict_logits, tta_logits
 from .onnx_predict import FORMAT, VERSION, OnnxClassifier
 from .preprocess import Preprocess
 from .runs import LoadedRun
@@ -34,14 +34,15 @@ CALIBRATION_BATCH = 64
 
 
 class WithPreprocess(nn.Module):
-    """uint8 (B, C, H, W) 0-255 → logits (B, K): the run's normalisation and model as one graph."""
+    """uint8 (B, C, H, W) 0-255 → logits (B, K): the run's normalisation, model and test-time augmentation
+    (flip or shift: the views' logits averaged, as `cnnlab evaluate` does) as one graph."""
 
-    def __init__(self, model: nn.Module, preprocess: Preprocess):
+    def __init__(self, model: nn.Module, preprocess: Preprocess, tta: str | None = None):
         super().__init__()
-        self.model, self.preprocess = model, preprocess
+        self.model, self.preprocess, self.tta = model, preprocess, tta
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.model(self.preprocess(image))
+        return tta_logits(self.model, self.preprocess(image), self.tta, stacked=True)
 
 
 def metadata(run: LoadedRun, quantized: str | None = None) -> dict[str, str]:
@@ -58,7 +59,8 @@ def metadata(run: LoadedRun, quantized: str | None = None) -> dict[str, str]:
         "preprocess": {"in_graph": True, "formula": "(x/255 - mean) / std", "mode": p.mode,
                        "mean": _as_list(p.mean), "std": _as_list(p.std)},  # (C,1,1) per channel or (C,H,W) per pixel
         "output": {"name": OUTPUT_NAME, "kind": "logits",
-                   "probabilities": "sigmoid" if run.config.loss == "bce" else "softmax"},
+                   "probabilities": "sigmoid" if run.config.loss == "bce" else "softmax",
+                   "tta": run.config.tta or "none"},  # in the graph: the views' logits averaged
         "model": {"name": run.config.model, "data": run.config.data, "run": run.path.name},
     }
     return {k: json.dumps(v) for k, v in values.items()}
@@ -95,7 +97,7 @@ def to_onnx_proto(run: LoadedRun, opset: int = OPSET, exporter: str = "torchscri
 
     if exporter not in EXPORTERS:
         raise ValueError(f"exporter {exporter!r} is not one of {', '.join(EXPORTERS)}")
-    module = WithPreprocess(run.model.cpu().eval(), run.preprocess).eval()
+    module = WithPreprocess(run.model.cpu().eval(), run.preprocess, run.config.tta).eval()
     example = torch.zeros(2, *run.input_shape, dtype=torch.uint8)  # (B, C, H, W)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice; dynamo's opset notes
@@ -188,9 +190,9 @@ class Parity:
 
 
 def torch_logits(run: LoadedRun, images: torch.Tensor) -> np.ndarray:
-    """fp32 logits (N, K) of the run's PyTorch model on the CPU, without autocast."""
+    """fp32 logits (N, K) of the run's PyTorch model on the CPU, without autocast, with the run's TTA."""
     return predict_logits(run.model, images, run.preprocess, torch.device("cpu"), None, 1024,
-                          run.config.channels_last).numpy()
+                          run.config.channels_last, run.config.tta).numpy()
 
 
 def check_parity(run: LoadedRun, onnx_file: str | Path, split: Split, split_name: str) -> Parity:

@@ -10,6 +10,8 @@ PARITY_TOLERANCE = 1e-4  # largest fp32 logit difference accepted between onnxru
 
 
 def register(sub) -> None:
+    from ..config import TTAS
+
     p = sub.add_parser("export", help="write a trained run as an ONNX file that classifies images on its own",
                        description="Export RUN (a run directory or .pt checkpoint) to ONNX: uint8 image input with "
                                    "a dynamic batch axis, the normalisation inside the graph, classes and input "
@@ -26,6 +28,9 @@ def register(sub) -> None:
                         "dynamic: int8 weights, activations quantized on the fly [static]")
     p.add_argument("--exporter", choices=["torchscript", "dynamo"], default="torchscript",
                    help="torch.onnx's TorchScript tracer, or the torch.export one (needs onnxscript) [torchscript]")
+    p.add_argument("--tta", choices=["none", *TTAS],
+                   help="test-time augmentation built into the graph (flip: mirror images; shift: 1-px moves, "
+                        "for digits) [the run's own]")
     p.add_argument("--data-dir", help="where named data sets are looked for (else $CNNLAB_DATA)")
     p.add_argument("--limit", type=int, help="check on the first N images of the split [all]")
     p.add_argument("--no-check", action="store_true",
@@ -40,14 +45,17 @@ def _size(path: Path) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     from ..export import (calibration_images, check_parity, evaluation_split, export_onnx, onnx_accuracy,
                           quantize_int8)
+    from ..config import chosen_tta
     from ..runs import load_run
     from ..rundata import prepare_data
 
     run = load_run(args.run)
+    run.config = dataclasses.replace(run.config, tta=chosen_tta(args.tta, run.config.tta))
     out = Path(args.out) if args.out else run.path / "model.onnx"
     export_onnx(run, out, args.opset, args.exporter)
     print(f"wrote {out} ({_size(out)}, opset {args.opset}, {args.exporter} exporter, input uint8 "
-          f"Bx{'x'.join(map(str, run.input_shape))}, {len(run.classes)} classes)")
+          f"Bx{'x'.join(map(str, run.input_shape))}, {len(run.classes)} classes"
+          + (f", {run.config.tta} test-time augmentation)" if run.config.tta else ")"))
     static = args.quantize == "int8" and args.quant_method == "static"
     data = None
     if not args.no_check or static:
