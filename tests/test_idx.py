@@ -56,3 +56,28 @@ def test_full_mnist_from_the_data_folder(data_dir):
     assert data["train"].class_counts(10) == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     mean = data["train"].images.float().mean().item() / 255
     assert abs(mean - 0.1307) < 1e-3
+
+
+def test_named_and_idx_sets_take_image_size_and_channels(mini, tmp_path):
+    """--image-size / --channels resize and convert a named or IDX data set as image files would be."""
+    import shutil
+    from pathlib import Path
+
+    import torch
+    from PIL import Image
+
+    import cnnlab.data
+
+    small = load_data("mnist-mini", image_size=(20, 16))
+    assert small.input_shape == (1, 20, 16) and set(small.splits) == set(mini.splits)
+    assert torch.equal(small["train"].labels, mini["train"].labels)
+    digit = Image.fromarray(mini["train"].images[5, 0].numpy())
+    expected = np.asarray(digit.resize((16, 20), Image.Resampling.BILINEAR))
+    assert np.array_equal(small["train"].images[5, 0].numpy(), expected)
+    rgb = load_data("mnist-mini", channels=3)
+    assert rgb.input_shape == (3, 28, 28)
+    assert all(torch.equal(rgb["test"].images[:, c], mini["test"].images[:, 0]) for c in range(3))
+    same = load_data("mnist-mini", image_size=(28, 28), channels=1)
+    assert torch.equal(same["test"].images, mini["test"].images)
+    folder = shutil.copytree(Path(cnnlab.data.__file__).parent / "bundled" / "mnist-mini", tmp_path / "idx")
+    assert load_data(folder, image_size=(32, 32))["test"].images.shape == (1000, 1, 32, 32)

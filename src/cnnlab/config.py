@@ -35,7 +35,7 @@ class TrainConfig:
     data_dir: str | None = None  # where named data sets are looked for first (else $CNNLAB_DATA)
     val_data: str | None = None  # a separate file/folder used as the validation split
     test_data: str | None = None  # a separate file/folder used as the test split
-    image_size: list[int] | None = None  # [H, W]: resize images / reshape CSV rows; None: as stored
+    image_size: list[int] | None = None  # [H, W]: resize images (pixel CSVs: the rows' shape); None: as stored
     channels: int | None = None  # 1 (gray) or 3 (RGB); None: as stored
     val_split: float = 0.1  # fraction of train held out (stratified) when the data has no val split; 0: none
     limit: int | None = None  # train on about this many images (a stratified sample), for quick trials

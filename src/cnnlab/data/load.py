@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .cifar import load_cifar10, looks_like_cifar_folder
-from .dataset import DataError, Dataset
+from .dataset import DataError, Dataset, Split
 from .download import Progress
 from .folder import load_image_folder, looks_like_image_folder
+from .image import convert_image
 from .idx import is_idx, load_idx_folder, looks_like_idx_folder
 from .io import head_bytes
 from .named import NAMED, load_named
@@ -76,7 +79,7 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
     if source in NAMED and fmt is None and not Path(source).exists():
         if options:
             raise ValueError(f"option(s) {', '.join(sorted(options))} apply to text and audio data, not to {source}")
-        return load_named(source, data_dir, download, progress)
+        return resized(load_named(source, data_dir, download, progress), image_size, channels)
     path = Path(source).expanduser()
     if not path.exists():
         raise DataError(f"{source}: no such file or folder, and not a known data set name "
@@ -96,9 +99,9 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
     if options:
         raise ValueError(f"option(s) {', '.join(sorted(options))} apply to text and audio data, not to {fmt} data")
     if fmt == "idx":
-        return load_idx_folder(path)
+        return resized(load_idx_folder(path), image_size, channels)
     if fmt == "cifar10":
-        return load_cifar10(path, path.name)
+        return resized(load_cifar10(path, path.name), image_size, channels)
     if fmt == "folder":
         return load_image_folder(path, image_size, channels)
     if path.is_dir():
@@ -110,6 +113,21 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
             add_split(data, split, load_pixel_csv(file, image_size, channels, classes=data.classes, target=target))
         return data
     return load_pixel_csv(path, image_size, channels, target=target)
+
+
+def resized(data: Dataset, image_size: tuple[int, int] | None, channels: int | None) -> Dataset:
+    """The data set's images converted to `channels` and resized to `image_size` (H, W) where they differ,
+    the way image files are (Pillow: gray or RGB, bilinear); the same data set when nothing changes."""
+    c, h, w = data.input_shape
+    size = tuple(image_size) if image_size is not None else (h, w)
+    channels = channels or c
+    if size == (h, w) and channels == c:
+        return data
+    for name, split in data.splits.items():
+        images = np.stack([convert_image(image, channels, size) for image in split.images.numpy()]) if len(split) \
+            else np.zeros((0, channels, *size), dtype=np.uint8)
+        data.splits[name] = Split(images, split.labels, split.ids)
+    return data
 
 
 def add_split(data: Dataset, split: str, other: Dataset) -> None:
