@@ -137,16 +137,22 @@ def available(entry: Entry) -> bool:
     return probe.returncode == 0
 
 
-def _run_process(cmd: list[str], env: dict) -> tuple[int, str, float, float]:
-    """Run cmd; return (exit code, stdout+stderr, wall seconds, peak resident MB of the child)."""
+def _run_process(name: str, cmd: list[str], env: dict) -> tuple[dict[str, str], str, float | None, float, float]:
+    """Run cmd for entry `name`; return (its result lines, its stdout+stderr, its final accuracy or None,
+    wall seconds, peak resident MB of the child); a clear error with the output's tail if it fails."""
     with tempfile.TemporaryFile("w+") as out:
         start = time.time()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.time() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code = os.waitstatus_to_exitcode(status)
         out.seek(0)
-        return proc.returncode, out.read(), wall, usage.ru_maxrss / 1024
+        output = out.read()
+    if code != 0:
+        raise RuntimeError(f"{name}: `{' '.join(cmd)}` exited with {code}:\n{output[-2000:]}")
+    lines = result_lines(output)
+    final = lines.get("test_acc") or lines.get("val_acc")  # FER2013 here has no test split: PublicTest (val)
+    return lines, output, float(final) if final else None, wall, usage.ru_maxrss / 1024
 
 
 def result_lines(text: str) -> dict[str, str]:
@@ -167,12 +173,8 @@ def run_entry(entry: Entry, task: Task, extra: list[str], smoke: bool, runs_dir:
         cmd = [sys.executable, "-m", "cnnlab", "train", task.data, *entry.train_args, "--track-test",
                "--runs-dir", str(runs_dir), "--quiet", *extra, *(task.smoke_args if smoke else ())]
     start = time.time()
-    code, output, wall, peak = _run_process(cmd, start_env)
-    if code != 0:
-        raise RuntimeError(f"{entry.name}: `{' '.join(cmd)}` exited with {code}:\n{output[-2000:]}")
-    lines = result_lines(output)
-    final = lines.get("test_acc") or lines.get("val_acc")  # FER2013 here has no test split: PublicTest (val)
-    m = Measurement(entry.name, wall, float(final) if final else None, peak_mb=peak, run_dir=lines.get("run_dir"))
+    lines, output, final, wall, peak = _run_process(entry.name, cmd, start_env)
+    m = Measurement(entry.name, wall, final, peak_mb=peak, run_dir=lines.get("run_dir"))
     if m.run_dir:  # cnnlab run: per-epoch accuracy and wall-clock time from the history
         with open(Path(m.run_dir) / "history.csv") as fh:
             rows = list(csv.DictReader(fh))
@@ -253,12 +255,8 @@ def run_ensemble(name: str, members: list[Measurement], runs_dir: Path, start_en
     """`cnnlab ensemble` over the members' runs as a fresh process; its wall time includes the members' own."""
     out = runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{name.replace(' ', '-')}"
     cmd = [sys.executable, "-m", "cnnlab", "ensemble", *(m.run_dir for m in members), "--save", str(out)]
-    code, output, wall, peak = _run_process(cmd, start_env)
-    if code != 0:
-        raise RuntimeError(f"{name}: `{' '.join(cmd)}` exited with {code}:\n{output[-2000:]}")
-    lines = result_lines(output)
-    final = lines.get("test_acc") or lines.get("val_acc")
-    return Measurement(name, wall + sum(m.wall_seconds for m in members), float(final) if final else None,
+    _, _, final, wall, peak = _run_process(name, cmd, start_env)
+    return Measurement(name, wall + sum(m.wall_seconds for m in members), final,
                        peak_mb=max([peak] + [m.peak_mb or 0 for m in members]), run_dir=str(out))
 
 

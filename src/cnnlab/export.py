@@ -1,8 +1,9 @@
 """A trained run → one ONNX file that classifies images on its own, checked against PyTorch; int8 quantization.
 
 The graph takes uint8 images (B, C, H, W) in 0-255 with a dynamic batch axis and applies the run's
-normalisation and test-time augmentation (if the run uses one) itself, so a caller only decodes and resizes.  metadata_props (JSON values) record the input
-size, channels, normalisation, classes and output kind, which cnnlab.onnx_predict reads.
+normalisation and test-time augmentation (if the run uses one) itself, so a caller only decodes and resizes.
+metadata_props (JSON values) record the input size, channels, normalisation, classes and output kind, which
+cnnlab.onnx_predict reads.
 """
 from __future__ import annotations
 
