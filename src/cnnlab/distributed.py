@@ -55,8 +55,18 @@ def join(device_name: str = "auto") -> tuple[World, torch.device | None]:
     return world, device
 
 
-def leave() -> None:
+def leave(finished: bool = True) -> None:
+    """Leave the process group; after a run that finished, wait for every rank first.
+
+    A gloo worker thread drops its hold on a collective's tensors a moment after the collective completes, and
+    dropping it takes the GIL.  A rank that went straight from its last collective to exiting could be shut
+    down while that thread still needed the GIL, which aborts the process ("terminate called without an active
+    exception").  Waiting in the barrier (GIL released) lets the threads finish, and the ranks leave together.
+    After a failure the other ranks may never arrive, so there is no barrier then.
+    """
     if dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -314,11 +314,15 @@ def train(cfg: TrainConfig, report: Reporter = _quiet, data: Dataset | None = No
     warm = threading.Thread(target=_warm_imports, daemon=True)
     warm.start()
     world, device = distributed.join(cfg.device)
+    finished = False
     try:
-        return _train(cfg, report if world.main else _quiet, data, resume_dir, progress, explicit, world, device, t0)
+        result = _train(cfg, report if world.main else _quiet, data, resume_dir, progress, explicit, world, device,
+                        t0)
+        finished = True
+        return result
     finally:
         warm.join()  # never leave an import half done in a thread when the process exits
-        distributed.leave()
+        distributed.leave(finished)
 
 
 def _train(cfg: TrainConfig, report: Reporter, data: Dataset | None, resume_dir: Path | None, progress,
