@@ -22,12 +22,22 @@ def fake(shape, splits=("train", "test")):
 
 def test_kinds_and_values():
     assert data_kind(fake((1, 28, 28))) == "digits"
+    assert data_kind(fake((1, 8, 8))) == "tiny" and data_kind(fake((1, 13, 13))) == "digits"
+    assert recipe_values("best", fake((1, 28, 28)))["model"] == "digitnet"
     assert data_kind(fake((1, 48, 48))) == "faces"
     assert data_kind(fake((3, 32, 32))) == "color"
     assert recipe_values("fast", fake((1, 28, 28)))["val_split"] == 0.0
     assert "val_split" not in recipe_values("fast", fake((1, 28, 28), splits=("train",)))  # keep a val split
     with pytest.raises(ValueError, match="unknown recipe 'quick'"):
         recipe_values("quick", fake((1, 28, 28)))
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 12, 12), (1, 13, 13), (1, 32, 32), (1, 33, 33), (1, 96, 96),
+                                   (3, 32, 32), (3, 64, 64)])
+def test_every_image_recipe_fits_the_smallest_and_largest_images_of_its_kind(shape):
+    for recipe in ("fast", "best"):
+        model = build(recipe_values(recipe, fake(shape)).get("model", TrainConfig().model), shape, 2).eval()
+        assert model(torch.zeros(1, *shape)).shape == (1, 2)
 
 
 def test_explicit_options_win_over_the_recipe():

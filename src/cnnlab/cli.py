@@ -223,8 +223,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_recipes(args: argparse.Namespace) -> int:
     from .recipes import describe
 
-    print("recipe  kind    values (digits: 1 channel ≤ 32 px; faces: 1 channel ≤ 96 px; color: 3 channels ≤ 64 px;"
-          " 'default' applies to text and audio data when no recipe is named)")
+    print("recipe  kind    values (digits: 1 channel, 13-32 px; tiny: 1 channel under 13 px; faces: 1 channel"
+          " ≤ 96 px; color: 3 channels ≤ 64 px; 'default' applies to text and audio data when no recipe is named)")
     print(describe())
     return 0
 

@@ -14,14 +14,20 @@ from .data import Dataset
 
 RECIPES = ("fast", "best")
 
-# Per kind of data.  digits: 1 channel, up to 32 px (MNIST, Fashion-MNIST, KMNIST); faces: 1 channel, 33-96 px
-# (FER2013); color: 3 channels up to 64 px (CIFAR-10); other: anything else.
+DIGITNET_MIN = 13  # digitnet's smallest input side (two blocks of unpadded convs and strides)
+_FAST_DIGITS = dict(model="fastcnn", epochs=2, batch_size=256, optimizer="adamw", lr=1.2e-2, weight_decay=5e-4,
+                    label_smoothing=0.1, schedule="onecycle", val_split=0.0)
+_DIGIT_TRAINING = dict(batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=5e-4, label_smoothing=0.1,
+                       schedule="onecycle", augment="rotation=10,shift=0.1,zoom=0.1,fill=constant", ema=0.999)
+
+# Per kind of data.  digits: 1 channel, 13-32 px (MNIST, Fashion-MNIST, KMNIST); tiny: 1 channel under 13 px
+# (too small for digitnet); faces: 1 channel, 33-96 px (FER2013); color: 3 channels up to 64 px (CIFAR-10);
+# other: anything else.
 VALUES: dict[tuple[str, str], dict] = {
-    ("fast", "digits"): dict(model="fastcnn", epochs=2, batch_size=256, optimizer="adamw", lr=1.2e-2,
-                             weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle", val_split=0.0),
-    ("best", "digits"): dict(model="fastcnn-wide", epochs=20, batch_size=128, optimizer="adamw", lr=3e-3,
-                             weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle",
-                             augment="rotation=10,shift=0.1,zoom=0.1,fill=constant", ema=0.999),
+    ("fast", "digits"): _FAST_DIGITS,
+    ("best", "digits"): dict(model="digitnet", epochs=12, **_DIGIT_TRAINING),
+    ("fast", "tiny"): _FAST_DIGITS,
+    ("best", "tiny"): dict(model="fastcnn-wide", epochs=20, **_DIGIT_TRAINING),
     ("fast", "faces"): dict(model="cnn", epochs=15, batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=5e-4,
                             label_smoothing=0.1, schedule="onecycle", augment="fer", tta="flip"),
     ("best", "faces"): dict(model="vgg11", epochs=40, batch_size=128, optimizer="adamw", lr=2e-3,
@@ -53,7 +59,7 @@ VALUES: dict[tuple[str, str], dict] = {
 
 
 def data_kind(data: Dataset) -> str:
-    """text | audio, or for images digits | faces | color | other, from the channels and size."""
+    """text | audio, or for images digits | tiny | faces | color | other, from the channels and size."""
     kind = data.meta.get("kind", "image")
     if kind in ("text", "audio"):
         return kind
@@ -62,7 +68,7 @@ def data_kind(data: Dataset) -> str:
         return "other"
     c, h, w = shape
     if c == 1 and max(h, w) <= 32:
-        return "digits"
+        return "digits" if min(h, w) >= DIGITNET_MIN else "tiny"
     if c == 1 and max(h, w) <= 96:
         return "faces"
     if c == 3 and max(h, w) <= 64:
