@@ -44,3 +44,17 @@ def test_shards_cover_everything_once_and_gather_restores_order():
     parts = [shard(index, World(r, 3)) for r in range(3)]
     assert sorted(torch.cat(parts).tolist()) == list(range(11))
     assert gather_rows(index[:, None], 11, SINGLE).flatten().tolist() == list(range(11))
+
+
+def test_leave_waits_for_every_rank_only_after_a_finished_run(monkeypatch):
+    import cnnlab.distributed as d
+
+    calls = []
+    monkeypatch.setattr(d.dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(d.dist, "barrier", lambda: calls.append("barrier"))
+    monkeypatch.setattr(d.dist, "destroy_process_group", lambda: calls.append("destroy"))
+    d.leave(finished=True)
+    assert calls == ["barrier", "destroy"]
+    calls.clear()
+    d.leave(finished=False)  # a failed rank must not wait for ranks that may never come
+    assert calls == ["destroy"]
