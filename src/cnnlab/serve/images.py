@@ -69,16 +69,6 @@ def as_channels(img: Image.Image, channels: int) -> np.ndarray:
     return np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
 
 
-def resize_array(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """uint8 (H, W[, 3]) → (h, w[, 3]) with Pillow's bilinear filter (antialiased when shrinking), as the
-    folder loader resizes training images."""
-    h, w = size
-    img = Image.fromarray(pixels)
-    if img.size != (w, h):
-        img = img.resize((w, h), Image.Resampling.BILINEAR)
-    return np.asarray(img, dtype=np.uint8)
-
-
 def to_chw(pixels: np.ndarray) -> np.ndarray:
     """(H, W) → (1, H, W); (H, W, 3) → (3, H, W)."""
     return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)

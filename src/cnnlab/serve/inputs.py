@@ -8,10 +8,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..data.image import convert_image
 from ..runs import LoadedRun
 from .digits import ink_of, mnist_digit
 from .faces import Face, NoFaceDetector, crop_face, find_faces
-from .images import UploadError, as_channels, gray_and_alpha, resize_array, to_chw
+from .images import UploadError, as_channels, gray_and_alpha, to_chw
 from .registry import run_kind
 
 MODES = ("auto", "digit", "faces", "resize")
@@ -60,7 +61,7 @@ def prepare(run: LoadedRun, img: Image.Image, mode: str = "auto") -> Prepared:
         gray, alpha = gray_and_alpha(img)
         digit = mnist_digit(ink_of(gray, alpha))  # (28, 28); ValueError when blank
         if (h, w) != digit.shape:
-            digit = resize_array(digit, (h, w))
+            digit = convert_image(digit[None], 1, (h, w))[0]
         return Prepared(mode, torch.from_numpy(digit[None, None].copy()), [], img.size)
     pixels = as_channels(img, c)  # (H, W) or (H, W, 3)
     if mode == "faces":
@@ -68,10 +69,10 @@ def prepare(run: LoadedRun, img: Image.Image, mode: str = "auto") -> Prepared:
         try:
             faces = find_faces(gray)
         except NoFaceDetector as exc:  # still useful: classify the whole image, and say why
-            image = to_chw(resize_array(pixels, (h, w)))
+            image = convert_image(to_chw(pixels), c, (h, w))
             return Prepared(mode, torch.from_numpy(image[None].copy()), [], img.size, str(exc))
         if faces:
-            crops = [to_chw(resize_array(np.ascontiguousarray(crop_face(pixels, f)), (h, w))) for f in faces]
+            crops = [convert_image(to_chw(crop_face(pixels, f)), c, (h, w)) for f in faces]
             return Prepared(mode, torch.from_numpy(np.stack(crops)), faces, img.size)
-    image = to_chw(resize_array(pixels, (h, w)))
+    image = convert_image(to_chw(pixels), c, (h, w))
     return Prepared(mode, torch.from_numpy(image[None].copy()), [], img.size)
