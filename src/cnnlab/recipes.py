@@ -11,10 +11,10 @@ import dataclasses
 
 from .config import TrainConfig
 from .data import Dataset
+from .models.fast import DIGITNET_MIN_SIDE
 
 RECIPES = ("fast", "best")
 
-DIGITNET_MIN = 13  # digitnet's smallest input side (two blocks of unpadded convs and strides)
 _FAST_DIGITS = dict(model="fastcnn", epochs=2, batch_size=256, optimizer="adamw", lr=1.2e-2, weight_decay=5e-4,
                     label_smoothing=0.1, schedule="onecycle", val_split=0.0)
 _DIGIT_TRAINING = dict(batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=5e-4, label_smoothing=0.1,
@@ -68,7 +68,7 @@ def data_kind(data: Dataset) -> str:
         return "other"
     c, h, w = shape
     if c == 1 and max(h, w) <= 32:
-        return "digits" if min(h, w) >= DIGITNET_MIN else "tiny"
+        return "digits" if min(h, w) >= DIGITNET_MIN_SIDE else "tiny"
     if c == 1 and max(h, w) <= 96:
         return "faces"
     if c == 3 and max(h, w) <= 64:

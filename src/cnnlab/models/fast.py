@@ -63,6 +63,9 @@ def conv_bn(c_in: int, c_out: int, k: int | tuple[int, int], stride: int = 1, pa
             nn.ReLU(inplace=True)]
 
 
+DIGITNET_MIN_SIDE = 13  # the smallest image side digitnet takes: each block's convs take 4 px, its stride halves
+
+
 @register("digitnet", "the best digits recipe's model: [3×3, 3×3, 5×5 stride 2] × 2 blocks (32, 64), BN, dropout 0.4")
 def digitnet(input_shape: tuple[int, int, int], num_classes: int, widths: tuple[int, int] = (32, 64),
              dropout: float = 0.4) -> nn.Module:
@@ -75,7 +78,7 @@ def digitnet(input_shape: tuple[int, int, int], num_classes: int, widths: tuple[
         h, w = (h - 4 + 1) // 2, (w - 4 + 1) // 2
     if h < 1 or w < 1:
         raise ValueError(f"model 'digitnet' cannot take {'x'.join(map(str, input_shape))} input: "
-                         "it needs images of at least 13×13 pixels")
+                         f"it needs images of at least {DIGITNET_MIN_SIDE}×{DIGITNET_MIN_SIDE} pixels")
     w1, w2 = widths
     features = nn.Sequential(*conv_bn(c, w1, 3), *conv_bn(w1, w1, 3), *conv_bn(w1, w1, 5, 2, 2), nn.Dropout(dropout),
                              *conv_bn(w1, w2, 3), *conv_bn(w2, w2, 3), *conv_bn(w2, w2, 5, 2, 2), nn.Dropout(dropout))
