@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlab.device import set_threads
-from cnnlab.export import (calibration_images, evaluation_split, export_onnx, onnx_accuracy, quantize_int8,
-                           torch_logits)
-from cnnlab.onnx_predict import OnnxClassifier
-from cnnlab.runs import load_run
-from cnnlab.rundata import prepare_data
+from cnnlab.training.device import set_threads
+from cnnlab.deploy.onnx_export import (calibration_images, evaluation_split, export_onnx, onnx_accuracy,
+                                       quantize_int8, torch_logits)
+from cnnlab.deploy.onnx_predict import OnnxClassifier
+from cnnlab.runs.rundir import load_run
+from cnnlab.data.rundata import prepare_data
 
 
 def timings(calls: dict, repeats: int, warmup: int = 5) -> dict[str, list[float]]:

@@ -17,9 +17,9 @@ import numpy as np
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from cnnlab.runs import load_run
+from cnnlab.runs.rundir import load_run
 from cnnlab.serve.app import create_app
-from cnnlab.rundata import prepare_data
+from cnnlab.data.rundata import prepare_data
 
 
 def sample_png(run_dir: Path) -> bytes:

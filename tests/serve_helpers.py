@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from cnnlab.config import TrainConfig
+from cnnlab.training.config import TrainConfig
 
 TINY = dict(model="mnist-2conv", batch_size=64, eval_batch_size=512, precision="fp32")
 
@@ -24,7 +24,7 @@ def runs_base(tmp_path_factory) -> Path:
 
 def tiny_run(base: Path, name: str, **config) -> Path:
     """A run trained once into base/name (reused when it already finished), for tests that need a real model."""
-    from cnnlab.train import train
+    from cnnlab.training.loop import train
 
     run_dir = base / name
     if not (run_dir / "metrics.json").is_file():

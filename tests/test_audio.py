@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from cnnlab.audio.data import encode_audio, encode_clips, list_clips, looks_like_audio_folder, split_clips
-from cnnlab.audio.features import (FeatureParams, clip_features, dct_matrix, hz_to_mel, log_mel, mel_filterbank,
-                                   mel_to_hz, mfcc, power_to_db)
-from cnnlab.audio.viz import plot_clip
-from cnnlab.audio.wav import read_wav, resample, write_wav
+from cnnlab.modalities.audio.loader import (encode_audio, encode_clips, list_clips, looks_like_audio_folder,
+                                            split_clips)
+from cnnlab.modalities.audio.features import (FeatureParams, clip_features, dct_matrix, hz_to_mel, log_mel,
+                                              mel_filterbank, mel_to_hz, mfcc, power_to_db)
+from cnnlab.modalities.audio.figures import plot_clip
+from cnnlab.modalities.audio.wav import read_wav, resample, write_wav
 from cnnlab.data import DataError
 from cnnlab.data.load import detect_format, load_data
 from cnnlab.models import build

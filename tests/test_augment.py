@@ -8,14 +8,14 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
-from cnnlab.augment import PRESETS, AugmentConfig, Augmenter, affine_matrices, parse_augment, warp
-from cnnlab.augment.geometry import sampling_grid
-from cnnlab.checkpoint import load_checkpoint
-from cnnlab.config import TrainConfig
+from cnnlab.training.augment import PRESETS, AugmentConfig, Augmenter, affine_matrices, parse_augment, warp
+from cnnlab.training.augment.geometry import sampling_grid
+from cnnlab.runs.checkpoint import load_checkpoint
+from cnnlab.training.config import TrainConfig
 from cnnlab.models import build
-from cnnlab.optim import build_loss
-from cnnlab.preprocess import Preprocess
-from cnnlab.train import fit, seed_everything, train
+from cnnlab.training.optim import build_loss
+from cnnlab.data.preprocess import Preprocess
+from cnnlab.training.loop import fit, seed_everything, train
 
 
 def gen(seed=0):

@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from cnnlab.bench import Measurement, markdown, summarize
+from cnnlab.bench.tasks import Measurement, markdown, summarize
 from cnnlab.cli import main
 
 

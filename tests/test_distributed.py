@@ -5,7 +5,7 @@ import sys
 
 import torch
 
-from cnnlab.distributed import SINGLE, World, gather_rows, shard
+from cnnlab.training.distributed import SINGLE, World, gather_rows, shard
 
 COMMON = ["mnist-mini", "--limit", "1200", "--epochs", "3", "--model", "mnist-2conv", "--batch-size", "64",
           "--seed", "1"]
@@ -47,7 +47,7 @@ def test_shards_cover_everything_once_and_gather_restores_order():
 
 
 def test_leave_waits_for_every_rank_only_after_a_finished_run(monkeypatch):
-    import cnnlab.distributed as d
+    import cnnlab.training.distributed as d
 
     calls = []
     monkeypatch.setattr(d.dist, "is_initialized", lambda: True)

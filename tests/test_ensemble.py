@@ -1,9 +1,9 @@
 import pytest
 
 from cnnlab.cli import main
-from cnnlab.config import TrainConfig
-from cnnlab.ensemble import load_ensemble, make_ensemble
-from cnnlab.train import train
+from cnnlab.training.config import TrainConfig
+from cnnlab.runs.ensemble import load_ensemble, make_ensemble
+from cnnlab.training.loop import train
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_ensemble_averages_member_probabilities(members, mini):
 
 
 def test_saved_ensemble_round_trips(members, tmp_path):
-    from cnnlab.ensemble import save_ensemble
+    from cnnlab.runs.ensemble import save_ensemble
 
     save_ensemble(make_ensemble(members, "val"), tmp_path)
     again = load_ensemble(tmp_path)
@@ -57,7 +57,7 @@ def test_members_must_agree_on_classes(members, tmp_path, mini):
 def test_shift_tta_averages_the_four_one_pixel_moves(members, mini, tmp_path, capsys):
     import torch
 
-    from cnnlab.evaluate import predict_logits, shifted
+    from cnnlab.runs.evaluate import predict_logits, shifted
 
     x = torch.arange(16.0).reshape(1, 1, 4, 4)
     right, left, down, up = shifted(x)

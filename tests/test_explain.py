@@ -10,13 +10,13 @@ from PIL import Image
 from torch import nn
 
 from cnnlab.cli import main
-from cnnlab.config import TrainConfig
+from cnnlab.training.config import TrainConfig
 from cnnlab.data import DataError
-from cnnlab.explain import class_index_of, explain, feature_maps, first_layer_kernels, grad_cam, top_losses
+from cnnlab.explain.inside import class_index_of, explain, feature_maps, first_layer_kernels, grad_cam, top_losses
 from cnnlab.models import build
-from cnnlab.runs import load_run
-from cnnlab.samples import read_input, sample_batch
-from cnnlab.train import train
+from cnnlab.runs.rundir import load_run
+from cnnlab.explain.samples import read_input, sample_batch
+from cnnlab.training.loop import train
 
 from conftest import write_pixel_csv
 
@@ -209,7 +209,7 @@ def test_show_batch(capsys, tmp_path, mini):
 
 
 def test_show_batch_with_augmentation(capsys, tmp_path):
-    pytest.importorskip("cnnlab.augment")
+    pytest.importorskip("cnnlab.training.augment")
     code, out, err = cli(capsys, "show-batch", "mnist-mini", "--n", 8, "--augment", "rotation=20,shift=0.1",
                          "--out", tmp_path / "aug.png")
     assert code == 0, err
@@ -234,7 +234,7 @@ def test_a_model_without_convolutions_is_explained_without_maps(tmp_path, capsys
 
 
 def test_figures_for_colour_kernels_and_many_maps(tmp_path):
-    from cnnlab.viz.inspect import plot_feature_maps, plot_kernels
+    from cnnlab.explain.viz.maps import plot_feature_maps, plot_kernels
 
     rng = np.random.default_rng(0)
     plot_kernels(rng.normal(size=(8, 3, 5, 5)), "rgb", tmp_path / "rgb.png")

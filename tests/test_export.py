@@ -15,17 +15,17 @@ ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
 from cnnlab.cli import main  # noqa: E402
-from cnnlab.config import TrainConfig  # noqa: E402
+from cnnlab.training.config import TrainConfig  # noqa: E402
 from cnnlab.data import DataError, Split  # noqa: E402
-from cnnlab.export import check_parity, export_onnx, quantize_int8, torch_logits  # noqa: E402
+from cnnlab.deploy.onnx_export import check_parity, export_onnx, quantize_int8, torch_logits  # noqa: E402
 from cnnlab.models import build  # noqa: E402
-from cnnlab.onnx_predict import OnnxClassifier, OnnxModelError  # noqa: E402
-from cnnlab.onnx_predict import predict as onnx_predict  # noqa: E402
-from cnnlab.onnx_predict import read_inputs  # noqa: E402
-from cnnlab.predict import predict as torch_predict  # noqa: E402
-from cnnlab.preprocess import Preprocess  # noqa: E402
-from cnnlab.runs import LoadedRun, load_run  # noqa: E402
-from cnnlab.train import train  # noqa: E402
+from cnnlab.deploy.onnx_predict import OnnxClassifier, OnnxModelError  # noqa: E402
+from cnnlab.deploy.onnx_predict import predict as onnx_predict  # noqa: E402
+from cnnlab.deploy.onnx_predict import read_inputs  # noqa: E402
+from cnnlab.runs.predict import predict as torch_predict  # noqa: E402
+from cnnlab.data.preprocess import Preprocess  # noqa: E402
+from cnnlab.runs.rundir import LoadedRun, load_run  # noqa: E402
+from cnnlab.training.loop import train  # noqa: E402
 
 from conftest import write_pixel_csv  # noqa: E402
 
@@ -137,8 +137,8 @@ def run_without_torch(body: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_onnx_inference_library_needs_no_torch(exported, inputs, tmp_path):
     body = """
-from cnnlab.onnx_predict import OnnxClassifier, read_inputs, predict
-from cnnlab.predictions import write_predictions
+from cnnlab.deploy.onnx_predict import OnnxClassifier, read_inputs, predict
+from cnnlab.deploy.predictions import write_predictions
 model = OnnxClassifier.load(sys.argv[1])
 images, ids, labels = read_inputs(sys.argv[3:], model.input_shape)
 write_predictions(sys.argv[2], predict(model, images, ids, labels), model.classes)

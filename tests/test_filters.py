@@ -5,9 +5,9 @@ import scipy.ndimage as ndi
 from PIL import Image
 
 from cnnlab.cli import main
-from cnnlab.ops import conv2d
-from cnnlab.ops.filters import KERNELS, filter2d, gallery, median_filter, salt_and_pepper, to_display
-from cnnlab.viz.filters import SAMPLE_IMAGE, read_image
+from cnnlab.explain.ops import conv2d
+from cnnlab.explain.ops.filters import KERNELS, filter2d, gallery, median_filter, salt_and_pepper, to_display
+from cnnlab.explain.viz.gallery import SAMPLE_IMAGE, read_image
 
 RNG = np.random.default_rng(0)
 GRAY = RNG.integers(0, 256, (23, 17)).astype(np.float64)

@@ -9,9 +9,10 @@ from torch import nn
 
 from cnnlab.cli import main
 from cnnlab.models import MODELS, build, count_parameters
-from cnnlab.ops import avg_pool2d, conv2d, dense, flatten, max_pool2d, output_size, relu, same_padding, softmax
-from cnnlab.ops.examples import EXAMPLES, compute
-from cnnlab.shapes import size_path, walk
+from cnnlab.explain.ops import (avg_pool2d, conv2d, dense, flatten, max_pool2d, output_size, relu, same_padding,
+                                softmax)
+from cnnlab.explain.ops.examples import EXAMPLES, compute
+from cnnlab.explain.shapes import size_path, walk
 
 FAST = settings(max_examples=50, deadline=None)
 

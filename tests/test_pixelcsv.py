@@ -126,8 +126,8 @@ def test_fer2013_in_the_course_format_trains_identically(data_dir, tmp_path):
     """Kaggle's emotion,pixels,Usage file and the same rows rewritten as label,feature give the same run."""
     import gzip as gz
 
-    from cnnlab.config import TrainConfig
-    from cnnlab.train import train
+    from cnnlab.training.config import TrainConfig
+    from cnnlab.training.loop import train
 
     lines = gz.open(data_dir / "fer2013" / "fer2013.csv.gz", "rt").read().splitlines()
     rows = [line.split(",") for line in lines[1:]]

@@ -67,7 +67,7 @@ def test_target_must_be_a_numeric_column(position, tmp_path, capsys):
 def test_regression_report_scores_against_the_targets_spread():
     import torch
 
-    from cnnlab.evaluate import regression_report
+    from cnnlab.runs.evaluate import regression_report
 
     targets = torch.tensor([10.0, 20.0, 30.0, 40.0])
     perfect = regression_report(targets[:, None], targets, "x")

@@ -3,14 +3,14 @@ import csv
 import pytest
 import torch
 
-from cnnlab.checkpoint import load_checkpoint
-from cnnlab.config import TrainConfig
+from cnnlab.runs.checkpoint import load_checkpoint
+from cnnlab.training.config import TrainConfig
 from cnnlab.data import Dataset, Split
-from cnnlab.evaluate import predict_logits
+from cnnlab.runs.evaluate import predict_logits
 from cnnlab.models import build
-from cnnlab.preprocess import Preprocess
-from cnnlab.recipes import apply_recipe, data_kind, recipe_values
-from cnnlab.train import train
+from cnnlab.data.preprocess import Preprocess
+from cnnlab.training.recipes import apply_recipe, data_kind, recipe_values
+from cnnlab.training.loop import train
 
 FAST = dict(data="mnist-mini", model="mnist-2conv", batch_size=64, limit=600, eval_batch_size=512)
 

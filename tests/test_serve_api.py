@@ -18,18 +18,18 @@ pytest.importorskip("cv2")
 from fastapi.testclient import TestClient  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from cnnlab.config import TrainConfig  # noqa: E402
-from cnnlab.evaluate import predict_logits  # noqa: E402
-from cnnlab.explain import feature_maps  # noqa: E402
+from cnnlab.training.config import TrainConfig  # noqa: E402
+from cnnlab.runs.evaluate import predict_logits  # noqa: E402
+from cnnlab.explain.inside import feature_maps  # noqa: E402
 from cnnlab.models import build  # noqa: E402
-from cnnlab.ops.examples import EXAMPLES, compute  # noqa: E402
-from cnnlab.ops.filters import KERNELS, filter2d, to_display  # noqa: E402
-from cnnlab.preprocess import Preprocess  # noqa: E402
-from cnnlab.runs import LoadedRun, load_run  # noqa: E402
+from cnnlab.explain.ops.examples import EXAMPLES, compute  # noqa: E402
+from cnnlab.explain.ops.filters import KERNELS, filter2d, to_display  # noqa: E402
+from cnnlab.data.preprocess import Preprocess  # noqa: E402
+from cnnlab.runs.rundir import LoadedRun, load_run  # noqa: E402
 from cnnlab.serve.app import create_app  # noqa: E402
 from cnnlab.serve.digits import centre_of_mass, ink_of, mnist_digit, stroke_width  # noqa: E402
 from cnnlab.serve.faces import find_faces  # noqa: E402
-from cnnlab.serve.inside import dot_product, explanation_json  # noqa: E402
+from cnnlab.serve.explain_json import dot_product, explanation_json  # noqa: E402
 from serve_helpers import (STROKES, draw_digit, face_png, fer_csv, fer_rows, png_bytes,  # noqa: E402
                            realistic_mnist_run, runs_base, tiny_run)
 
@@ -303,7 +303,7 @@ def test_a_training_job_runs_once_at_a_time_and_writes_a_run(runs_dir, tmp_path)
 def test_a_job_can_be_cancelled(tmp_path):
     started = []
 
-    def endless(cfg, report):  # stands in for cnnlab.train.train: reports steps until told to stop
+    def endless(cfg, report):  # stands in for cnnlab.training.loop.train: reports steps until told to stop
         started.append(cfg)
         while True:
             report("step", {"epoch": 1, "step": 1, "steps": 1, "loss": 1.0, "acc": 0.5, "images_per_s": 1})

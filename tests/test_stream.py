@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab.config import TrainConfig
+from cnnlab.training.config import TrainConfig
 from cnnlab.data import stream
-from cnnlab.train import prepare_data, train
+from cnnlab.training.loop import prepare_data, train
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ from cnnlab.data import DataError
 from cnnlab.data.load import detect_format, load_data
 from cnnlab.models import build
 from cnnlab.models.text import TextCNN
-from cnnlab.text.data import (encode_rows, encode_texts, looks_like_text_csv, read_text_csv, read_text_folder,
-                              stratified_holdout, text_meta)
-from cnnlab.text.explain import explain_text, render_explanation
-from cnnlab.text.tokenizer import PAD_ID, UNK_ID, Tokenizer, split_words
-from cnnlab.text.vectors import fill_embedding, load_word_vectors, vector_dim
+from cnnlab.modalities.text.loader import (encode_rows, encode_texts, looks_like_text_csv, read_text_csv,
+                                           read_text_folder, stratified_holdout, text_meta)
+from cnnlab.modalities.text.ngrams import explain_text, render_explanation
+from cnnlab.modalities.text.tokenizer import PAD_ID, UNK_ID, Tokenizer, split_words
+from cnnlab.modalities.text.vectors import fill_embedding, load_word_vectors, vector_dim
 
 
 # ── tokenizer ────────────────────────────────────────────────────────────────────────────────────────────

@@ -3,10 +3,10 @@ import csv
 import pytest
 import torch
 
-from cnnlab.checkpoint import CheckpointError, load_checkpoint
-from cnnlab.config import TrainConfig
-from cnnlab.runs import load_run
-from cnnlab.train import stratified_split, train
+from cnnlab.runs.checkpoint import CheckpointError, load_checkpoint
+from cnnlab.training.config import TrainConfig
+from cnnlab.runs.rundir import load_run
+from cnnlab.training.loop import stratified_split, train
 
 FAST = dict(model="mnist-2conv", batch_size=64, limit=600, eval_batch_size=512)
 
@@ -111,7 +111,7 @@ def test_stratified_split_keeps_class_balance(mini):
 
 @pytest.mark.parametrize("steps", [1, 3, 5, 40])
 def test_onecycle_rate_stays_positive_to_the_last_step(steps):
-    from cnnlab.optim import build_optimizer, build_scheduler
+    from cnnlab.training.optim import build_optimizer, build_scheduler
 
     model = torch.nn.Linear(2, 2)
     c = TrainConfig(epochs=1, lr=0.01)

@@ -9,8 +9,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_EXPORTS = {"Classifier": "api", "TrainConfig": "config", "Dataset": "data", "DataError": "data", "Split": "data",
-            "load_data": "data", "build": "models", "load_run": "runs", "train": "train"}
+_EXPORTS = {"Classifier": "api", "TrainConfig": "training.config", "Dataset": "data", "DataError": "data", "Split": "data",
+            "load_data": "data", "build": "models", "load_run": "runs.rundir", "train": "training.loop"}
 __all__ = list(_EXPORTS)
 
 

@@ -1,6 +1,6 @@
 """`python -m cnnlab` runs the cnnlab command."""
 import sys
 
-from .cli import main
+from cnnlab.cli import main
 
 sys.exit(main())

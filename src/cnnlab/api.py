@@ -18,16 +18,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import runs
-from .checkpoint import save_checkpoint
-from .config import TrainConfig
-from .data import Dataset, Split
-from .device import pick_device, pick_precision, set_threads
-from .evaluate import predict_logits, report
-from .models import build
-from .optim import probabilities
-from .preprocess import Preprocess
-from .train import Reporter, fit, seed_everything, stratified_split
+from cnnlab.runs import rundir as runs
+from cnnlab.runs.checkpoint import save_checkpoint
+from cnnlab.training.config import TrainConfig
+from cnnlab.data import Dataset, Split
+from cnnlab.training.device import pick_device, pick_precision, set_threads
+from cnnlab.runs.evaluate import predict_logits, report
+from cnnlab.models import build
+from cnnlab.training.optim import probabilities
+from cnnlab.data.preprocess import Preprocess
+from cnnlab.training.loop import Reporter, fit, seed_everything, stratified_split
 
 
 def as_images(x) -> torch.Tensor:

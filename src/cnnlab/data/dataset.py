@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .base import SPLIT_NAMES, UNLABELED, DataError  # noqa: F401  (re-exported)
+from cnnlab.data.base import SPLIT_NAMES, UNLABELED, DataError  # noqa: F401  (re-exported)
 
 
 def _tensor(array: np.ndarray | torch.Tensor) -> torch.Tensor:

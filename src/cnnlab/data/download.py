@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .dataset import DataError
-from .io import GZIP_MAGIC
+from cnnlab.data.dataset import DataError
+from cnnlab.data.io import GZIP_MAGIC
 
 Progress = Callable[[str, int, int | None], None]  # (file name, bytes so far, total bytes or None)
 CHUNK = 1 << 16

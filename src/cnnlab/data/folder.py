@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .base import class_folders
-from .dataset import SPLIT_NAMES, DataError, Dataset, Split
-from .image import IMAGE_SUFFIXES, load_image  # noqa: F401  (re-exported)
+from cnnlab.data.base import class_folders
+from cnnlab.data.dataset import SPLIT_NAMES, DataError, Dataset, Split
+from cnnlab.data.image import IMAGE_SUFFIXES, load_image  # noqa: F401  (re-exported)
 
 
 def is_image_file(path: Path) -> bool:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import DataError, Dataset, Split
-from .io import read_bytes
+from cnnlab.data.dataset import DataError, Dataset, Split
+from cnnlab.data.io import read_bytes
 
 # type code in the magic number → big-endian NumPy dtype
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

@@ -5,7 +5,7 @@ import gzip
 import zlib
 from pathlib import Path
 
-from .base import DataError
+from cnnlab.data.base import DataError
 
 GZIP_MAGIC = b"\x1f\x8b"
 

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .cifar import load_cifar10, looks_like_cifar_folder
-from .dataset import DataError, Dataset, Split
-from .download import Progress
-from .folder import load_image_folder, looks_like_image_folder
-from .image import convert_image
-from .idx import is_idx, load_idx_folder, looks_like_idx_folder
-from .io import head_bytes
-from .named import NAMED, load_named
-from .pixelcsv import load_pixel_csv, looks_like_pixel_csv
+from cnnlab.data.cifar import load_cifar10, looks_like_cifar_folder
+from cnnlab.data.dataset import DataError, Dataset, Split
+from cnnlab.data.download import Progress
+from cnnlab.data.folder import load_image_folder, looks_like_image_folder
+from cnnlab.data.image import convert_image
+from cnnlab.data.idx import is_idx, load_idx_folder, looks_like_idx_folder
+from cnnlab.data.io import head_bytes
+from cnnlab.data.named import NAMED, load_named
+from cnnlab.data.pixelcsv import load_pixel_csv, looks_like_pixel_csv
 
 FORMATS = ("idx", "csv", "folder", "cifar10", "text", "audio")
 TEXT_OPTIONS = ("text_column", "label_column")  # naming either means a text CSV, whatever its header says
@@ -21,8 +21,8 @@ TEXT_OPTIONS = ("text_column", "label_column")  # naming either means a text CSV
 
 def detect_format(path: Path) -> str:
     """'idx', 'csv', 'folder', 'cifar10', 'text' or 'audio', from what the path holds."""
-    from ..audio.data import looks_like_audio_folder
-    from ..text.data import looks_like_text_csv, looks_like_text_folder
+    from cnnlab.modalities.audio.loader import looks_like_audio_folder
+    from cnnlab.modalities.text.loader import looks_like_text_csv, looks_like_text_folder
 
     if path.is_dir():
         if looks_like_cifar_folder(path):
@@ -70,8 +70,8 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
               download: bool = True, progress: Progress | None = None, **options) -> Dataset:
     """Load a data set by name (mnist, fashion-mnist, kmnist, cifar10, fer2013, mnist-mini) or path.
 
-    `options` go to the text and audio loaders (cnnlab.text.data.load_text_csv / load_text_folder,
-    cnnlab.audio.data.load_audio_folder): e.g. text_column, label_column, test_split, seed, max_length;
+    `options` go to the text and audio loaders (cnnlab.modalities.text.loader.load_text_csv / load_text_folder,
+    cnnlab.modalities.audio.loader.load_audio_folder): e.g. text_column, label_column, test_split, seed, max_length;
     split="speaker:theo", n_mels; meta (a trained run's) to encode new data its way.  For pixel CSVs,
     target="x" makes that numeric column the label: a regression data set.
     """
@@ -90,10 +90,10 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
     if fmt not in FORMATS:
         raise DataError(f"unknown data format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "text":
-        from ..text.data import load_text_csv, load_text_folder
+        from cnnlab.modalities.text.loader import load_text_csv, load_text_folder
         return load_text_folder(path, **options) if path.is_dir() else load_text_csv(path, **options)
     if fmt == "audio":
-        from ..audio.data import load_audio_folder
+        from cnnlab.modalities.audio.loader import load_audio_folder
         return load_audio_folder(path, **options)
     target = options.pop("target", None) if fmt == "csv" else None  # pixel CSVs: a numeric column to regress on
     if options:

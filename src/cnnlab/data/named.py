@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .cifar import load_cifar10
-from .dataset import DataError, Dataset
-from .download import Progress, RemoteFile, extract_tar, fetch
-from .idx import load_idx_folder
-from .pixelcsv import load_pixel_csv
+from cnnlab.data.cifar import load_cifar10
+from cnnlab.data.dataset import DataError, Dataset
+from cnnlab.data.download import Progress, RemoteFile, extract_tar, fetch
+from cnnlab.data.idx import load_idx_folder
+from cnnlab.data.pixelcsv import load_pixel_csv
 
 BUNDLED = Path(__file__).parent / "bundled"
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DataError
-from .dataset import Dataset, Split
-from .idx import read_class_names
-from .pixelrows import (CHUNK_ROWS, ID_COLUMNS, LABEL_COLUMNS, PIXEL_COLUMNS, USAGE_COLUMNS,  # noqa: F401
-                        USAGE_SPLITS, looks_like_pixel_csv, parse_pixel_rows, read_pixel_rows)
+from cnnlab.data.base import DataError
+from cnnlab.data.dataset import Dataset, Split
+from cnnlab.data.idx import read_class_names
+from cnnlab.data.pixelrows import (CHUNK_ROWS, ID_COLUMNS, LABEL_COLUMNS, PIXEL_COLUMNS, USAGE_COLUMNS,  # noqa: F401
+                                   USAGE_SPLITS, looks_like_pixel_csv, parse_pixel_rows, read_pixel_rows)
 
 FER_CLASSES = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
 

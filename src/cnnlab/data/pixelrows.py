@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import UNLABELED, DataError
-from .io import read_bytes
+from cnnlab.data.base import UNLABELED, DataError
+from cnnlab.data.io import read_bytes
 
 USAGE_SPLITS = {"training": "train", "publictest": "val", "privatetest": "test"}
 LABEL_COLUMNS = ("label", "emotion", "class", "category", "target", "y")

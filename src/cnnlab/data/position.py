@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..checkpoint import atomic_write
-from .named import load_named
+from cnnlab.runs.checkpoint import atomic_write
+from cnnlab.data.named import load_named
 
 SIZE = 40  # canvas side in pixels
 OBJECT = 20  # digits are the 20×20 box that MNIST centres its strokes in

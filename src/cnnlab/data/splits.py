@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .dataset import Split
+from cnnlab.data.dataset import Split
 
 
 def stratified_indices(labels: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,7 +4,7 @@ The decoded cache lives in <cache>/decoded/<key>/ — one `<split>.u8` file of N
 `<split>.labels.npy` per split, and `meta.json`, written last, that marks the cache complete.  The key hashes
 the folder's file count, total size and newest modification time with the decoding options, so a changed
 folder is decoded again and an unchanged one opens instantly.  Training reads such splits through a
-DataLoader with worker processes (see cnnlab.train); evaluation reads them in order.
+DataLoader with worker processes (see cnnlab.training.loop); evaluation reads them in order.
 """
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoint import write_json
-from .dataset import Dataset, Split
-from .folder import list_image_folder
-from .image import load_image
-from .named import cache_dir
-from .splits import stratified_indices
+from cnnlab.runs.checkpoint import write_json
+from cnnlab.data.dataset import Dataset, Split
+from cnnlab.data.folder import list_image_folder
+from cnnlab.data.image import load_image
+from cnnlab.data.named import cache_dir
+from cnnlab.data.splits import stratified_indices
 
 FORMAT = 1
 CHUNK = 512  # images decoded per step: bounds the memory used while decoding

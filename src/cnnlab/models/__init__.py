@@ -1,10 +1,10 @@
 """Models: pure nn.Module builders behind a registry (name → builder(input_shape, num_classes))."""
-from . import course, fast  # noqa: F401  (registers the course's models and cnnlab's fast one)
-from . import lenet, alexnet, vgg, googlenet, resnet  # noqa: F401  (the case studies, in order of publication)
-from . import text, audio  # noqa: F401  (textcnn, bow-dnn on token ids; audio-cnn on spectrograms)
-from .flops import count_flops, count_macs, layer_macs
-from .registry import MODELS, ModelSpec, build, count_parameters, register
-from .summary import layer_rows, summary_table
+from cnnlab.models import course, fast  # noqa: F401  (registers the course's models and cnnlab's fast one)
+from cnnlab.models import lenet, alexnet, vgg, googlenet, resnet  # noqa: F401  (the case studies, in order of publication)
+from cnnlab.models import text, audio  # noqa: F401  (textcnn, bow-dnn on token ids; audio-cnn on spectrograms)
+from cnnlab.models.flops import count_flops, count_macs, layer_macs
+from cnnlab.models.registry import MODELS, ModelSpec, build, count_parameters, register
+from cnnlab.models.summary import layer_rows, summary_table
 
 __all__ = ["MODELS", "ModelSpec", "build", "count_parameters", "register", "layer_rows", "summary_table",
            "count_macs", "count_flops", "layer_macs"]

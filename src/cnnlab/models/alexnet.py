@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .registry import flat_size, register
+from cnnlab.models.registry import flat_size, register
 
 PAPER_CONV = (96, 256, 384, 384, 256)  # filters of conv1..conv5 in the paper
 PAPER_FC = 4096  # units of each hidden dense layer in the paper

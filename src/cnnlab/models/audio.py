@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from .course import conv_bn
-from .registry import flat_size, register
+from cnnlab.models.course import conv_bn
+from cnnlab.models.registry import flat_size, register
 
 
 @register("audiocnn", "the same as audio-cnn")

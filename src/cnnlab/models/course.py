@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .registry import flat_size, register
+from cnnlab.models.registry import flat_size, register
 
 
 @register("dnn", "the homework's simple DNN: Flatten → Dense 32 → ReLU → Dropout 0.5 → Dense")

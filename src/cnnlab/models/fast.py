@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import flat_size, register
+from cnnlab.models.registry import flat_size, register
 
 
 class Crop(nn.Module):

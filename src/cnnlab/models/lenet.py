@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .registry import flat_size, register
+from cnnlab.models.registry import flat_size, register
 
 PAPER_FIELD = 32  # pixels: the paper centres its 28×28 digits in a 32×32 input field
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .registry import register
+from cnnlab.models.registry import register
 
 
 class PadShortcut(nn.Module):

@@ -4,9 +4,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import register
+from cnnlab.models.registry import register
 
-PAD_ID, UNK_ID = 0, 1  # the tokenizer's padding and unknown-word ids (cnnlab.text.tokenizer)
+PAD_ID, UNK_ID = 0, 1  # the tokenizer's padding and unknown-word ids (cnnlab.modalities.text.tokenizer)
 EMBED_INIT = 0.05  # word vectors start uniform in ±0.05 (as Keras's Embedding), not N(0, 1): Adam moves a row
 # by about lr per step, so small vectors let words find their place in a few epochs (at lr 1e-2: 3-5 epochs)
 
@@ -79,7 +79,7 @@ def textcnn(input_shape: tuple[int, ...], num_classes: int, vocab_size: int | No
             filters: int = 128, widths: tuple[int, ...] = (3, 4, 5), dropout: float = 0.5,
             word_dropout: float = 0.0) -> nn.Module:
     """Kim's sentence CNN on token ids (L,); the embedding is learned from scratch (or filled with
-    pretrained vectors by cnnlab.text.vectors.fill_embedding)."""
+    pretrained vectors by cnnlab.modalities.text.vectors.fill_embedding)."""
     _check(input_shape, vocab_size, "textcnn", max(widths))
     return TextCNN(vocab_size, num_classes, embed_dim, filters, widths, dropout, word_dropout)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import register
+from cnnlab.models.registry import register
 
 # The paper's Table 1 configurations: filters of each 3×3 conv, "M" a 2×2/2 max pool.
 LAYOUTS = {

@@ -16,14 +16,14 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Streamin
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
-from ..checkpoint import CheckpointError
-from ..data.base import DataError
-from .images import MAX_UPLOAD_BYTES, UploadError, read_upload
-from .jobs import FIELDS, JobError, JobManager
-from .lab import Lab
-from .limits import BODY_SLACK, TOO_LARGE, BodyLimit
-from .registry import Registry, UnknownRun
+from cnnlab import __version__
+from cnnlab.runs.checkpoint import CheckpointError
+from cnnlab.data.base import DataError
+from cnnlab.serve.images import MAX_UPLOAD_BYTES, UploadError, read_upload
+from cnnlab.serve.jobs import FIELDS, JobError, JobManager
+from cnnlab.serve.lab import Lab
+from cnnlab.serve.limits import BODY_SLACK, TOO_LARGE, BodyLimit
+from cnnlab.serve.catalog import Registry, UnknownRun
 
 STATIC = Path(__file__).with_name("static")
 SSE_POLL = 0.25  # seconds between looks at a job's new events while streaming them
@@ -42,7 +42,7 @@ def create_app(runs_dir: str | Path = "runs", runs: list[str | Path] = (), allow
     registry = Registry(runs_dir, runs)
     if warm:
         def warm_up():
-            from . import inputs, inside, playground  # noqa: F401  (imports torch-side code once)
+            from cnnlab.serve import explain_json, inputs, playground  # noqa: F401  (imports torch-side code once)
             registry.warm()
 
         threading.Thread(target=warm_up, name="cnnlab-warm", daemon=True).start()
@@ -100,7 +100,7 @@ def create_app(runs_dir: str | Path = "runs", runs: list[str | Path] = (), allow
 
     @app.get("/api", include_in_schema=False, response_class=HTMLResponse)
     def api_reference():
-        from .apidoc import api_page
+        from cnnlab.serve.apidoc import api_page
 
         return api_page(app.openapi())
 
@@ -113,7 +113,7 @@ def create_app(runs_dir: str | Path = "runs", runs: list[str | Path] = (), allow
 
     @app.get("/api/config", summary="What this server allows: training, upload size, data sets, models")
     def config():
-        from ..models import MODELS
+        from cnnlab.models import MODELS
 
         return {"version": __version__, "allow_train": allow_train, "max_upload_bytes": max_upload,
                 "runs_dir": str(runs_dir), "datasets": jobs.local_datasets(),
@@ -159,7 +159,7 @@ def create_app(runs_dir: str | Path = "runs", runs: list[str | Path] = (), allow
     # ── convolution playground ────────────────────────────────────────────────────────────────────────────
     @app.get("/api/filters", summary="The filter gallery's kernels")
     def filters():
-        from .playground import kernels_json
+        from cnnlab.serve.playground import kernels_json
 
         return {"kernels": kernels_json()}
 
@@ -170,8 +170,8 @@ def create_app(runs_dir: str | Path = "runs", runs: list[str | Path] = (), allow
                            display: str = Form("auto", description="auto | clip | abs | signed")):
         from PIL import Image
 
-        from ..ops.filters import KERNELS
-        from .playground import SAMPLE_IMAGE, apply_kernel, parse_kernel
+        from cnnlab.explain.ops.filters import KERNELS
+        from cnnlab.serve.playground import SAMPLE_IMAGE, apply_kernel, parse_kernel
 
         if file is not None and file.filename:
             img = await read(file)
@@ -189,7 +189,7 @@ def create_app(runs_dir: str | Path = "runs", runs: list[str | Path] = (), allow
 
     @app.get("/api/examples", summary="The course's worked convolution examples, each cell's sum spelled out")
     def examples():
-        from .playground import examples_json
+        from cnnlab.serve.playground import examples_json
 
         return {"examples": examples_json()}
 

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .limits import size_text
+from cnnlab.serve.limits import size_text
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # an upload larger than this is refused (HTTP 413)
 MAX_PIXELS = 40_000_000  # width × height; larger images are refused before decoding (decompression bombs)

@@ -8,12 +8,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..data.image import convert_image
-from ..runs import LoadedRun
-from .digits import ink_of, mnist_digit
-from .faces import Face, NoFaceDetector, crop_face, find_faces
-from .images import UploadError, as_channels, gray_and_alpha, to_chw
-from .registry import run_kind
+from cnnlab.data.image import convert_image
+from cnnlab.runs.rundir import LoadedRun
+from cnnlab.serve.digits import ink_of, mnist_digit
+from cnnlab.serve.faces import Face, NoFaceDetector, crop_face, find_faces
+from cnnlab.serve.images import UploadError, as_channels, gray_and_alpha, to_chw
+from cnnlab.serve.catalog import run_kind
 
 MODES = ("auto", "digit", "faces", "resize")
 

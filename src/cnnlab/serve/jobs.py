@@ -86,8 +86,8 @@ class JobManager:
 
     def local_datasets(self) -> list[str]:
         """The named data sets already on this machine (the page never starts a download)."""
-        from ..data import DataError
-        from ..data.named import NAMED, locate
+        from cnnlab.data import DataError
+        from cnnlab.data.named import NAMED, locate
 
         found = []
         for name in NAMED:
@@ -101,10 +101,10 @@ class JobManager:
     # ── requests ──────────────────────────────────────────────────────────────────────────────────────────
     def config(self, request: dict):
         """The TrainConfig a request asks for, checked: known fields, local data, a known model."""
-        from ..config import TrainConfig
-        from ..data import DataError
-        from ..data.named import NAMED, locate
-        from ..models import MODELS
+        from cnnlab.training.config import TrainConfig
+        from cnnlab.data import DataError
+        from cnnlab.data.named import NAMED, locate
+        from cnnlab.models import MODELS
 
         if not isinstance(request, dict):
             raise JobError("the request body must be a JSON object such as {\"data\": \"mnist-mini\", \"epochs\": 1}")
@@ -193,7 +193,7 @@ class JobManager:
     def _run(self, job: Job, cfg) -> None:
         train = self.train_fn
         if train is None:
-            from ..train import train
+            from cnnlab.training.loop import train
 
         def report(event: str, info: dict) -> None:
             if job.cancel.is_set():

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 import torch
 from PIL import Image
 
-from .images import png_data_url
-from .registry import Registry
+from cnnlab.serve.images import png_data_url
+from cnnlab.serve.catalog import Registry
 
 
 def _ms(t0: float) -> float:
@@ -34,7 +34,7 @@ class Lab:
             yield
 
     def _inputs(self, run_name: str, img: Image.Image, mode: str, face: int | None = None):
-        from .inputs import prepare
+        from cnnlab.serve.inputs import prepare
 
         run = self.registry.model(run_name)
         prepared = prepare(run, img, mode)
@@ -45,8 +45,8 @@ class Lab:
 
     def predict(self, run_name: str, img: Image.Image, mode: str = "auto", top_k: int = 5) -> dict:
         """Top-k classes of the image (or of each face found in it), with the input the model saw."""
-        from ..evaluate import predict_logits, top_predictions
-        from .inputs import kind_of
+        from cnnlab.runs.evaluate import predict_logits, top_predictions
+        from cnnlab.serve.inputs import kind_of
 
         t0 = time.perf_counter()
         run, prepared = self._inputs(run_name, img, mode)
@@ -65,8 +65,8 @@ class Lab:
     def explain(self, run_name: str, img: Image.Image, mode: str = "auto", face: int = 0,
                 class_name: str | None = None) -> dict:
         """Feature maps, first-layer kernels and Grad-CAM (for `class_name`, default the predicted class)."""
-        from ..explain import class_index_of
-        from .inside import explanation_json
+        from cnnlab.explain.inside import class_index_of
+        from cnnlab.serve.explain_json import explanation_json
 
         t0 = time.perf_counter()
         run, prepared = self._inputs(run_name, img, mode, face)
@@ -77,7 +77,7 @@ class Lab:
     def dot(self, run_name: str, img: Image.Image, mode: str, face: int, layer: int, channel: int, row: int,
             col: int) -> dict:
         """The window · kernel + bias behind one feature-map pixel."""
-        from .inside import dot_product
+        from cnnlab.serve.explain_json import dot_product
 
         run, prepared = self._inputs(run_name, img, mode, face)
         with self.model_call():

@@ -1,5 +1,5 @@
 """The convolution playground: the gallery's kernels (or a typed one) on an image, and the course's worked
-examples with every output cell's sum, all computed by the reference ops in cnnlab.ops."""
+examples with every output cell's sum, all computed by the reference ops in cnnlab.explain.ops."""
 from __future__ import annotations
 
 import json
@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import viz
-from ..ops import examples as worked
-from ..ops.filters import KERNELS, filter2d, kernel_text, to_display
-from .images import as_channels, png_data_url
+from cnnlab.explain import viz
+from cnnlab.explain.ops import examples as worked
+from cnnlab.explain.ops.filters import KERNELS, filter2d, kernel_text, to_display
+from cnnlab.serve.images import as_channels, png_data_url
 
 MAX_SIDE = 256  # pixels: the playground filters an image at most this large (the reference conv2d is NumPy)
 KERNEL_SIZES = (1, 3, 5, 7)  # a typed kernel is square with one of these sizes
 DISPLAYS = ("auto", "clip", "abs", "signed")
-# the filter gallery's synthetic scene (cnnlab.viz.filters.SAMPLE_IMAGE), found without importing matplotlib
+# the filter gallery's synthetic scene (cnnlab.explain.viz.gallery.SAMPLE_IMAGE), found without importing matplotlib
 SAMPLE_IMAGE = Path(viz.__file__).with_name("sample.png")
 
 

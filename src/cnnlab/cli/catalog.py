@@ -1,0 +1,55 @@
+"""`cnnlab models`, `cnnlab summary` and `cnnlab recipes`: what models and presets there are."""
+from __future__ import annotations
+
+import argparse
+
+from cnnlab.cli.options import parse_shape
+
+
+def register(sub) -> None:
+    p = sub.add_parser("models", help="list the models in the registry")
+    p.add_argument("--input", type=parse_shape, default=(1, 28, 28), metavar="CxHxW", help="[1x28x28]")
+    p.add_argument("--classes", type=int, default=10, help="[10]")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("summary", help="a Keras-style table of a model's layers, shapes and parameters")
+    p.add_argument("model")
+    p.add_argument("--input", type=parse_shape, default=(1, 28, 28), metavar="CxHxW", help="[1x28x28]")
+    p.add_argument("--classes", type=int, default=10, help="[10]")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("recipes", help="the tuned presets of `cnnlab train --recipe fast|best`")
+    p.set_defaults(func=cmd_recipes)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from cnnlab.models import MODELS, build, count_flops, count_parameters
+
+    shape = args.input
+    print(f"{'model':14s}{'params':>12s}{'MFLOPs':>10s}  (per {'x'.join(map(str, shape))} image, {args.classes} classes;"
+          f" FLOPs = 2 × multiply-adds of conv/dense layers)")
+    for name, spec in MODELS.items():
+        try:
+            model = build(name, shape, args.classes)
+            params, mflops = f"{count_parameters(model):,}", f"{count_flops(model, shape) / 1e6:,.2f}"
+        except ValueError:  # the input is too small for its pools, or not the kind it takes (text, audio)
+            params, mflops = "n/a", "-"
+        print(f"{name:14s}{params:>12s}{mflops:>10s}  {spec.summary}")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from cnnlab.models import build, summary_table
+
+    print(f"model {args.model}, input {'x'.join(map(str, args.input))}, {args.classes} classes")
+    print(summary_table(build(args.model, args.input, args.classes), args.input))
+    return 0
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from cnnlab.training.recipes import describe
+
+    print("recipe  kind    values (digits: 1 channel, 13-32 px; tiny: 1 channel under 13 px; faces: 1 channel"
+          " ≤ 96 px; color: 3 channels ≤ 64 px; 'default' applies to text and audio data when no recipe is named)")
+    print(describe())
+    return 0

@@ -1,0 +1,155 @@
+"""`cnnlab train`, `cnnlab evaluate` and `cnnlab predict`: a run directory from data, its metrics, its predictions."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from cnnlab.cli.options import add_train_options, config_from_args
+
+
+def register(sub) -> None:
+    from cnnlab.training.config import TTAS
+
+    p = sub.add_parser("train", help="train a model and write a run directory",
+                       description="Train a model on DATA (a data set name or a file/folder) and write "
+                                   "runs/<time>-<data>-<model>/.")
+    p.add_argument("data", nargs="?", default=None,
+                   help="mnist-mini (bundled), mnist, fashion-mnist, kmnist, cifar10, fer2013, or a path [mnist-mini]")
+    p.add_argument("--config", help="a JSON file of configuration values (options given here override it)")
+    p.add_argument("--resume", metavar="RUN", help="continue the run in RUN (its last.pt) up to --epochs")
+    p.add_argument("--quiet", action="store_true", help="print only the final result lines")
+    add_train_options(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="metrics and a confusion matrix of a trained run on a split")
+    p.add_argument("run", help="a run directory or checkpoint (.pt)")
+    p.add_argument("--data", help="data to evaluate on (default: the run's own data)")
+    p.add_argument("--data-dir", help="where named data sets are looked for (else $CNNLAB_DATA)")
+    p.add_argument("--split", help="train, val or test (default: test if present, else val)")
+    p.add_argument("--out", help="confusion matrix PNG (default: RUN/confusion_matrix_<split>.png)")
+    p.add_argument("--tta", choices=["none", *TTAS],
+                   help="test-time augmentation instead of the run's own (shift: 1-px moves; flip: mirror images)")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="classify image files or CSV rows with a trained run")
+    p.add_argument("run", help="a run directory, checkpoint (.pt), ensemble folder (`cnnlab ensemble --save`), "
+                               "or model.onnx from `cnnlab export` (runs with onnxruntime alone)")
+    p.add_argument("inputs", nargs="*", help="image files or a CSV of pixel rows (id,feature or label,feature); "
+                                             ".txt files for a text model; .wav files for an audio model")
+    p.add_argument("--text", action="append", metavar="TEXT", help="a text to classify (text models; repeatable)")
+    p.add_argument("--top-k", type=int, default=3, help="classes shown per input [3]")
+    p.add_argument("--out", help="write a Kaggle-style id,label CSV")
+    p.add_argument("--names", action="store_true", help="--out: write class names instead of class indices")
+    p.add_argument("--show", type=int, default=20, help="print at most this many predictions [20]")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_predict)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from cnnlab.cli.console import DownloadProgress, TrainingConsole
+    from cnnlab.runs.rundir import load_checkpoint, summary_line
+    from cnnlab.training.loop import train
+    from cnnlab.training.config import TrainConfig
+
+    resume_dir, explicit = None, None
+    if args.resume:
+        resume_dir = Path(args.resume)
+        state = load_checkpoint(resume_dir if resume_dir.suffix == ".pt" else resume_dir / "last.pt")
+        values = state["config"]
+        if args.epochs is not None:
+            values["epochs"] = args.epochs
+        cfg = TrainConfig.from_dict(values)
+        resume_dir = resume_dir.parent if resume_dir.suffix == ".pt" else resume_dir
+    else:
+        cfg, explicit = config_from_args(args)
+    console = TrainingConsole(quiet=args.quiet)
+    result = train(cfg, console, resume_dir=resume_dir, progress=DownloadProgress(), explicit=explicit)
+    if not result.main:  # another rank of a torchrun job: rank 0 reports
+        return 0
+    print(f"run_dir {result.run_dir}")
+    for split, rep in result.reports.items():
+        for key, value in rep.headline.items():
+            print(f"{split}_{key} {value:.4f}")
+    print(f"seconds {result.seconds:.1f}")
+    print(summary_line(result.fit.monitor, result.fit.best_value, result.fit.best_epoch))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from cnnlab.training.config import chosen_tta
+    from cnnlab.data import load_data
+    from cnnlab.training.device import pick_device
+    from cnnlab.runs.evaluate import predict_logits, report
+    from cnnlab.runs.rundir import load_run
+    from cnnlab.data.rundata import prepare_data
+    from cnnlab.explain.viz.plots import plot_confusion
+
+    run = load_run(args.run)
+    if args.data:
+        data = load_data(args.data, data_dir=args.data_dir, image_size=run.input_shape[1:],
+                         channels=run.input_shape[0])
+    else:  # the run's own data, with the same validation split
+        data = prepare_data(dataclasses.replace(run.config, data_dir=args.data_dir or run.config.data_dir))
+    split = args.split or ("test" if "test" in data else "val" if "val" in data else next(iter(data.splits)))
+    if split not in data:
+        print(f"error: {data.name} has no split {split!r} (it has {', '.join(data.splits)})", file=sys.stderr)
+        return 2
+    part = data[split]
+    if not part.labeled:
+        print(f"error: split {split!r} of {data.source} has no labels to evaluate against", file=sys.stderr)
+        return 2
+    if data.classes != run.classes and len(data.classes) != len(run.classes):
+        print(f"error: the data has {len(data.classes)} classes, the model {len(run.classes)}", file=sys.stderr)
+        return 2
+    device = pick_device(args.device)
+    run.model.to(device)
+    tta = chosen_tta(args.tta, run.config.tta)
+    logits = predict_logits(run.model, part.images, run.preprocess, device, None, 1024, run.config.channels_last,
+                            tta)
+    rep = report(logits, part.labels, run.classes, run.config.loss, run.config.top_k)
+    print(f"{data.name} / {split} split, model {run.config.model} from {run.path}"
+          + (f", test-time augmentation: {tta}" if tta else ""))
+    print(rep.text())
+    if hasattr(rep, "confusion"):
+        out = Path(args.out) if args.out else run.path / f"confusion_matrix_{split}.png"
+        plot_confusion(rep.confusion, run.classes, out, title=f"{data.name} {split}")
+        print(f"confusion matrix → {out}")
+    for key, value in rep.headline.items():
+        print(f"{split}_{key} {value:.4f}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from cnnlab.deploy.predictions import accuracy_of, write_predictions
+
+    if args.run.lower().endswith(".onnx"):  # onnxruntime + NumPy + Pillow only: this path never imports torch
+        from cnnlab.deploy import onnx_predict
+
+        model = onnx_predict.OnnxClassifier.load(args.run)
+        images, ids, labels = onnx_predict.read_inputs(args.inputs, model.input_shape)
+        predictions = onnx_predict.predict(model, images, ids, labels, args.top_k)
+        classes = model.classes
+    else:
+        from cnnlab.runs.predict import load_predictor, predict, read_inputs
+
+        predictor = load_predictor(args.run)
+        images, ids, labels = read_inputs(predictor, args.inputs, args.text)
+        predictions = predict(predictor, images, ids, labels, args.top_k, args.device)
+        classes = predictor.classes
+    if args.out:
+        write_predictions(Path(args.out), predictions, classes, names=args.names)
+    if not args.out or len(predictions) <= args.show:
+        for p in predictions[:args.show]:
+            tops = "  ".join(f"{c} {prob:.3f}" for c, prob in p.top)
+            print(f"{p.id}: {tops}")
+        if len(predictions) > args.show:
+            print(f"... {len(predictions) - args.show} more (use --out FILE to write them all)")
+    if args.out:
+        print(f"wrote {len(predictions)} predictions → {args.out}")
+    acc = accuracy_of(predictions)
+    if acc is not None:
+        print(f"acc {acc:.4f}")
+    return 0

@@ -1,0 +1,92 @@
+"""A run's data: load `cfg.data` with its extra split files, choose the streamed path for big image folders,
+carve the validation split and apply the limit.  Used by training and by every command that re-reads a run's
+data (evaluate, export, ensemble, bench)."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cnnlab.training.config import TrainConfig
+from cnnlab.data import Dataset, add_split, load_data
+from cnnlab.data.load import detect_format
+from cnnlab.data.splits import stratified_split
+from cnnlab.data.stream import estimated_bytes, load_folder_streamed, should_stream
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def prepare_data(cfg: TrainConfig, progress=None) -> Dataset:
+    """Load cfg.data (+ val_data / test_data files) and carve a validation split when there is none."""
+    return split_data(load_sources(cfg, progress), cfg)
+
+
+def streams(cfg: TrainConfig, size: tuple[int, int] | None) -> bool:
+    """True when cfg.data is an image folder to be read through the memory-mapped cache (see cfg.stream)."""
+    if cfg.stream == "off" or cfg.val_data or cfg.test_data:
+        return False
+    path = Path(cfg.data)
+    if not path.is_dir() or (cfg.data_format or detect_format(path)) != "folder":
+        return False
+    return cfg.stream == "on" or should_stream(estimated_bytes(path, size, cfg.channels), cfg.stream)
+
+
+def modality_options(cfg: TrainConfig, path: Path) -> dict:
+    """The loader options of text and audio data (column names, held-out split, features); {} for images."""
+    fmt = (cfg.data_format or detect_format(path)) if path.exists() else "named"
+    if (cfg.text_column or cfg.label_column) and fmt != "text":
+        what = "a named image data set" if fmt == "named" else f"{fmt} data"
+        raise ValueError(f"--text-column / --label-column apply to text CSVs; {cfg.data} is {what}")
+    if fmt == "text":
+        options = {"test_split": cfg.test_split, "seed": cfg.seed}
+        options.update({k: v for k, v in (("text_column", cfg.text_column), ("label_column", cfg.label_column)) if v})
+        return options
+    if fmt == "audio":
+        return {"split": cfg.holdout, "test_split": cfg.test_split, "seed": cfg.seed,
+                "kind": "mfcc" if cfg.features == "mfcc" else "logmel"}
+    if cfg.target:
+        if fmt != "csv":
+            raise ValueError(f"--target names a numeric column of a pixel CSV; {cfg.data} is {fmt} data")
+        return {"target": cfg.target}
+    return {}
+
+
+def load_sources(cfg: TrainConfig, progress=None) -> Dataset:
+    """cfg.data with cfg.val_data / cfg.test_data added as splits, as stored (no validation split carved yet)."""
+    size = tuple(cfg.image_size) if cfg.image_size else None
+    if streams(cfg, size):  # the validation split and the limit sample are taken before decoding
+        data = load_folder_streamed(cfg.data, size, cfg.channels, cfg.val_split, cfg.seed, cfg.limit)
+    else:
+        data = load_data(cfg.data, data_dir=cfg.data_dir, fmt=cfg.data_format, image_size=size,
+                         channels=cfg.channels, progress=progress, **modality_options(cfg, Path(cfg.data)))
+    for split, source in (("val", cfg.val_data), ("test", cfg.test_data)):
+        if not source:
+            continue
+        if data.meta.get("kind") in ("text", "audio"):  # encoded with the training split's tokenizer / features
+            other = load_data(source, fmt=cfg.data_format, meta=data.meta, classes=data.classes)
+        else:
+            other = load_data(source, data_dir=cfg.data_dir, fmt=cfg.data_format,
+                              image_size=size or data.input_shape[1:], channels=data.input_shape[0])
+        add_split(data, split, other)
+    if "train" not in data:
+        raise ValueError(f"{data.source}: no training split (found {', '.join(data.splits)})")
+    if not data["train"].labeled:
+        raise ValueError(f"{data.source}: the training rows have no labels")
+    return data
+
+
+def split_data(data: Dataset, cfg: TrainConfig) -> Dataset:
+    """Carve a stratified validation split (cfg.val_split) when there is none, then apply cfg.limit."""
+    if "val" not in data and cfg.val_split > 0:
+        data.splits["train"], data.splits["val"] = stratified_split(data["train"], cfg.val_split, cfg.seed)
+    if cfg.limit and cfg.limit < len(data["train"]):
+        data.splits["train"] = stratified_split(data["train"], cfg.limit / len(data["train"]), cfg.seed)[1]
+    data.splits = {k: data.splits[k] for k in sorted(data.splits, key=lambda s: ("train", "val", "test").index(s))}
+    return data

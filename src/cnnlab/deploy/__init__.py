@@ -1,0 +1,1 @@
+"""Deployment: ONNX export checked against PyTorch, and torch-free inference with onnxruntime."""

@@ -1,0 +1,1 @@
+"""Modalities: what each kind of input (image, text, audio) needs beyond the in-memory tensors of cnnlab.data."""
