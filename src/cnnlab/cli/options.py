@@ -3,22 +3,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import re
 
 TRAIN_OPTION_SKIP = {"data", "extra"}
-
-
-def _field_help() -> dict[str, str]:
-    """The comment after each TrainConfig field, used as its --option's help."""
-    from cnnlab.training.config import TrainConfig
-
-    helps = {}
-    for line in inspect.getsource(TrainConfig).splitlines():
-        m = re.match(r"\s+(\w+): [^=]+=.*?#\s*(.*)$", line)
-        if m:
-            helps[m.group(1)] = m.group(2).replace("%", "%%")
-    return helps
 
 
 def parse_size(text: str) -> list[int]:
@@ -50,14 +37,14 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     """One --option per TrainConfig field, typed from its annotation, defaulting to 'not given'."""
     from cnnlab.training.config import TrainConfig
 
-    helps = _field_help()
     group = parser.add_argument_group("training configuration (defaults in brackets)")
     for f in dataclasses.fields(TrainConfig):
         if f.name in TRAIN_OPTION_SKIP:
             continue
         flag = "--" + f.name.replace("_", "-")
         default = f.default
-        help_text = f"{helps.get(f.name, '')} [{default}]"
+        help_text = f"{f.metadata.get('help', '')} [{default}]".replace("%", "%%")
+        choices = f.metadata.get("choices")
         kind = str(f.type)
         if kind == "bool":
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
@@ -65,7 +52,8 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
             group.add_argument(flag, type=parse_size, default=None, metavar="HxW", help=help_text)
         else:
             convert = int if kind.startswith("int") else float if kind.startswith("float") else str
-            group.add_argument(flag, type=convert, default=None, metavar=f.name.upper(), help=help_text)
+            group.add_argument(flag, type=convert, default=None, choices=choices,
+                               metavar=None if choices else f.name.upper(), help=help_text)
 
 
 def config_from_args(args: argparse.Namespace):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,8 +12,6 @@ if TYPE_CHECKING:  # torch is imported where it is used: `cnnlab predict model.o
     import torch
 
 FORMAT = "cnnlab-checkpoint"
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 VERSION = 1
 
 
@@ -25,15 +23,25 @@ def atomic_write(path: Path, write) -> None:
     """Call write(tmp_path), then rename tmp_path over `path`: readers never see a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = _new_temp(path)
     try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give them the usual permissions
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _new_temp(path: Path) -> Path:
+    """A new empty file beside `path`, created with mode 0666 less the umask (as open() would), unlike mkstemp's
+    0600; the name is random, and O_EXCL never reuses an existing file."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
 
 
 def write_text(path: Path, text: str) -> None:

@@ -18,6 +18,16 @@ BALANCING = ("none", "weights", "sampler")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 TTAS = ("flip", "shift")  # test-time augmentations (see evaluate.predict_logits)
 MONITORS = ("val_loss", "val_acc")
+STREAMS = ("auto", "on", "off")
+FEATURES = ("logmel", "mfcc")
+DATA_FORMATS = ("idx", "csv", "folder", "cifar10", "text", "audio")  # as data.load.FORMATS (which imports torch)
+
+
+def opt(default=dataclasses.MISSING, help: str = "", choices: tuple[str, ...] | None = None, *,
+        factory=dataclasses.MISSING):
+    """A TrainConfig field with its `--option` help text and allowed values (the CLI builds its parser from them;
+    `__post_init__` checks the values against them)."""
+    return field(default=default, default_factory=factory, metadata={"help": help, "choices": choices})
 
 
 def chosen_tta(option: str | None, own: str | None) -> str | None:
@@ -27,80 +37,97 @@ def chosen_tta(option: str | None, own: str | None) -> str | None:
 
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on.  Units in the comments."""
+    """Everything a training run depends on: one field per `cnnlab train --option`, its help and choices in the
+    field's metadata (units in the help)."""
 
     # ── data ──────────────────────────────────────────────────────────────
-    data: str = "mnist-mini"  # a data set name (mnist, fer2013, ...) or a path to a file/folder
-    data_format: str | None = None  # idx | csv | folder | cifar10; None: detected from the content
-    data_dir: str | None = None  # where named data sets are looked for first (else $CNNLAB_DATA)
-    val_data: str | None = None  # a separate file/folder used as the validation split
-    test_data: str | None = None  # a separate file/folder used as the test split
-    image_size: list[int] | None = None  # [H, W]: resize images (pixel CSVs: the rows' shape); None: as stored
-    channels: int | None = None  # 1 (gray) or 3 (RGB); None: as stored
-    val_split: float = 0.1  # fraction of train held out (stratified) when the data has no val split; 0: none
-    limit: int | None = None  # train on about this many images (a stratified sample), for quick trials
-    stream: str = "auto"  # image folders: on = decode once to a memory-mapped cache and stream batches with worker
-    #   processes (data bigger than memory) | off = load into memory | auto = on when the images would fill half the RAM
-    workers: int = 2  # DataLoader worker processes for streamed data
-    target: str | None = None  # pixel CSVs: regress on this numeric column (e.g. x) instead of classifying the label
-    text_column: str | None = None  # text CSVs: the column with the text (default: found from the header)
-    label_column: str | None = None  # text CSVs: the column with the label (default: found from the header)
-    holdout: str = "auto"  # text/audio without a test split: auto | standard (FSDD clips 0-4) | speaker:NAME | random
-    test_split: float = 0.2  # text/audio: share held out (stratified, seeded) as the test split when there is none
-    features: str = "logmel"  # audio: logmel | mfcc
-    normalize: str = "standardize"  # none: x/255 | standardize: per-channel mean/std | featurewise: per-pixel
-    balance: str = "none"  # none | weights: class-weighted loss | sampler: class-balanced sampling
-    augment: str | None = None  # training batches only, e.g. rotation=20,shift=0.1,flip=h or a preset: light, fer
+    data: str = opt("mnist-mini", 'a data set name (mnist, fer2013, ...) or a path to a file/folder')
+    data_format: str | None = opt(None,
+        'idx | csv | folder | cifar10; None: detected from the content', choices=DATA_FORMATS)
+    data_dir: str | None = opt(None, 'where named data sets are looked for first (else $CNNLAB_DATA)')
+    val_data: str | None = opt(None, 'a separate file/folder used as the validation split')
+    test_data: str | None = opt(None, 'a separate file/folder used as the test split')
+    image_size: list[int] | None = opt(None, "[H, W]: resize images (pixel CSVs: the rows' shape); None: as stored")
+    channels: int | None = opt(None, '1 (gray) or 3 (RGB); None: as stored')
+    val_split: float = opt(0.1, 'fraction of train held out (stratified) when the data has no val split; 0: none')
+    limit: int | None = opt(None, 'train on about this many images (a stratified sample), for quick trials')
+    stream: str = opt("auto",
+        'image folders: on = decode once to a memory-mapped cache and stream batches with worker processes '
+        '(data bigger than memory) | off = load into memory | auto = on when the images would fill half the '
+        'RAM', choices=STREAMS)
+    workers: int = opt(2, 'DataLoader worker processes for streamed data')
+    target: str | None = opt(None,
+        'pixel CSVs: regress on this numeric column (e.g. x) instead of classifying the label')
+    text_column: str | None = opt(None, 'text CSVs: the column with the text (default: found from the header)')
+    label_column: str | None = opt(None, 'text CSVs: the column with the label (default: found from the header)')
+    holdout: str = opt("auto",
+        'text/audio without a test split: auto | standard (FSDD clips 0-4) | speaker:NAME | random')
+    test_split: float = opt(0.2,
+        'text/audio: share held out (stratified, seeded) as the test split when there is none')
+    features: str = opt("logmel", 'audio: logmel | mfcc', choices=FEATURES)
+    normalize: str = opt("standardize",
+        'none: x/255 | standardize: per-channel mean/std | featurewise: per-pixel', choices=NORMALIZATIONS)
+    balance: str = opt("none",
+        'none | weights: class-weighted loss | sampler: class-balanced sampling', choices=BALANCING)
+    augment: str | None = opt(None,
+        'training batches only, e.g. rotation=20,shift=0.1,flip=h or a preset: light, fer')
     # ── model ─────────────────────────────────────────────────────────────
-    model: str = "cnn"  # a name from `cnnlab models`
+    model: str = opt("cnn", 'a name from `cnnlab models`')
     # ── optimisation ──────────────────────────────────────────────────────
-    epochs: int = 5  # passes over the training split
-    batch_size: int = 128  # images per step
-    optimizer: str = "adam"  # sgd | adam | adamw | rmsprop | adadelta | adagrad
-    lr: float | None = None  # peak learning rate; None: the optimizer's usual default (adam 1e-3, sgd 1e-2 ...)
-    momentum: float = 0.9  # sgd momentum
-    nesterov: bool = False  # sgd: Nesterov momentum
-    weight_decay: float = 0.0  # decoupled for adamw, L2-in-gradient for the others
-    l1: float = 0.0  # Keras-style kernel regulariser: adds l1·Σ|w| over conv/dense weights to the loss
-    l2: float = 0.0  # Keras-style kernel regulariser: adds l2·Σw² over conv/dense weights to the loss
-    schedule: str = "onecycle"  # onecycle (warm up then anneal) | cosine | step | constant; stepped per batch
-    step_epochs: int = 10  # step schedule: multiply the lr by step_gamma every step_epochs epochs
-    step_gamma: float = 0.1
-    loss: str = "cross_entropy"  # cross_entropy | bce (one-vs-all sigmoid) | mse (on softmax probabilities)
-    label_smoothing: float = 0.0  # cross_entropy only: weight moved from the true class to all classes
-    top_k: int = 5  # also report top-k accuracy
-    ema: float = 0.0  # > 0: evaluate and save an exponential moving average of the weights with this decay per step
-    tta: str | None = None  # test-time augmentation: flip = average each prediction with its mirror image's;
-    # shift = with those of the image moved 1 px left, right, up and down (for digits, which must not flip)
+    epochs: int = opt(5, 'passes over the training split')
+    batch_size: int = opt(128, 'images per step')
+    optimizer: str = opt("adam", 'sgd | adam | adamw | rmsprop | adadelta | adagrad', choices=OPTIMIZERS)
+    lr: float | None = opt(None, "peak learning rate; None: the optimizer's usual default (adam 1e-3, sgd 1e-2 ...)")
+    momentum: float = opt(0.9, 'sgd momentum')
+    nesterov: bool = opt(False, 'sgd: Nesterov momentum')
+    weight_decay: float = opt(0.0, 'decoupled for adamw, L2-in-gradient for the others')
+    l1: float = opt(0.0, 'Keras-style kernel regulariser: adds l1·Σ|w| over conv/dense weights to the loss')
+    l2: float = opt(0.0, 'Keras-style kernel regulariser: adds l2·Σw² over conv/dense weights to the loss')
+    schedule: str = opt("onecycle",
+        'onecycle (warm up then anneal) | cosine | step | constant; stepped per batch', choices=SCHEDULES)
+    step_epochs: int = opt(10, 'step schedule: multiply the lr by step_gamma every step_epochs epochs')
+    step_gamma: float = opt(0.1, 'step schedule: the factor applied every step_epochs epochs')
+    loss: str = opt("cross_entropy",
+        'cross_entropy | bce (one-vs-all sigmoid) | mse (on softmax probabilities); Keras names too',
+        choices=(*LOSSES, *LOSS_ALIASES))
+    label_smoothing: float = opt(0.0, 'cross_entropy only: weight moved from the true class to all classes')
+    top_k: int = opt(5, 'also report top-k accuracy')
+    ema: float = opt(0.0,
+        '> 0: evaluate and save an exponential moving average of the weights with this decay per step')
+    tta: str | None = opt(None,
+        "test-time augmentation: flip = average each prediction with its mirror image's; shift = with those "
+        'of the image moved 1 px left, right, up and down (for digits, which must not flip)', choices=TTAS)
     # ── callbacks ─────────────────────────────────────────────────────────
-    monitor: str = "val_acc"  # val_loss | val_acc: what picks best.pt and drives early stopping
-    early_stopping: bool = False  # stop when `monitor` has not improved for `patience` epochs
-    patience: int = 5  # epochs
-    min_delta: float = 0.0  # smallest change of `monitor` that counts as an improvement
-    restore_best: bool = True  # evaluate and keep the best epoch's weights, not the last
+    monitor: str = opt("val_acc",
+        'val_loss | val_acc: what picks best.pt and drives early stopping', choices=MONITORS)
+    early_stopping: bool = opt(False, 'stop when `monitor` has not improved for `patience` epochs')
+    patience: int = opt(5, 'epochs')
+    min_delta: float = opt(0.0, 'smallest change of `monitor` that counts as an improvement')
+    restore_best: bool = opt(True, "evaluate and keep the best epoch's weights, not the last")
     # ── recipes and benchmarks ────────────────────────────────────────────
-    recipe: str | None = None  # fast | best: a tuned preset for the data (`cnnlab recipes`); explicit options win
-    track_test: bool = False  # also score the test split every epoch (history; time-to-accuracy), never for selection
+    recipe: str | None = opt(None,
+        'fast | best: a tuned preset for the data (`cnnlab recipes`); explicit options win')
+    track_test: bool = opt(False,
+        'also score the test split every epoch (history; time-to-accuracy), never for selection')
     # ── run ───────────────────────────────────────────────────────────────
-    seed: int = 0  # seeds Python, NumPy and torch; the shuffling and the val split
-    device: str = "auto"  # auto (cuda, mps, cpu) | cpu | cuda | cuda:1 | mps
-    precision: str = "auto"  # auto: bf16 where the hardware has it, else fp32 | fp32 | bf16 | fp16 (cuda)
-    channels_last: bool = True  # NHWC memory format: faster convolutions on CPU and tensor cores
-    threads: int | None = None  # torch CPU threads; None: the cores this process may use
-    eval_batch_size: int = 1024  # images per step when evaluating
-    runs_dir: str = "runs"  # parent of the run directory
-    run_name: str | None = None  # run directory name; None: <YYYYmmdd-HHMMSS>-<dataset>-<model>
-    extra: dict = field(default_factory=dict)  # free-form notes kept with the run
+    seed: int = opt(0, 'seeds Python, NumPy and torch; the shuffling and the val split')
+    device: str = opt("auto", 'auto (cuda, mps, cpu) | cpu | cuda | cuda:1 | mps')
+    precision: str = opt("auto",
+        'auto: bf16 where the hardware has it, else fp32 | fp32 | bf16 | fp16 (cuda)', choices=PRECISIONS)
+    channels_last: bool = opt(True, 'NHWC memory format: faster convolutions on CPU and tensor cores')
+    threads: int | None = opt(None, 'torch CPU threads; None: the cores this process may use')
+    eval_batch_size: int = opt(1024, 'images per step when evaluating')
+    runs_dir: str = opt("runs", 'parent of the run directory')
+    run_name: str | None = opt(None, 'run directory name; None: <YYYYmmdd-HHMMSS>-<dataset>-<model>')
+    extra: dict = opt(factory=dict, help='free-form notes kept with the run')
 
     def __post_init__(self) -> None:
         self.loss = LOSS_ALIASES.get(self.loss, self.loss)
         self.optimizer = self.optimizer.lower()
-        checks = [("loss", LOSSES), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
-                  ("normalize", NORMALIZATIONS), ("balance", BALANCING), ("precision", PRECISIONS),
-                  ("monitor", MONITORS)]
-        for name, allowed in checks:
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
+        for f in dataclasses.fields(self):
+            allowed, value = f.metadata.get("choices"), getattr(self, f.name)
+            if allowed and value is not None and value not in allowed:
+                raise ValueError(f"{f.name} {value!r} is not one of {', '.join(allowed)}")
         if not 0 <= self.val_split < 1:
             raise ValueError(f"val_split must be in [0, 1), got {self.val_split}")
         for name in ("epochs", "batch_size", "eval_batch_size", "top_k"):
@@ -112,12 +139,6 @@ class TrainConfig:
                 raise ValueError(f"image_size must be [H, W], got {self.image_size}")
         if self.channels not in (None, 1, 3):
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
-        if self.features not in ("logmel", "mfcc"):
-            raise ValueError(f"features {self.features!r} is not one of logmel, mfcc")
-        if self.stream not in ("auto", "on", "off"):
-            raise ValueError(f"stream {self.stream!r} is not one of auto, on, off")
-        if self.tta not in (None, *TTAS):
-            raise ValueError(f"tta {self.tta!r} is not one of: {', '.join(TTAS)}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be a decay in [0, 1), got {self.ema}")
         if self.augment is not None:
