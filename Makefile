@@ -36,7 +36,7 @@ serve: install
 	$(VENV)/bin/cnnlab serve
 
 test: dev
-	$(PY) -m pytest -q
+	CNNLAB_QUICK=1 $(PY) -m pytest -q
 
 test-all: dev
 	$(PY) -m pytest -q -m ''
