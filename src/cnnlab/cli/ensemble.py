@@ -31,8 +31,7 @@ def cmd_ensemble(args) -> int:
 
     from cnnlab.runs.checkpoint import write_json
     from cnnlab.data import load_data
-    from cnnlab.runs.ensemble import make_ensemble, save_ensemble
-    from cnnlab.runs.evaluate import report
+    from cnnlab.runs.ensemble import make_ensemble, save_ensemble, score
     from cnnlab.data.rundata import prepare_data
     from cnnlab.explain.viz.plots import plot_confusion
 
@@ -47,18 +46,20 @@ def cmd_ensemble(args) -> int:
     split = args.split or ("test" if "test" in data else "val")
     part = data[split]
     member_probs = ens.member_probabilities(part.images, args.device)
-    combined = ens.combine(member_probs)
+    member_reports, rep = score(ens, member_probs, part.labels)
     width = max(len(str(run.path)) for run in ens.members) + 2
     print(f"{data.name} / {split} split ({len(part)} images)"
           + ("" if args.tta == "member" else f", test-time augmentation: {args.tta}"))
-    print(f"{'member':<{width}}{'model':<12}{'weight':>8}{'acc':>9}")
+    print(f"{'member':<{width}}{'model':<12}{'weight':>8}{'acc':>9}{'bal_acc':>9}{'macro_f1':>10}")
     rows = []
-    for run, w, probs in zip(ens.members, ens.weights, member_probs):
-        acc = (probs.argmax(1) == part.labels).float().mean().item()
-        rows.append({"run": str(run.path), "model": run.config.model, "weight": w, "acc": acc})
-        print(f"{str(run.path):<{width}}{run.config.model:<12}{w:>8.3f}{acc:>9.4f}")
-    rep = report(combined.clamp_min(1e-12).log(), part.labels, ens.classes)  # log-probabilities as logits
-    print(f"{'ensemble':<{width}}{'':<12}{'':>8}{rep.accuracy:>9.4f}")
+    for run, w, r in zip(ens.members, ens.weights, member_reports):
+        macro_f1 = r.average("macro")["f1"]
+        rows.append({"run": str(run.path), "model": run.config.model, "weight": w, "acc": r.accuracy,
+                     "balanced_acc": r.balanced_accuracy, "macro_f1": macro_f1})
+        print(f"{str(run.path):<{width}}{run.config.model:<12}{w:>8.3f}{r.accuracy:>9.4f}"
+              f"{r.balanced_accuracy:>9.4f}{macro_f1:>10.4f}")
+    print(f"{'ensemble':<{width}}{'':<12}{'':>8}{rep.accuracy:>9.4f}{rep.balanced_accuracy:>9.4f}"
+          f"{rep.average('macro')['f1']:>10.4f}")
     out = Path(args.save or Path(first.config.runs_dir) / f"{time.strftime('%Y%m%d-%H%M%S')}-ensemble")
     save_ensemble(ens, out)
     plot_confusion(rep.confusion, ens.classes, out / "confusion_matrix.png", title=f"ensemble, {split} split")

@@ -73,6 +73,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     for split, rep in result.reports.items():
         for key, value in rep.headline.items():
             print(f"{split}_{key} {value:.4f}")
+        if hasattr(rep, "balanced_accuracy"):  # classification: what accuracy hides on imbalanced classes
+            print(f"{split}_balanced_acc {rep.balanced_accuracy:.4f}")
+            print(f"{split}_macro_f1 {rep.average('macro')['f1']:.4f}")
     print(f"seconds {result.seconds:.1f}")
     print(summary_line(result.fit.monitor, result.fit.best_value, result.fit.best_epoch))
     return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from cnnlab.runs.checkpoint import CheckpointError, write_json
+from cnnlab.runs.evaluate import Report, report
 from cnnlab.training.config import TTAS, chosen_tta
 from cnnlab.runs.rundir import LoadedRun, load_run
 
@@ -50,6 +51,15 @@ class Ensemble:
     def probabilities(self, images: torch.Tensor, device: str = "auto") -> torch.Tensor:
         """The ensemble's class probabilities (N, K)."""
         return self.combine(self.member_probabilities(images, device))
+
+
+def score(ensemble: Ensemble, member_probs: list[torch.Tensor], labels: torch.Tensor) -> tuple[list[Report], Report]:
+    """The reports of each member and of the ensemble against labels (N,), from the members' probabilities
+    (N, K); log-probabilities stand in for logits (the loss is then the cross-entropy of the probabilities)."""
+    def scored(probs: torch.Tensor) -> Report:
+        return report(probs.clamp_min(1e-12).log(), labels, ensemble.classes)
+
+    return [scored(p) for p in member_probs], scored(ensemble.combine(member_probs))
 
 
 def is_ensemble(path: str | Path) -> bool:

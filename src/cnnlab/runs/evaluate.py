@@ -1,6 +1,8 @@
-"""Inference over a split and the metrics of a classifier: accuracy, top-k, confusion matrix, per-class P/R/F1."""
+"""Inference over a split and the metrics of a classifier: accuracy, top-k, confusion matrix, per-class P/R/F1,
+their macro and weighted averages and balanced accuracy (as scikit-learn defines them)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -101,16 +103,38 @@ class Report:
 
     @property
     def recall(self) -> torch.Tensor:
-        return self.confusion.diag() / self.confusion.sum(1).clamp_min(1)
+        """(K,) float64 true positives / support; 0 for a class absent from the labels (sklearn's zero_division=0)."""
+        return self.confusion.diag().double() / self.confusion.sum(1).clamp_min(1)
 
     @property
     def precision(self) -> torch.Tensor:
-        return self.confusion.diag() / self.confusion.sum(0).clamp_min(1)
+        """(K,) float64 true positives / predictions; 0 for a class never predicted (sklearn's zero_division=0)."""
+        return self.confusion.diag().double() / self.confusion.sum(0).clamp_min(1)
 
     @property
     def f1(self) -> torch.Tensor:
+        """(K,) float64 harmonic mean of precision and recall; 0 where both are 0."""
         p, r = self.precision, self.recall
         return torch.where(p + r > 0, 2 * p * r / (p + r).clamp_min(1e-12), torch.zeros_like(p))
+
+    def average(self, kind: str) -> dict[str, float]:
+        """Precision, recall and F1 averaged over the K classes as scikit-learn's precision_recall_fscore_support
+        (labels=range(K), zero_division=0) does: 'macro' the unweighted mean (a class absent from the labels
+        counts with its zeros), 'weighted' the mean weighted by support (0.0 when nothing is labelled).
+        ValueError for another kind."""
+        if kind not in ("macro", "weighted"):
+            raise ValueError(f"average {kind!r}: expected macro or weighted")
+        weights = torch.ones(len(self.classes), dtype=torch.float64) if kind == "macro" else self.support.double()
+        total = weights.sum().item()
+        scores = {"precision": self.precision, "recall": self.recall, "f1": self.f1}
+        return {name: (v * weights).sum().item() / total if total > 0 else 0.0 for name, v in scores.items()}
+
+    @property
+    def balanced_accuracy(self) -> float:
+        """The mean per-class recall over the classes present in the labels (scikit-learn's
+        balanced_accuracy_score: a class with no support is left out); nan when nothing is labelled."""
+        present = self.support > 0
+        return self.recall[present].mean().item() if present.any() else math.nan
 
     def most_confused(self, n: int = 5) -> list[tuple[str, str, int]]:
         """The n largest off-diagonal cells: (true class, predicted class, count)."""
@@ -123,7 +147,9 @@ class Report:
 
     def to_dict(self) -> dict:
         return {"loss": self.loss, "acc": self.accuracy, f"top{self.top_k}_acc": self.top_k_accuracy,
-                "n": int(self.confusion.sum()),
+                "n": int(self.confusion.sum()), "balanced_acc": self.balanced_accuracy,
+                **{f"{kind}_avg": {k: round(v, 4) for k, v in self.average(kind).items()}
+                   for kind in ("macro", "weighted")},
                 "per_class": {c: {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4),
                                   "support": int(s)}
                               for c, p, r, f, s in zip(self.classes, self.precision.tolist(), self.recall.tolist(),
@@ -132,13 +158,21 @@ class Report:
 
     def text(self) -> str:
         """The report as a table, then the confusion matrix and the most confused pairs."""
-        width = max(12, *(len(c) + 2 for c in self.classes))
+        width = max(14, *(len(c) + 2 for c in self.classes))
+        n = int(self.confusion.sum())
         lines = [f"loss {self.loss:.4f}   accuracy {self.accuracy:.4f}   top-{self.top_k} {self.top_k_accuracy:.4f}"
-                 f"   ({int(self.confusion.sum())} images)", "",
+                 f"   ({n} images)",
+                 f"balanced accuracy {self.balanced_accuracy:.4f}   (mean recall of the "
+                 f"{int((self.support > 0).sum())} classes in the labels)", "",
                  f"{'class':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
         for c, p, r, f, s in zip(self.classes, self.precision.tolist(), self.recall.tolist(), self.f1.tolist(),
                                  self.support.tolist()):
             lines.append(f"{c:<{width}}{p:>10.4f}{r:>10.4f}{f:>10.4f}{s:>10d}")
+        lines.append("")
+        for kind in ("macro", "weighted"):
+            avg = self.average(kind)
+            lines.append(f"{kind + ' avg':<{width}}{avg['precision']:>10.4f}{avg['recall']:>10.4f}"
+                         f"{avg['f1']:>10.4f}{n:>10d}")
         lines += ["", "confusion matrix (rows: true, columns: predicted)"]
         cell = max(6, len(str(int(self.confusion.max()))) + 1)
         short = [c[:cell - 1] for c in self.classes]
