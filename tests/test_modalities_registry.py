@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from cnnlab import modalities
 from cnnlab.cli import main
 from cnnlab.data import DataError, Dataset, Split, load_data
 from cnnlab.data.load import detect_format
 from cnnlab.modalities import Modality, detect, modality_of, register, unregister
+from cnnlab.training import recipes
 from cnnlab.training.config import DATA_FORMATS
-
-from PIL import Image
 
 
 # ── a toy fourth modality: a CSV of numeric feature vectors, `label,v0,v1,...` ────────────────────────────
@@ -26,6 +26,7 @@ class VectorModality(Modality):
     formats = ("vectors",)
     unit = "feature vectors"
     file_hint = "a CSV with a header label,v0,v1,..."
+    recipes = {"default": dict(model="dnn", lr=0.01)}  # applies when no recipe is named
 
     def detect(self, path, head):
         return "vectors" if head is not None and head.lower().startswith(b"label,v0,") else None
@@ -76,10 +77,12 @@ def test_a_fourth_modality_trains_predicts_and_evaluates_through_the_public_path
     data = load_data(train_csv)
     assert modality_of(data) is vectors and "feature vectors" in data.describe()
 
-    out = run_cli(capsys, "train", train_csv, "--model", "dnn", "--epochs", "3", "--lr", "0.01",
+    assert "default vectors model=dnn" in recipes.describe()
+    out = run_cli(capsys, "train", train_csv, "--epochs", "3",
                   "--runs-dir", tmp_path / "runs", "--run-name", "vec", "--threads", "1")
     assert "best val_acc" in out
     run_dir = tmp_path / "runs" / "vec"
+    assert '"model": "dnn"' in (run_dir / "config.json").read_text()  # the modality's default recipe
     out = run_cli(capsys, "predict", run_dir, new_csv)
     rows = [line for line in out.splitlines() if line.startswith("new.csv:")]
     assert len(rows) == 8

@@ -76,8 +76,9 @@ def apply_recipe(cfg: TrainConfig, data: Dataset, explicit: set[str] | None = No
 
 def describe() -> str:
     """All recipes as text, for `cnnlab recipes`."""
-    rows = list(VALUES.items()) + [((name, m.name), values) for m in MODALITIES.values()
-                                   for name, values in m.recipes.items()]
+    images = [row for row in VALUES.items() if row[0][1] != "other"]
+    others = [((name, m.name), values) for m in MODALITIES.values() for name, values in m.recipes.items()]
+    rows = images + others + [row for row in VALUES.items() if row[0][1] == "other"]  # the catch-all last
     lines = []
     for (name, kind), values in rows:
         lines.append(f"{name:7s} {kind:7s} " + " ".join(f"{k}={v}" for k, v in values.items()))
