@@ -102,16 +102,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from cnnlab.runs.rundir import load_run
     from cnnlab.explain.samples import read_input
     from cnnlab.explain.viz.maps import plot_feature_maps, plot_grad_cam, plot_kernels, plot_prediction, save_input
+    from cnnlab.modalities import modality_of
 
     start = time.perf_counter()
     with single_thread():  # one image: more threads only add start-up and contention
         run = load_run(args.run)
-    kind = run.input_meta.get("kind", "image")
-    if kind != "image":
-        return _explain_text_or_audio(run, kind, args, start)
+    out = Path(args.out) if args.out else run.path / "explain"
+    lines = modality_of(run).explain(run, args.input, args.text, out, args.top_k)  # None: feature maps
+    if lines is not None:  # text: the n-grams that fired; audio: the clip's waveform and spectrogram
+        print("\n".join(lines))
+        print(f"seconds {time.perf_counter() - start:.2f}")
+        return 0
     item = read_input(run, args.input, args.index, args.split, args.data_dir)
     result = explain(run, item, class_index_of(run, args.class_))
-    out = Path(args.out) if args.out else run.path / "explain"
     classes = run.classes
     written = [out / "input.png", out / "prediction.png"]
     save_input(item.image, written[0])
@@ -143,33 +146,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print("no convolution layers: no feature maps, kernels or Grad-CAM for this model")
     for path in written:
         print(f"wrote {path}")
-    print(f"seconds {time.perf_counter() - start:.2f}")
-    return 0
-
-
-def _explain_text_or_audio(run, kind: str, args: argparse.Namespace, start: float) -> int:
-    """Text: the n-grams that fired the strongest filters.  Audio: the clip's waveform and spectrogram."""
-    from cnnlab.runs.predict import predict, read_inputs
-
-    if kind == "text":
-        from cnnlab.modalities.text.ngrams import explain_text, render_explanation
-
-        text = args.text or (Path(args.input).read_text(encoding="utf-8", errors="replace") if args.input else None)
-        if not text:
-            raise ValueError("a text model explains a text: pass --text \"...\" or a .txt file")
-        print(render_explanation(explain_text(run.model, run.input_meta, text, run.classes, top=args.top_k)))
-    else:
-        from cnnlab.modalities.audio.figures import plot_clip
-
-        if not args.input:
-            raise ValueError("an audio model explains a clip: pass a .wav file")
-        inputs, ids, _ = read_inputs(run, [args.input])
-        top = predict(run, inputs, ids, top_k=1)[0].top[0]
-        out = Path(args.out) if args.out else run.path / "explain"
-        png = plot_clip(args.input, out / f"{Path(args.input).stem}.png", run.input_meta,
-                        prediction=f"{top[0]} ({top[1]:.2f})")
-        print(f"{args.input}: {top[0]} {top[1]:.4f}")
-        print(f"wrote {png}")
     print(f"seconds {time.perf_counter() - start:.2f}")
     return 0
 

@@ -84,7 +84,8 @@ class Dataset:
     source: str = ""  # where it was read from, for messages and the run config
     # How raw inputs become tensors, JSON-able; travels into checkpoints so `predict` reads new inputs the same
     # way.  Images: {} (the input shape says it all); text: {"kind": "text", "tokenizer": {...}};
-    # audio: {"kind": "audio", ...feature parameters}.  "model_options" (e.g. vocab_size) go to models.build.
+    # audio: {"kind": "audio", ...feature parameters}.  "kind" names the cnnlab.modalities entry (absent:
+    # image).  "model_options" (e.g. vocab_size) go to models.build.
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -118,11 +119,12 @@ class Dataset:
 
     def describe(self) -> str:
         """A few lines: shape, classes, split sizes."""
-        kind = self.meta.get("kind", "image")
-        what = {"image": "images", "text": "token ids", "audio": "features"}.get(kind, "inputs")
-        lines = [f"{self.name}: {'×'.join(map(str, self.input_shape))} {what}, {self.num_classes} classes"]
+        from cnnlab.modalities import modality_of  # the modality says what its tensors and rows are called
+
+        modality = modality_of(self)
+        lines = [f"{self.name}: {'×'.join(map(str, self.input_shape))} {modality.unit}, {self.num_classes} classes"]
         for name, split in self.splits.items():
             counts = split.class_counts(self.num_classes) if split.labeled else None
-            lines.append(f"  {name:5s} {len(split):7d} {'images' if kind == 'image' else 'items'}"
+            lines.append(f"  {name:5s} {len(split):7d} {modality.items}"
                          + (f"  per class {counts}" if counts else "  (unlabeled)"))
         return "\n".join(lines)

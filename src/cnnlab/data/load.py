@@ -5,64 +5,19 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.data.cifar import load_cifar10, looks_like_cifar_folder
 from cnnlab.data.dataset import DataError, Dataset, Split
 from cnnlab.data.download import Progress
-from cnnlab.data.folder import load_image_folder, looks_like_image_folder
 from cnnlab.data.image import convert_image
-from cnnlab.data.idx import is_idx, load_idx_folder, looks_like_idx_folder
-from cnnlab.data.io import head_bytes
 from cnnlab.data.named import NAMED, load_named
-from cnnlab.data.pixelcsv import load_pixel_csv, looks_like_pixel_csv
+from cnnlab import modalities
 
-FORMATS = ("idx", "csv", "folder", "cifar10", "text", "audio")
-TEXT_OPTIONS = ("text_column", "label_column")  # naming either means a text CSV, whatever its header says
+FORMATS = modalities.formats()  # the built-in modalities' formats; modalities.formats() includes later ones
 
 
 def detect_format(path: Path) -> str:
-    """'idx', 'csv', 'folder', 'cifar10', 'text' or 'audio', from what the path holds."""
-    from cnnlab.modalities.audio.loader import looks_like_audio_folder
-    from cnnlab.modalities.text.loader import looks_like_text_csv, looks_like_text_folder
-
-    if path.is_dir():
-        if looks_like_cifar_folder(path):
-            return "cifar10"
-        if looks_like_idx_folder(path):
-            return "idx"
-        if _csv_splits(path):
-            return "csv"
-        if looks_like_image_folder(path):
-            return "folder"
-        if looks_like_audio_folder(path):
-            return "audio"
-        if looks_like_text_folder(path):
-            return "text"
-        raise DataError(f"{path}: cannot tell the data format; expected IDX files (train-images-idx3-ubyte...), "
-                        "CIFAR-10 batches, train.csv, one subfolder of images, .wav or .txt files per class, "
-                        "or {label}_{speaker}_{index}.wav clips")
-    head = head_bytes(path)
-    if not head:
-        raise DataError(f"{path}: empty file")
-    if is_idx(head):
-        raise DataError(f"{path}: an IDX file alone has no labels; pass the folder holding "
-                        "train-images-idx3-ubyte and train-labels-idx1-ubyte")
-    if looks_like_text_csv(head):
-        return "text"
-    if looks_like_pixel_csv(head) or path.name.lower().endswith((".csv", ".csv.gz")):
-        return "csv"
-    raise DataError(f"{path}: cannot tell the data format; expected a CSV with a header such as "
-                    "label,feature or emotion,pixels,Usage")
-
-
-def _csv_splits(folder: Path) -> dict[str, Path]:
-    """train.csv / val.csv / test.csv (plain or .gz) in a folder, as in the course's layout."""
-    found = {}
-    for split in ("train", "val", "test"):
-        for name in (f"{split}.csv", f"{split}.csv.gz"):
-            if (folder / name).is_file():
-                found[split] = folder / name
-                break
-    return found if "train" in found else {}
+    """'idx', 'csv', 'folder', 'cifar10', 'text', 'audio' (or a registered modality's format), from what the
+    path holds: cnnlab.modalities.detect asks each modality."""
+    return modalities.detect(path)
 
 
 def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: str | None = None,
@@ -70,10 +25,11 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
               download: bool = True, progress: Progress | None = None, **options) -> Dataset:
     """Load a data set by name (mnist, fashion-mnist, kmnist, cifar10, fer2013, mnist-mini) or path.
 
-    `options` go to the text and audio loaders (cnnlab.modalities.text.loader.load_text_csv / load_text_folder,
-    cnnlab.modalities.audio.loader.load_audio_folder): e.g. text_column, label_column, test_split, seed, max_length;
-    split="speaker:theo", n_mels; meta (a trained run's) to encode new data its way.  For pixel CSVs,
-    target="x" makes that numeric column the label: a regression data set.
+    The format (detected, or `fmt`) picks the modality whose `load` reads it, with `options`: for text and
+    audio (cnnlab.modalities.text.loader.load_text_csv / load_text_folder,
+    cnnlab.modalities.audio.loader.load_audio_folder) e.g. text_column, label_column, test_split, seed,
+    max_length; split="speaker:theo", n_mels; meta (a trained run's) to encode new data its way.  For pixel
+    CSVs, target="x" makes that numeric column the label: a regression data set.
     """
     source = str(source)
     if source in NAMED and fmt is None and not Path(source).exists():
@@ -84,35 +40,8 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
     if not path.exists():
         raise DataError(f"{source}: no such file or folder, and not a known data set name "
                         f"({', '.join(NAMED)})")
-    if fmt is None and path.is_file() and any(options.get(k) for k in TEXT_OPTIONS):
-        fmt = "text"
-    fmt = fmt or detect_format(path)
-    if fmt not in FORMATS:
-        raise DataError(f"unknown data format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if fmt == "text":
-        from cnnlab.modalities.text.loader import load_text_csv, load_text_folder
-        return load_text_folder(path, **options) if path.is_dir() else load_text_csv(path, **options)
-    if fmt == "audio":
-        from cnnlab.modalities.audio.loader import load_audio_folder
-        return load_audio_folder(path, **options)
-    target = options.pop("target", None) if fmt == "csv" else None  # pixel CSVs: a numeric column to regress on
-    if options:
-        raise ValueError(f"option(s) {', '.join(sorted(options))} apply to text and audio data, not to {fmt} data")
-    if fmt == "idx":
-        return resized(load_idx_folder(path), image_size, channels)
-    if fmt == "cifar10":
-        return resized(load_cifar10(path, path.name), image_size, channels)
-    if fmt == "folder":
-        return load_image_folder(path, image_size, channels)
-    if path.is_dir():
-        files = _csv_splits(path)
-        if not files:
-            raise DataError(f"{path}: expected train.csv (and optionally val.csv, test.csv)")
-        data = load_pixel_csv(files.pop("train"), image_size, channels, name=path.name, target=target)
-        for split, file in files.items():
-            add_split(data, split, load_pixel_csv(file, image_size, channels, classes=data.classes, target=target))
-        return data
-    return load_pixel_csv(path, image_size, channels, target=target)
+    fmt = fmt or modalities.forced_format(path, options) or detect_format(path)
+    return modalities.modality_for_format(fmt).load(path, fmt, image_size, channels, **options)
 
 
 def resized(data: Dataset, image_size: tuple[int, int] | None, channels: int | None) -> Dataset:

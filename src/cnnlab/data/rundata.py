@@ -12,6 +12,7 @@ import torch
 from cnnlab.training.config import TrainConfig
 from cnnlab.data import Dataset, add_split, load_data
 from cnnlab.data.load import detect_format
+from cnnlab.modalities import MODALITIES, modality_for_format, modality_of
 from cnnlab.data.splits import stratified_split
 from cnnlab.data.stream import estimated_bytes, load_folder_streamed, should_stream
 
@@ -39,23 +40,15 @@ def streams(cfg: TrainConfig, size: tuple[int, int] | None) -> bool:
 
 
 def modality_options(cfg: TrainConfig, path: Path) -> dict:
-    """The loader options of text and audio data (column names, held-out split, features); {} for images."""
+    """The loader options cfg asks of its data's modality (columns, held-out split, features, target)."""
     fmt = (cfg.data_format or detect_format(path)) if path.exists() else "named"
-    if (cfg.text_column or cfg.label_column) and fmt != "text":
-        what = "a named image data set" if fmt == "named" else f"{fmt} data"
-        raise ValueError(f"--text-column / --label-column apply to text CSVs; {cfg.data} is {what}")
-    if fmt == "text":
-        options = {"test_split": cfg.test_split, "seed": cfg.seed}
-        options.update({k: v for k, v in (("text_column", cfg.text_column), ("label_column", cfg.label_column)) if v})
-        return options
-    if fmt == "audio":
-        return {"split": cfg.holdout, "test_split": cfg.test_split, "seed": cfg.seed,
-                "kind": "mfcc" if cfg.features == "mfcc" else "logmel"}
-    if cfg.target:
-        if fmt != "csv":
-            raise ValueError(f"--target names a numeric column of a pixel CSV; {cfg.data} is {fmt} data")
-        return {"target": cfg.target}
-    return {}
+    modality = modality_of({}) if fmt == "named" else modality_for_format(fmt)  # named sets are images
+    for other in MODALITIES.values():
+        if other is not modality and any(getattr(cfg, k, None) for k in other.own_options):
+            what = "a named image data set" if fmt == "named" else f"{fmt} data"
+            flags = " / ".join("--" + k.replace("_", "-") for k in other.own_options)
+            raise ValueError(f"{flags} apply to {other.own_options_for}; {cfg.data} is {what}")
+    return modality.loader_options(cfg, fmt)
 
 
 def load_sources(cfg: TrainConfig, progress=None) -> Dataset:
@@ -69,11 +62,8 @@ def load_sources(cfg: TrainConfig, progress=None) -> Dataset:
     for split, source in (("val", cfg.val_data), ("test", cfg.test_data)):
         if not source:
             continue
-        if data.meta.get("kind") in ("text", "audio"):  # encoded with the training split's tokenizer / features
-            other = load_data(source, fmt=cfg.data_format, meta=data.meta, classes=data.classes)
-        else:
-            other = load_data(source, data_dir=cfg.data_dir, fmt=cfg.data_format,
-                              image_size=size or data.input_shape[1:], channels=data.input_shape[0])
+        options = modality_of(data).extra_split_options(data, cfg, size)  # e.g. the training split's tokenizer
+        other = load_data(source, fmt=cfg.data_format, **options)
         add_split(data, split, other)
     if "train" not in data:
         raise ValueError(f"{data.source}: no training split (found {', '.join(data.splits)})")

@@ -24,6 +24,7 @@ from cnnlab.data import Split
 from cnnlab.runs.evaluate import predict_logits, tta_logits
 from cnnlab.deploy.onnx_predict import FORMAT, VERSION, OnnxClassifier
 from cnnlab.data.preprocess import Preprocess
+from cnnlab.modalities import modality_of
 from cnnlab.runs.rundir import LoadedRun
 
 OPSET = 17
@@ -92,7 +93,7 @@ def _onnx():
 def to_onnx_proto(run: LoadedRun, opset: int = OPSET, exporter: str = "torchscript"):
     """The run's preprocessing + model as an onnx.ModelProto with a dynamic batch axis."""
     onnx = _onnx()
-    if run.input_meta or len(run.input_shape) != 3:  # text/audio runs read raw inputs through Python code
+    if not modality_of(run).exports_onnx(run):  # text/audio runs read raw inputs through Python code
         raise ValueError(f"{run.path}: ONNX export takes image models; this run reads "
                          f"{run.input_meta.get('kind', 'non-image')} input")
 

@@ -1,13 +1,13 @@
-"""Predictions of a trained run (or an ensemble of runs) on new inputs: image files or CSV rows."""
+"""Predictions of a trained run (or an ensemble of runs) on new inputs: image files or CSV rows, texts, clips."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
 
-from cnnlab.data import DataError, load_data
-from cnnlab.data.folder import IMAGE_SUFFIXES, load_image
+from cnnlab.data import DataError
 from cnnlab.deploy.predictions import Prediction, accuracy_of, write_predictions  # noqa: F401  (re-exported)
+from cnnlab.modalities import modality_of
 from cnnlab.runs.rundir import load_run
 
 
@@ -22,41 +22,12 @@ def load_predictor(path: str | Path):
 def read_inputs(predictor, inputs: list[str], texts: list[str] | None = None
                 ) -> tuple[torch.Tensor, list[str], torch.Tensor]:
     """The model's inputs for image files / CSV rows (images), raw texts / .txt files (text), or .wav files
-    (audio), encoded the way the run's training data was; their ids; labels (-1 where unknown)."""
-    kind = predictor.input_meta.get("kind", "image")
-    if kind == "text":
-        from cnnlab.modalities.text.loader import encode_texts
-
-        texts = list(texts or []) + [Path(p).read_text(encoding="utf-8", errors="replace") for p in inputs]
-        if not texts:
-            raise DataError("no inputs given: pass --text \"...\" or .txt files")
-        ids = [t[:40].replace("\n", " ") for t in texts[:len(texts) - len(inputs)]] + list(inputs)
-        return encode_texts(predictor.input_meta, texts), ids, torch.full((len(texts),), -1)
-    if texts:
-        raise DataError(f"--text is for text models; this one takes {kind} inputs")
-    if kind == "audio":
-        from cnnlab.modalities.audio.loader import encode_audio
-
-        if not inputs:
-            raise DataError("no inputs given: pass .wav files")
-        return encode_audio(predictor.input_meta, inputs), list(inputs), torch.full((len(inputs),), -1)
-    c, h, w = predictor.input_shape
-    images, ids, labels = [], [], []
-    for item in inputs:
-        path = Path(item)
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            images.append(torch.from_numpy(load_image(path, c, (h, w)).copy())[None])
-            ids.append(str(path))
-            labels.append(torch.tensor([-1]))
-            continue
-        data = load_data(path, image_size=(h, w), channels=c)
-        for split_name, split in data.splits.items():
-            images.append(split.images)
-            ids += split.ids or [f"{path.name}:{split_name}:{i}" for i in range(len(split))]
-            labels.append(split.labels)
-    if not images:
-        raise DataError("no inputs given: pass image files or a CSV of pixel rows")
-    return torch.cat(images), ids, torch.cat(labels)
+    (audio), encoded the way the run's training data was (its modality's read_inputs); their ids; labels
+    (-1 where unknown)."""
+    modality = modality_of(predictor)
+    if texts and not modality.reads_texts:
+        raise DataError(f"--text is for text models; this one takes {modality.name} inputs")
+    return modality.read_inputs(predictor, list(inputs), list(texts or []))
 
 
 def predict(predictor, images: torch.Tensor, ids: list[str], labels: torch.Tensor | None = None,

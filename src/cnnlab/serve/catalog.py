@@ -14,7 +14,6 @@ from cnnlab.runs.rundir import LoadedRun, load_run, resolve_checkpoint
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")  # what a run name in a URL may look like
 WARM_MODELS = 6  # loaded models kept in memory (least recently used dropped first)
-EMOTIONS = {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
 
 
 class UnknownRun(LookupError):
@@ -58,16 +57,11 @@ def read_history(path: Path) -> list[dict]:
 
 
 def run_kind(input_shape, classes: list[str], dataset: str = "", input_meta: dict | None = None) -> str:
-    """'digits' (draw on the canvas), 'faces' (find faces first), 'images', or 'other' (not image input)."""
-    if input_meta:
-        return "other"
-    if not input_shape or len(input_shape) != 3:
-        return "other"
-    if list(input_shape) == [1, 28, 28] and [str(c) for c in classes] == [str(i) for i in range(10)]:
-        return "digits"
-    if "fer" in dataset.lower() or (len(classes) > 2 and {str(c).lower() for c in classes} <= EMOTIONS):
-        return "faces"
-    return "images"
+    """'digits' (draw on the canvas), 'faces' (find faces first), 'images', or 'other' (not image input):
+    the run's modality decides (see Modality.lab_kind)."""
+    from cnnlab.modalities import modality_of
+
+    return modality_of(input_meta or {}).lab_kind(input_shape, classes, dataset, input_meta)
 
 
 class Registry:

@@ -30,7 +30,7 @@ class Prepared:
 
 
 def kind_of(run: LoadedRun) -> str:
-    """The run's kind (digits, faces, images, other); see registry.run_kind."""
+    """The run's kind (digits, faces, images, other); see catalog.run_kind."""
     cfg = run.config
     name = f"{cfg.data} {run.path.name}"
     return run_kind(run.input_shape, run.classes, name, run.input_meta)

@@ -1,9 +1,9 @@
 """Recipes: tuned presets (`--recipe fast|best`), chosen by what the images look like, usable on any data.
 
 A recipe fills in model, schedule, epochs, augmentation ...; options the user gives explicitly always win.
-The digits recipes, the faces recipes and the text and audio defaults are measured choices (the README's
-benchmark tables say what each reaches and how fast); the colour recipes follow the usual ResNet-20 CIFAR-10
-schedule, not measured on CIFAR-10 itself yet.
+The digits recipes, the faces recipes and the text and audio defaults (each modality's `recipes`, in
+cnnlab.modalities) are measured choices (the README's benchmark tables say what each reaches and how fast);
+the colour recipes follow the usual ResNet-20 CIFAR-10 schedule, not measured on CIFAR-10 itself yet.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import dataclasses
 
 from cnnlab.training.config import TrainConfig
 from cnnlab.data import Dataset
-from cnnlab.models.fast import DIGITNET_MIN_SIDE
+from cnnlab.modalities import MODALITIES, modality_of
 
 RECIPES = ("fast", "best")
 
@@ -20,9 +20,9 @@ _FAST_DIGITS = dict(model="fastcnn", epochs=2, batch_size=256, optimizer="adamw"
 _DIGIT_TRAINING = dict(batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=5e-4, label_smoothing=0.1,
                        schedule="onecycle", augment="rotation=10,shift=0.1,zoom=0.1,fill=constant", ema=0.999)
 
-# Per kind of data.  digits: 1 channel, 13-32 px (MNIST, Fashion-MNIST, KMNIST); tiny: 1 channel under 13 px
-# (too small for digitnet); faces: 1 channel, 33-96 px (FER2013); color: 3 channels up to 64 px (CIFAR-10);
-# other: anything else.
+# Per kind of image (cnnlab.modalities.image.ImageModality.recipe_kind).  digits: 1 channel, 13-32 px (MNIST,
+# Fashion-MNIST, KMNIST); tiny: 1 channel under 13 px (too small for digitnet); faces: 1 channel, 33-96 px
+# (FER2013); color: 3 channels up to 64 px (CIFAR-10); other: anything else.
 VALUES: dict[tuple[str, str], dict] = {
     ("fast", "digits"): _FAST_DIGITS,
     ("best", "digits"): dict(model="digitnet", epochs=12, **_DIGIT_TRAINING),
@@ -39,17 +39,6 @@ VALUES: dict[tuple[str, str], dict] = {
     ("best", "color"): dict(model="resnet20", epochs=60, batch_size=128, optimizer="sgd", lr=0.1, nesterov=True,
                             weight_decay=5e-4, label_smoothing=0.1, schedule="onecycle",
                             augment="crop=4,flip=h,erasing=0.25", tta="flip", ema=0.999),
-    # text (token ids) and audio (log-Mel features): their "default" applies whenever no recipe is named,
-    # because TrainConfig's defaults are tuned for images (textcnn reaches ~45% on BBC with them)
-    ("default", "text"): dict(model="textcnn", optimizer="adam", lr=1e-2, batch_size=50, epochs=6, schedule="onecycle"),
-    ("fast", "text"): dict(model="bow-dnn", optimizer="adam", lr=1e-2, batch_size=50, epochs=8, schedule="onecycle"),
-    ("best", "text"): dict(model="textcnn", optimizer="adam", lr=1e-2, batch_size=50, epochs=8, schedule="onecycle"),
-    ("default", "audio"): dict(model="audio-cnn", optimizer="adam", lr=3e-3, batch_size=64, epochs=8,
-                               schedule="onecycle"),
-    ("fast", "audio"): dict(model="audio-cnn", optimizer="adam", lr=3e-3, batch_size=64, epochs=5,
-                            schedule="onecycle"),
-    ("best", "audio"): dict(model="audio-cnn", optimizer="adam", lr=3e-3, batch_size=64, epochs=12,
-                            schedule="onecycle"),
     ("fast", "other"): dict(model="cnn", epochs=10, optimizer="adamw", lr=3e-3, weight_decay=5e-4,
                             label_smoothing=0.1, schedule="onecycle"),
     ("best", "other"): dict(model="cnn", epochs=30, optimizer="adamw", lr=3e-3, weight_decay=5e-4,
@@ -59,28 +48,17 @@ VALUES: dict[tuple[str, str], dict] = {
 
 
 def data_kind(data: Dataset) -> str:
-    """text | audio, or for images digits | tiny | faces | color | other, from the channels and size."""
-    kind = data.meta.get("kind", "image")
-    if kind in ("text", "audio"):
-        return kind
-    shape = data.input_shape
-    if len(shape) != 3:
-        return "other"
-    c, h, w = shape
-    if c == 1 and max(h, w) <= 32:
-        return "digits" if min(h, w) >= DIGITNET_MIN_SIDE else "tiny"
-    if c == 1 and max(h, w) <= 96:
-        return "faces"
-    if c == 3 and max(h, w) <= 64:
-        return "color"
-    return "other"
+    """The recipe key of the data: for images digits | tiny | faces | color | other, from the channels and
+    size; for other modalities their name (text, audio)."""
+    return modality_of(data).recipe_kind(data)
 
 
 def recipe_values(name: str, data: Dataset) -> dict:
     """The recipe's config values for this data ({} for "default" on images: TrainConfig's defaults are theirs)."""
     if name not in RECIPES + ("default",):
         raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
-    values = dict(VALUES.get((name, data_kind(data)), {}))
+    modality = modality_of(data)
+    values = dict(VALUES.get((name, modality.recipe_kind(data))) or modality.recipes.get(name, {}))
     if values.get("val_split") == 0.0 and "test" not in data:
         values.pop("val_split")  # without a test split, keep a validation split to score the model on
     return values
@@ -98,7 +76,10 @@ def apply_recipe(cfg: TrainConfig, data: Dataset, explicit: set[str] | None = No
 
 def describe() -> str:
     """All recipes as text, for `cnnlab recipes`."""
+    images = [row for row in VALUES.items() if row[0][1] != "other"]
+    others = [((name, m.name), values) for m in MODALITIES.values() for name, values in m.recipes.items()]
+    rows = images + others + [row for row in VALUES.items() if row[0][1] == "other"]  # the catch-all last
     lines = []
-    for (name, kind), values in VALUES.items():
+    for (name, kind), values in rows:
         lines.append(f"{name:7s} {kind:7s} " + " ".join(f"{k}={v}" for k, v in values.items()))
     return "\n".join(lines)

@@ -1,0 +1,157 @@
+"""Images: IDX files, CIFAR-10 batches, pixel CSVs and folders of image files → uint8 (N, C, H, W).
+
+The readers live in cnnlab.data (idx, cifar, pixelcsv, folder); this object says which one a path needs, how
+a trained run reads new image files or CSV rows, which recipe fits the images' size, and what the web lab and
+ONNX export do with them.  Pixel CSVs with a numeric `target` column are regression data sets: images with
+float labels (meta {"task": "regression"}), handled here because everything about their inputs is an image's.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from cnnlab.data.base import DataError
+from cnnlab.modalities.base import Modality
+
+EMOTIONS = {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}  # FER2013's classes
+
+
+def csv_splits(folder: Path) -> dict[str, Path]:
+    """train.csv / val.csv / test.csv (plain or .gz) in a folder, as in the course's layout."""
+    found = {}
+    for split in ("train", "val", "test"):
+        for name in (f"{split}.csv", f"{split}.csv.gz"):
+            if (folder / name).is_file():
+                found[split] = folder / name
+                break
+    return found if "train" in found else {}
+
+
+def is_regression(meta: dict | None) -> bool:
+    """True for a data set (or run) whose labels are numbers to predict."""
+    return (meta or {}).get("task") == "regression"
+
+
+class ImageModality(Modality):
+    """uint8 images (N, C, H, W) in 0-255, normalised per channel or per pixel from the training split."""
+
+    name = "image"
+    formats = ("idx", "csv", "folder", "cifar10")
+    unit = items = "images"
+    folder_hint = ("IDX files (train-images-idx3-ubyte...), CIFAR-10 batches, train.csv, "
+                   "one subfolder of images per class")
+    file_hint = "a CSV with a header such as label,feature or emotion,pixels,Usage"
+
+    def detect(self, path: Path, head: bytes | None) -> str | None:
+        from cnnlab.data.cifar import looks_like_cifar_folder
+        from cnnlab.data.folder import looks_like_image_folder
+        from cnnlab.data.idx import is_idx, looks_like_idx_folder
+        from cnnlab.data.pixelrows import looks_like_pixel_csv
+
+        if path.is_dir():
+            if looks_like_cifar_folder(path):
+                return "cifar10"
+            if looks_like_idx_folder(path):
+                return "idx"
+            if csv_splits(path):
+                return "csv"
+            return "folder" if looks_like_image_folder(path) else None
+        if is_idx(head):
+            raise DataError(f"{path}: an IDX file alone has no labels; pass the folder holding "
+                            "train-images-idx3-ubyte and train-labels-idx1-ubyte")
+        return "csv" if looks_like_pixel_csv(head) else None
+
+    def guess(self, path: Path, head: bytes | None) -> str | None:
+        # any other *.csv is read as pixel rows: its parser names the line and what is wrong with it
+        return "csv" if not path.is_dir() and path.name.lower().endswith((".csv", ".csv.gz")) else None
+
+    def load(self, path: Path, fmt: str, image_size=None, channels=None, **options):
+        from cnnlab.data.cifar import load_cifar10
+        from cnnlab.data.folder import load_image_folder
+        from cnnlab.data.idx import load_idx_folder
+        from cnnlab.data.load import add_split, resized
+        from cnnlab.data.pixelcsv import load_pixel_csv
+
+        target = options.pop("target", None) if fmt == "csv" else None  # pixel CSVs: a numeric column to regress on
+        if options:
+            raise ValueError(f"option(s) {', '.join(sorted(options))} apply to text and audio data, "
+                             f"not to {fmt} data")
+        if fmt == "idx":
+            return resized(load_idx_folder(path), image_size, channels)
+        if fmt == "cifar10":
+            return resized(load_cifar10(path, path.name), image_size, channels)
+        if fmt == "folder":
+            return load_image_folder(path, image_size, channels)
+        if path.is_dir():
+            files = csv_splits(path)
+            if not files:
+                raise DataError(f"{path}: expected train.csv (and optionally val.csv, test.csv)")
+            data = load_pixel_csv(files.pop("train"), image_size, channels, name=path.name, target=target)
+            for split, file in files.items():
+                add_split(data, split, load_pixel_csv(file, image_size, channels, classes=data.classes,
+                                                      target=target))
+            return data
+        return load_pixel_csv(path, image_size, channels, target=target)
+
+    def loader_options(self, cfg, fmt: str) -> dict:
+        if cfg.target:
+            if fmt != "csv":
+                raise ValueError(f"--target names a numeric column of a pixel CSV; {cfg.data} is {fmt} data")
+            return {"target": cfg.target}
+        return {}
+
+    def extra_split_options(self, data, cfg, size) -> dict:
+        # resized to the training images' size and channels unless --image-size says otherwise
+        return {"data_dir": cfg.data_dir, "image_size": size or data.input_shape[1:],
+                "channels": data.input_shape[0]}
+
+    def read_inputs(self, run, paths: list[str], texts: list[str]):
+        import torch
+
+        from cnnlab.data.folder import IMAGE_SUFFIXES, load_image
+        from cnnlab.data.load import load_data
+
+        c, h, w = run.input_shape
+        images, ids, labels = [], [], []
+        for item in paths:
+            path = Path(item)
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                images.append(torch.from_numpy(load_image(path, c, (h, w)).copy())[None])
+                ids.append(str(path))
+                labels.append(torch.tensor([-1]))
+                continue
+            data = load_data(path, image_size=(h, w), channels=c)
+            for split_name, split in data.splits.items():
+                images.append(split.images)
+                ids += split.ids or [f"{path.name}:{split_name}:{i}" for i in range(len(split))]
+                labels.append(split.labels)
+        if not images:
+            raise DataError("no inputs given: pass image files or a CSV of pixel rows")
+        return torch.cat(images), ids, torch.cat(labels)
+
+    def recipe_kind(self, data) -> str:
+        """digits | tiny | faces | color | other, from the channels and size (see recipes.VALUES)."""
+        from cnnlab.models.fast import DIGITNET_MIN_SIDE
+
+        shape = data.input_shape
+        if len(shape) != 3:
+            return "other"
+        c, h, w = shape
+        if c == 1 and max(h, w) <= 32:
+            return "digits" if min(h, w) >= DIGITNET_MIN_SIDE else "tiny"
+        if c == 1 and max(h, w) <= 96:
+            return "faces"
+        if c == 3 and max(h, w) <= 64:
+            return "color"
+        return "other"
+
+    def lab_kind(self, input_shape, classes: list[str], dataset: str = "", meta: dict | None = None) -> str:
+        if is_regression(meta) or not input_shape or len(input_shape) != 3:
+            return "other"  # a regressor's one output is not a class to show
+        if list(input_shape) == [1, 28, 28] and [str(c) for c in classes] == [str(i) for i in range(10)]:
+            return "digits"
+        if "fer" in dataset.lower() or (len(classes) > 2 and {str(c).lower() for c in classes} <= EMOTIONS):
+            return "faces"
+        return "images"
+
+    def exports_onnx(self, run) -> bool:
+        return not is_regression(run.input_meta) and len(run.input_shape) == 3
