@@ -55,6 +55,7 @@ def test_figures_are_figures_and_save_atomically(tmp_path):
     path = save_figure(fig, tmp_path / "curves.png")
     assert is_png(path.read_bytes()) and [p.name for p in tmp_path.iterdir()] == ["curves.png"]
     assert is_png(figure_png(confusion_figure(torch.tensor([[3, 1], [0, 4]]), ["a", "b"])))
+    assert is_png(fig._repr_png_())  # shows itself in a notebook, with no pyplot involved
 
 
 def test_figure_modules_never_import_pyplot_or_switch_the_backend():
@@ -211,3 +212,29 @@ def test_figures_with_foreign_names_in_every_kind_draw_without_warnings():
         for fig in figs:
             assert is_png(figure_png(fig))
     assert shown_names(NAMES)[0][2] == "Äpfel"
+
+
+@pytest.mark.slow
+def test_objects_render_inline_in_a_fresh_jupyter_kernel(tmp_path):
+    """Each object as a cell's last expression in a real kernel: a picture or HTML, and the backend untouched."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    cells = ["import matplotlib\nbackend = matplotlib.get_backend()\nimport cnnlab\n"
+             "from cnnlab import Classifier, load_data, show_batch, model_summary, build",
+             "data = load_data('mnist-mini')\ndata",
+             "show_batch(data, n=8)",
+             "clf = Classifier('mnist-2conv')\nhistory = clf.fit(data['train'].images[:100], "
+             "data['train'].labels[:100], epochs=1)\nhistory",
+             "clf.summary()",
+             "from cnnlab.runs.evaluate import report\n"
+             "report(clf._logits(data['test'].images[:50]), data['test'].labels[:50], data.classes)",
+             "print(matplotlib.get_backend() == backend)"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+                            ).execute()
+    shown = [c.outputs[-1] for c in nb.cells[1:-1]]
+    assert all(o.output_type == "execute_result" for o in shown)
+    kinds = [sorted(set(o.data) - {"text/plain"}) for o in shown]
+    assert kinds == [["text/html"], ["image/png"], ["image/png"], ["text/html"], ["text/html"]]
+    assert nb.cells[-1].outputs[0].text.strip() == "True"

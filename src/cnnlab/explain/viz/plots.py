@@ -16,9 +16,17 @@ from cnnlab.explain.viz.fonts import drawing, escaped, shown_names
 from cnnlab.runs.checkpoint import atomic_write
 
 
-def new_figure(figsize: tuple[float, float]) -> Figure:
+class InlineFigure(Figure):
+    """A Figure that shows itself as a PNG when it is the last expression of a notebook cell: a Figure made
+    without pyplot has no display hook of its own (Jupyter's inline backend shows only pyplot's figures)."""
+
+    def _repr_png_(self) -> bytes:
+        return figure_png(self)
+
+
+def new_figure(figsize: tuple[float, float]) -> InlineFigure:
     """An empty Figure (inches), not registered with pyplot: it is freed like any object once unreferenced."""
-    return Figure(figsize=figsize)
+    return InlineFigure(figsize=figsize)
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
