@@ -137,7 +137,8 @@ def test_dataset_shows_its_description_and_sample_images():
     assert "tiny: 1×10×10 images" in page and png_in_html(page)
     fig = show_batch(data, n=6, augment="shift=0.1")
     assert isinstance(fig, Figure) and len(fig.axes) == 12  # 6 images, then the same 6 augmented
-    tokens = Dataset("words", ["a", "b"], {"train": Split(torch.zeros(4, 5, dtype=torch.int64), torch.tensor([0, 1, 0, 1]))})
+    token_ids = Split(torch.zeros(4, 5, dtype=torch.int64), torch.tensor([0, 1, 0, 1]))
+    tokens = Dataset("words", ["a", "b"], {"train": token_ids})
     assert "<pre>" in tokens._repr_html_() and "data:image/png" not in tokens._repr_html_()
     with pytest.raises(ValueError, match="uint8 images"):
         show_batch(tokens)

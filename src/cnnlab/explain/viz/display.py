@@ -52,7 +52,8 @@ def report_html(report) -> str:
                                                              report.recall.tolist(), report.f1.tolist(),
                                                              report.support.tolist())]
     per_class = table(["class", "precision", "recall", "f1", "support"], rows)
-    return f"<div>{head}{per_class}{img_tag(confusion_figure(report.confusion, report.classes), 'confusion matrix')}</div>"
+    matrix = img_tag(confusion_figure(report.confusion, report.classes), "confusion matrix")
+    return f"<div>{head}{per_class}{matrix}</div>"
 
 
 def regression_html(report) -> str:
