@@ -213,6 +213,10 @@ def test_figures_with_foreign_names_in_every_kind_draw_without_warnings():
         for fig in figs:
             assert is_png(figure_png(fig))
     assert shown_names(NAMES)[0][2] == "Äpfel"
+    # a name shown by index uses its class index, as in the confusion matrix
+    fig = batch_figure(images, ["강아지", "Äpfel", "?"], classes=NAMES)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == [("강아지" if drawable("강아지") else "[1]"), "Äpfel", "?"]
 
 
 @pytest.mark.slow

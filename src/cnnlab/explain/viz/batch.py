@@ -14,16 +14,18 @@ def _tile_inches(h: int, w: int) -> tuple[float, float]:
 
 
 def batch_figure(images, labels: list[str], title: str = "", augmented=None, augment_title: str = "augmented",
-                 cols: int | None = None):
+                 cols: int | None = None, classes: list[str] | None = None):
     """images uint8 (N, C, H, W) with a label under each; with `augmented`, the same batch again on the right.
-    A label no font can draw is shown as its index among the distinct labels, spelled out in a note."""
+    A label no font can draw is shown as its index in `classes` (else among the distinct labels), spelled out
+    in a note."""
     images = np.asarray(images)
     n, _, h, w = images.shape
     cols = cols or min(8 if augmented is None else 6, n)
     rows = -(-n // cols)
-    distinct = sorted(set(labels))
-    shown, note = shown_names(distinct)
-    labels = [shown[distinct.index(label)] for label in labels]
+    order = list(classes) if classes else sorted(set(labels))
+    shown, note = shown_names(order)
+    lookup = dict(zip(order, shown))
+    labels = [lookup.get(label, escaped(label)) for label in labels]
     panels = [(images, title or "batch")] + ([(np.asarray(augmented), augment_title)] if augmented is not None else [])
     tw, th = _tile_inches(h, w)
     height = rows * (th + 0.3) + 0.45
@@ -84,4 +86,5 @@ def show_batch(data, split: str | None = None, n: int = 32, seed: int = 0, augme
     augmented = None
     if augment:
         augmented = (augment_batch(images, augment, seed) * 255).round().to(images.dtype)
-    return batch_figure(images, names, f"{title}: {len(images)} images", augmented, f"augmented: {augment}")
+    return batch_figure(images, names, f"{title}: {len(images)} images", augmented, f"augmented: {augment}",
+                        classes=classes)
