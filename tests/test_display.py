@@ -58,6 +58,19 @@ def test_figures_are_figures_and_save_atomically(tmp_path):
     assert is_png(fig._repr_png_())  # shows itself in a notebook, with no pyplot involved
 
 
+def test_gallery_and_audio_figures_are_figures(tmp_path):
+    from cnnlab.explain.ops.filters import gallery
+    from cnnlab.explain.viz.gallery import gallery_figure, read_image
+    from cnnlab.modalities.audio.figures import clip_figure
+    from cnnlab.modalities.audio.wav import write_wav
+
+    fig = gallery_figure(gallery(read_image(max_size=48), ["sobel-x", "sharpen"]), "猫 gallery")
+    assert isinstance(fig, Figure) and is_png(fig._repr_png_())
+    write_wav(tmp_path / "tone.wav", 0.5 * np.sin(np.arange(8000) * 2 * np.pi * 440 / 8000), 8000)
+    fig = clip_figure(tmp_path / "tone.wav", prediction="강아지 (0.9)")
+    assert isinstance(fig, Figure) and len(fig.axes) == 5 and is_png(fig._repr_png_())  # 3 panels, 2 colour bars
+
+
 def test_figure_modules_never_import_pyplot_or_switch_the_backend():
     """In a fresh process: importing every figure module and drawing leaves the user's backend and pyplot alone."""
     code = """
