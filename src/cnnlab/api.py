@@ -20,6 +20,7 @@ import torch
 
 from cnnlab.runs import rundir as runs
 from cnnlab.runs.checkpoint import save_checkpoint
+from cnnlab.runs.history import History
 from cnnlab.training.config import TrainConfig
 from cnnlab.data import Dataset, Split
 from cnnlab.training.device import pick_device, pick_precision, set_threads
@@ -67,7 +68,7 @@ class Classifier:
         self.input_shape = tuple(input_shape) if input_shape else None
         self.model = build(model, self.input_shape, len(self.classes)) if self.input_shape and self.classes else None
         self.preprocess: Preprocess | None = None
-        self.history: list[dict] = []
+        self.history = History()
 
     def compile(self, loss: str = "categorical_crossentropy", optimizer: str = "adam", lr: float | None = None,
                 metrics: tuple[str, ...] = ("accuracy",), **options) -> Classifier:
@@ -81,8 +82,10 @@ class Classifier:
 
     def fit(self, x, y=None, *, epochs: int = 5, batch_size: int = 128, validation_data=None,
             validation_split: float = 0.0, run_dir: str | Path | None = None, callback: Reporter | None = None,
-            **options) -> list[dict]:
-        """Train; returns the history (one dict per epoch).  `run_dir` also writes checkpoints and history.csv."""
+            **options) -> History:
+        """Train; returns the History of this call: one dict per epoch (epoch, train_loss, train_acc, val_loss,
+        val_acc, lr, seconds), a list that a notebook draws as curves.  `run_dir` also writes checkpoints and
+        history.csv."""
         cfg = dataclasses.replace(self.config, epochs=epochs, batch_size=batch_size, **options)
         self.config = cfg
         set_threads(cfg.threads)
@@ -105,7 +108,7 @@ class Classifier:
         result = fit(self.model, train, val, cfg, self.preprocess, self.classes,
                      Path(run_dir) if run_dir else None, callback or (lambda event, info: None))
         self.history += result.history
-        return result.history
+        return History(result.history)
 
     def _logits(self, images: torch.Tensor) -> torch.Tensor:
         if self.model is None:
@@ -126,12 +129,21 @@ class Classifier:
         images = x.images if isinstance(x, Split) else as_images(x)
         return probabilities(self._logits(images), self.config.loss).numpy()
 
+    def summary(self):
+        """The Keras-style table of layers, output shapes and parameters (print it, or show it in a notebook)."""
+        from cnnlab.models.summary import model_summary
+
+        if self.model is None:
+            raise RuntimeError("the model has not been built yet: call fit() first (or give input_shape and classes)")
+        return model_summary(self.model, self.input_shape)
+
     def save(self, path: str | Path) -> None:
         """A self-contained checkpoint (weights, preprocessing, classes, config), loadable with weights_only."""
         if self.model is None:
             raise RuntimeError("nothing to save: the model has not been built")
+        # the history as a plain list: a checkpoint holds only tensors and plain values (weights_only loading)
         state = runs.checkpoint_dict(self.model, self.config, self.preprocess or Preprocess("none"), self.classes,
-                                     self.input_shape, epoch=len(self.history), history=self.history,
+                                     self.input_shape, epoch=len(self.history), history=list(self.history),
                                      best={"monitor": self.config.monitor, "value": None, "epoch": len(self.history)})
         save_checkpoint(Path(path), state)
 
@@ -142,5 +154,5 @@ class Classifier:
         clf = cls(run.config.model)
         clf.config, clf.classes, clf.input_shape = run.config, run.classes, run.input_shape
         clf.model, clf.preprocess = run.model, run.preprocess
-        clf.history = list(run.checkpoint.get("history") or [])
+        clf.history = History(run.checkpoint.get("history") or [])
         return clf

@@ -73,7 +73,8 @@ def cmd_shapes(args: argparse.Namespace) -> int:
 # ── filters ──────────────────────────────────────────────────────────────────────────────────────────────
 def cmd_filters(args: argparse.Namespace) -> int:
     from cnnlab.explain.ops.filters import KERNELS, gallery
-    from cnnlab.explain.viz.gallery import SAMPLE_IMAGE, plot_gallery, read_image, save_each
+    from cnnlab.explain.viz.gallery import SAMPLE_IMAGE, gallery_figure, read_image, save_each
+    from cnnlab.explain.viz.plots import save_figure
 
     names = None
     if args.only:
@@ -87,7 +88,7 @@ def cmd_filters(args: argparse.Namespace) -> int:
     out = Path(args.out)
     kind = "gray" if image.ndim == 2 else "RGB"
     h, w = image.shape[-2:]
-    plot_gallery(results, out / "filters.png", f"classic filters on {source.name} ({h}×{w} {kind})")
+    save_figure(gallery_figure(results, f"classic filters on {source.name} ({h}×{w} {kind})"), out / "filters.png")
     print(f"filter gallery ({len(results)} panels) → {out / 'filters.png'}")
     if args.each:
         paths = save_each(results, out)
@@ -101,7 +102,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from cnnlab.explain.inside import class_index_of, explain, single_thread
     from cnnlab.runs.rundir import load_run
     from cnnlab.explain.samples import read_input
-    from cnnlab.explain.viz.maps import plot_feature_maps, plot_grad_cam, plot_kernels, plot_prediction, save_input
+    from cnnlab.explain.viz.maps import grad_cam_figure, plot_feature_maps, plot_kernels, prediction_figure, save_input
+    from cnnlab.explain.viz.plots import save_figure
     from cnnlab.modalities import modality_of
 
     start = time.perf_counter()
@@ -118,7 +120,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     classes = run.classes
     written = [out / "input.png", out / "prediction.png"]
     save_input(item.image, written[0])
-    plot_prediction(item.image, result.top(args.top_k), classes, written[1], item.source, item.label)
+    save_figure(prediction_figure(item.image, result.top(args.top_k), classes, item.source, item.label), written[1])
     if result.kernels is not None:
         written.append(out / "kernels.png")
         plot_kernels(result.kernels, f"module {result.kernels_layer!r}", written[-1])
@@ -131,7 +133,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         written.append(out / "grad_cam.png")
         title = (f"Grad-CAM for class {classes[cam.class_index]!r} (p = {result.probabilities[cam.class_index]:.3f}), "
                  f"on the last conv layer (module {cam.layer!r}, {cam.coarse.shape[0]}×{cam.coarse.shape[1]})")
-        plot_grad_cam(item.image, cam.heatmap, title, written[-1])
+        save_figure(grad_cam_figure(item.image, cam.heatmap, title), written[-1])
     write_json(out / "explanation.json", {
         "run": str(run.path), "input": item.source, "label": classes[item.label] if item.label is not None else None,
         "predicted": classes[result.predicted],
@@ -153,21 +155,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
 # ── show-batch and top-losses ────────────────────────────────────────────────────────────────────────────
 def cmd_show_batch(args: argparse.Namespace) -> int:
     from cnnlab.data import load_data
-    from cnnlab.explain.samples import augment_batch, sample_batch
-    from cnnlab.explain.viz.batch import plot_batch
+    from cnnlab.explain.viz.batch import show_batch
+    from cnnlab.explain.viz.plots import save_figure
 
     data = load_data(args.data, data_dir=args.data_dir, image_size=tuple(args.image_size) if args.image_size else None,
                      channels=args.channels)
     split = args.split or next(iter(data.splits))
-    images, labels = sample_batch(data[split], args.n, args.seed)
-    names = [data.classes[i] if i >= 0 else "?" for i in labels.tolist()]
-    augmented = None
-    if args.augment:
-        augmented = (augment_batch(images, args.augment, args.seed) * 255).round().to(images.dtype)
-    out = Path(args.out)
-    plot_batch(images, names, out, f"{data.name} / {split}: {len(images)} images", augmented,
-               f"augmented: {args.augment}")
-    print(f"{len(images)} images of {data.name} / {split}{' with augmentation' if args.augment else ''} → {out}")
+    out = save_figure(show_batch(data, split, args.n, args.seed, args.augment), args.out)
+    n = min(args.n, len(data[split]))
+    print(f"{n} images of {data.name} / {split}{' with augmentation' if args.augment else ''} → {out}")
     return 0
 
 
@@ -175,7 +171,8 @@ def cmd_top_losses(args: argparse.Namespace) -> int:
     from cnnlab.explain.inside import top_losses
     from cnnlab.runs.rundir import load_run
     from cnnlab.explain.samples import run_data
-    from cnnlab.explain.viz.batch import plot_top_losses
+    from cnnlab.explain.viz.batch import top_losses_figure
+    from cnnlab.explain.viz.plots import save_figure
 
     run = load_run(args.run)
     data = run_data(run, args.data_dir)
@@ -186,8 +183,10 @@ def cmd_top_losses(args: argparse.Namespace) -> int:
     c = run.classes
     captions = [f"true {c[x.label]} → pred {c[x.predicted]}\np={x.p_predicted:.2f}  loss {x.loss:.2f}" for x in losses]
     out = Path(args.out) if args.out else run.path / "top_losses.png"
-    plot_top_losses(data[split].images[[x.index for x in losses]], captions, [x.label != x.predicted for x in losses],
-                    out, f"top {len(losses)} losses on the {split} split (−log p(true class)); red: misclassified")
+    save_figure(top_losses_figure(data[split].images[[x.index for x in losses]], captions,
+                                  [x.label != x.predicted for x in losses],
+                                  f"top {len(losses)} losses on the {split} split (−log p(true class)); red: "
+                                  "misclassified"), out)
     for x in losses:
         print(f"{split}[{x.index}]  true {c[x.label]:12s} predicted {c[x.predicted]:12s} p={x.p_predicted:.3f} "
               f"p(true)={x.p_label:.3f} loss {x.loss:.3f}")

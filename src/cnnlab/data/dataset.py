@@ -117,6 +117,12 @@ class Dataset:
     def num_classes(self) -> int:
         return len(self.classes)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the description and a grid of 16 sample images (fastai's show_batch)."""
+        from cnnlab.explain.viz.display import dataset_html
+
+        return dataset_html(self)
+
     def describe(self) -> str:
         """A few lines: shape, classes, split sizes."""
         from cnnlab.modalities import modality_of  # the modality says what its tensors and rows are called

@@ -209,6 +209,13 @@ class Explanation:
     kernels: np.ndarray | None  # (C_out, C_in, kh, kw) of the first convolution
     kernels_layer: str | None
     cam: GradCam | None  # None for models without a convolution
+    classes: list[str] | None = None  # class names, for display
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the top-5 probabilities, Grad-CAM and every conv layer's feature maps."""
+        from cnnlab.explain.viz.display import explanation_html
+
+        return explanation_html(self)
 
     def top(self, k: int = 5) -> list[tuple[int, float]]:
         """The k most probable (class index, probability) pairs."""
@@ -228,7 +235,7 @@ def explain(run: LoadedRun, item: InputImage, class_index: int | None = None) ->
     cam = grad_cam(model, x, class_index) if maps else None
     found = first_conv(model)
     return Explanation(item, probs, int(probs.argmax()), maps, first_layer_kernels(model),
-                       found[0] if found else None, cam)
+                       found[0] if found else None, cam, list(run.classes))
 
 
 def class_index_of(run: LoadedRun, value: str | int | None) -> int | None:

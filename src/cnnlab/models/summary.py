@@ -40,16 +40,37 @@ def layer_rows(model: nn.Module, input_shape: tuple[int, int, int]) -> list[Laye
     return rows
 
 
-def summary_table(model: nn.Module, input_shape: tuple[int, int, int]) -> str:
-    """The table as text: layer, output shape, parameters, then totals."""
-    rows = layer_rows(model, input_shape)
-    width = max([len(r.name) for r in rows] + [20]) + 2
-    line = "─" * (width + 40)
-    out = [line, f"{'Layer (type)':<{width}}{'Output shape':<26}{'Param #':>14}", line]
-    for r in rows:
-        out.append(f"{r.name:<{width}}{str((None, *r.output_shape)):<26}{r.params:>14,}")
+@dataclass
+class Summary:
+    """A Keras-style model summary: print it for the text table; a notebook shows it as an HTML table."""
+
+    rows: list[LayerRow]
+    total: int  # parameters
+    trainable: int
+
+    def __str__(self) -> str:
+        width = max([len(r.name) for r in self.rows] + [20]) + 2
+        line = "─" * (width + 40)
+        out = [line, f"{'Layer (type)':<{width}}{'Output shape':<26}{'Param #':>14}", line]
+        for r in self.rows:
+            out.append(f"{r.name:<{width}}{str((None, *r.output_shape)):<26}{r.params:>14,}")
+        out += [line, f"Total params: {self.total:,}", f"Trainable params: {self.trainable:,}",
+                f"Non-trainable params: {self.total - self.trainable:,}", line]
+        return "\n".join(out)
+
+    def _repr_html_(self) -> str:
+        from cnnlab.explain.viz.display import summary_html
+
+        return summary_html(self)
+
+
+def model_summary(model: nn.Module, input_shape: tuple[int, ...]) -> Summary:
+    """Each leaf layer's output shape (one (C, H, W) input, batch axis as None) and parameter count, and totals."""
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    out += [line, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-            f"Non-trainable params: {total - trainable:,}", line]
-    return "\n".join(out)
+    return Summary(layer_rows(model, input_shape), total, trainable)
+
+
+def summary_table(model: nn.Module, input_shape: tuple[int, int, int]) -> str:
+    """The table as text: layer, output shape, parameters, then totals."""
+    return str(model_summary(model, input_shape))

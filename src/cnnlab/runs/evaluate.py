@@ -156,6 +156,18 @@ class Report:
                                                        self.f1.tolist(), self.support.tolist())},
                 "confusion_matrix": self.confusion.tolist()}
 
+    def figure(self):
+        """The confusion matrix (counts and row-normalised rates) as a matplotlib Figure."""
+        from cnnlab.explain.viz.plots import confusion_figure
+
+        return confusion_figure(self.confusion, self.classes)
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the per-class table and the confusion matrix."""
+        from cnnlab.explain.viz.display import report_html
+
+        return report_html(self)
+
     def text(self) -> str:
         """The report as a table, then the confusion matrix and the most confused pairs."""
         width = max(14, *(len(c) + 2 for c in self.classes))
@@ -204,6 +216,12 @@ class RegressionReport:
     def to_dict(self) -> dict:
         return {"target": self.target, "loss": self.loss, "mse": self.loss, "mae": self.mae, "rmse": self.rmse,
                 "r2": self.r2, "n": self.n}
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the errors as a one-row table."""
+        from cnnlab.explain.viz.display import regression_html
+
+        return regression_html(self)
 
     def text(self) -> str:
         return (f"{self.target}: mean squared error {self.loss:.4f}   mean absolute error {self.mae:.4f}   "

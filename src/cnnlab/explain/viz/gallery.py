@@ -1,4 +1,4 @@
-"""The filter gallery as one labelled PNG grid (and each result as its own PNG on request)."""
+"""The filter gallery as one labelled Figure (and each result as its own PNG on request)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +9,8 @@ from PIL import Image
 from cnnlab.runs.checkpoint import atomic_write
 from cnnlab.data import DataError
 from cnnlab.explain.ops.filters import Filtered, to_display
-from cnnlab.explain.viz.plots import plt, save_figure
+from cnnlab.explain.viz.fonts import drawing, escaped
+from cnnlab.explain.viz.plots import new_figure
 
 # A synthetic 192×192 RGB scene (sky gradient, sun, house, tree, checkerboard, the word "CNN"), drawn with
 # Pillow shapes plus a little Gaussian noise; no photograph is involved.
@@ -40,23 +41,25 @@ def _as_rgb_or_gray(values: np.ndarray) -> np.ndarray:
     return values if values.ndim == 2 else values.transpose(1, 2, 0)
 
 
-def plot_gallery(results: list[Filtered], path: Path, title: str = "", cols: int = 4) -> None:
-    """One panel per result: its label on top, the image, and the kernel (or what was done) below."""
+def gallery_figure(results: list[Filtered], title: str = "", cols: int = 4):
+    """One panel per result: its label on top, the image, and the kernel (or what was done) below; a Figure."""
     rows = -(-len(results) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 3.55 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, result in zip(axes.flat, results):
-        shown = _as_rgb_or_gray(to_display(result.values, result.display))
-        ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
-        ax.set_title(result.label, fontsize=10, fontweight="bold")
-        if result.caption:
-            ax.text(0.5, -0.03, result.caption, transform=ax.transAxes, ha="center", va="top", fontsize=8,
-                    family="monospace", linespacing=1.1)
-    if title:
-        fig.suptitle(title, fontsize=12)
-    fig.tight_layout(h_pad=2.2)
-    save_figure(fig, path)
+    with drawing():
+        fig = new_figure((3.0 * cols, 3.55 * rows))
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for ax in axes.flat:
+            ax.axis("off")
+        for ax, result in zip(axes.flat, results):
+            shown = _as_rgb_or_gray(to_display(result.values, result.display))
+            ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+            ax.set_title(result.label, fontsize=10, fontweight="bold")
+            if result.caption:
+                ax.text(0.5, -0.03, result.caption, transform=ax.transAxes, ha="center", va="top", fontsize=8,
+                        family="monospace", linespacing=1.1)
+        if title:
+            fig.suptitle(escaped(title), fontsize=12)
+        fig.tight_layout(h_pad=2.2)
+    return fig
 
 
 def save_each(results: list[Filtered], folder: Path) -> list[Path]:

@@ -7,7 +7,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from cnnlab.runs.checkpoint import atomic_write
-from cnnlab.explain.viz.plots import plt, save_figure
+from cnnlab.explain.viz.fonts import drawing, escaped, shown_names
+from cnnlab.explain.viz.plots import new_figure
 
 TILE_PIXELS = 96  # drawn size of one feature map / kernel (whole multiples of its pixels, so they stay crisp)
 
@@ -93,7 +94,7 @@ def _colormap(name: str, values: np.ndarray) -> np.ndarray:
     return (colormaps[name](values)[..., :3] * 255).astype(np.uint8)
 
 
-def plot_feature_maps(maps: np.ndarray, label: str, path: Path, max_maps: int = 64) -> None:
+def feature_maps_image(maps: np.ndarray, label: str, max_maps: int = 64) -> Image.Image:
     """The maps (C, H, W) of one layer as a grid, each scaled to its own range; at most max_maps, the most active."""
     c, h, w = maps.shape
     chosen = np.arange(c)
@@ -106,11 +107,15 @@ def plot_feature_maps(maps: np.ndarray, label: str, path: Path, max_maps: int = 
     which = f"the {len(chosen)} most active of {c} maps" if c > max_maps else f"{c} maps"
     notes = f"{which}, {h}×{w} each, each scaled to its own range (dark = low, yellow = high)"
     notes += f"; {dead} of {c} all zero" if dead else ""
-    image = tile_grid(_colormap("viridis", scaled), [str(i) for i in chosen], [label, notes])
-    _save_png(image, path)
+    return tile_grid(_colormap("viridis", scaled), [str(i) for i in chosen], [label, notes])
 
 
-def plot_kernels(kernels: np.ndarray, layer: str, path: Path) -> None:
+def plot_feature_maps(maps: np.ndarray, label: str, path: Path, max_maps: int = 64) -> None:
+    """feature_maps_image written to path (PNG)."""
+    _save_png(feature_maps_image(maps, label, max_maps), path)
+
+
+def kernels_image(kernels: np.ndarray, layer: str) -> Image.Image:
     """First-layer kernels (O, C, kh, kw): gray inputs on a blue–white–red scale around 0, RGB inputs as colours."""
     o, c, kh, kw = kernels.shape
     title = f"{layer}: the {o} learned {kh}×{kw} kernels of the first convolution layer"
@@ -128,45 +133,58 @@ def plot_kernels(kernels: np.ndarray, layer: str, path: Path) -> None:
         legend = (_colormap("RdBu_r", np.linspace(0, 1, 200))[None], f"{-top:.2g}", f"+{top:.2g}")
         image = tile_grid(_colormap("RdBu_r", (tiles / top + 1) / 2), [str(i) for i in range(o)], [title, how],
                           cols=min(o, 8 if o <= 32 else 16), legend=legend)
-    _save_png(image, path)
+    return image
 
 
-def plot_prediction(image, top: list[tuple[int, float]], classes: list[str], path: Path, source: str = "",
-                    label: int | None = None) -> None:
-    """The input next to a bar chart of its top-k class probabilities (true class in green, a wrong guess red)."""
-    fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(8.4, 3.2), gridspec_kw={"width_ratios": [1, 1.6]})
-    truth = f"   true class: {classes[label]}" if label is not None else ""
-    show_image(ax_img, image, f"{source}{truth}", 9)
-    names = [classes[i] for i, _ in top][::-1]
-    values = [p for _, p in top][::-1]
-    colors = ["tab:green" if i == label else "tab:red" if (j == 0 and label is not None) else "tab:blue"
-              for j, (i, _) in enumerate(top)][::-1]
-    bars = ax_bar.barh(names, values, color=colors)
-    for bar, v in zip(bars, values):
-        ax_bar.text(min(v + 0.02, 0.86), bar.get_y() + bar.get_height() / 2, f"{v:.3f}", va="center", fontsize=9)
-    ax_bar.set_xlim(0, 1)
-    ax_bar.set_xlabel("probability")
-    ax_bar.set_title(f"top {len(top)}: predicted {classes[top[0][0]]} ({top[0][1]:.1%})", fontsize=10)
-    ax_bar.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    save_figure(fig, path)
+def plot_kernels(kernels: np.ndarray, layer: str, path: Path) -> None:
+    """kernels_image written to path (PNG)."""
+    _save_png(kernels_image(kernels, layer), path)
 
 
-def plot_grad_cam(image, heatmap: np.ndarray, title: str, path: Path) -> None:
-    """Input | Grad-CAM heat map | the heat map over the input."""
-    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.6))
-    show_image(axes[0], image, "input")
-    shown = axes[1].imshow(heatmap, cmap="jet", vmin=0, vmax=1, interpolation="bilinear")
-    axes[1].set_title("Grad-CAM (1 = strongest evidence)", fontsize=9)
-    fig.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.03)
-    base = as_display(image)
-    gray = base if base.ndim == 2 else base.mean(2)
-    axes[2].imshow(gray, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-    axes[2].imshow(heatmap, cmap="jet", alpha=0.45, vmin=0, vmax=1, interpolation="bilinear")
-    axes[2].set_title("overlay", fontsize=9)
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path)
+def prediction_figure(image, top: list[tuple[int, float]], classes: list[str], source: str = "",
+                      label: int | None = None):
+    """The input uint8 (C, H, W) next to a bar chart of its top-k (class index, probability) pairs (true class
+    in green, a wrong guess red); returns a matplotlib Figure."""
+    names, note = shown_names([str(c) for c in classes])
+    with drawing():
+        fig = new_figure((8.4, 3.2))
+        ax_img, ax_bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
+        truth = f"   true class: {names[label]}" if label is not None else ""
+        show_image(ax_img, image, f"{escaped(source)}{truth}", 9)
+        values = [p for _, p in top][::-1]
+        colors = ["tab:green" if i == label else "tab:red" if (j == 0 and label is not None) else "tab:blue"
+                  for j, (i, _) in enumerate(top)][::-1]
+        bars = ax_bar.barh(range(len(top)), values, color=colors)
+        ax_bar.set_yticks(range(len(top)), [names[i] for i, _ in top][::-1])
+        for bar, v in zip(bars, values):
+            ax_bar.text(min(v + 0.02, 0.86), bar.get_y() + bar.get_height() / 2, f"{v:.3f}", va="center", fontsize=9)
+        ax_bar.set_xlim(0, 1)
+        ax_bar.set_xlabel("probability")
+        ax_bar.set_title(f"top {len(top)}: predicted {names[top[0][0]]} ({top[0][1]:.1%})", fontsize=10)
+        ax_bar.grid(axis="x", alpha=0.3)
+        if note:
+            fig.text(0.01, 0.0, note, fontsize=7, va="top", wrap=True)
+        fig.tight_layout()
+    return fig
+
+
+def grad_cam_figure(image, heatmap: np.ndarray, title: str):
+    """Input uint8 (C, H, W) | Grad-CAM heat map (H, W) in [0, 1] | the heat map over the input; a Figure."""
+    with drawing():
+        fig = new_figure((9.6, 3.6))
+        axes = fig.subplots(1, 3)
+        show_image(axes[0], image, "input")
+        shown = axes[1].imshow(heatmap, cmap="jet", vmin=0, vmax=1, interpolation="bilinear")
+        axes[1].set_title("Grad-CAM (1 = strongest evidence)", fontsize=9)
+        fig.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.03)
+        base = as_display(image)
+        gray = base if base.ndim == 2 else base.mean(2)
+        axes[2].imshow(gray, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        axes[2].imshow(heatmap, cmap="jet", alpha=0.45, vmin=0, vmax=1, interpolation="bilinear")
+        axes[2].set_title("overlay", fontsize=9)
+        for ax in axes:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.suptitle(escaped(title), fontsize=10)
+        fig.tight_layout()
+    return fig

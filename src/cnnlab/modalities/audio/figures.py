@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnlab.explain.viz.fonts import drawing, escaped
+from cnnlab.explain.viz.plots import new_figure, save_figure
 from cnnlab.modalities.audio.features import FeatureParams, clip_features, hz_to_mel, log_mel, mel_to_hz
 from cnnlab.modalities.audio.wav import read_wav, resample
 
@@ -21,16 +23,18 @@ def _mel_ticks(ax, params: FeatureParams) -> None:
     ax.set_ylabel("frequency (Hz, Mel scale)")
 
 
-def plot_clip(wav_path: str | Path, out_path: str | Path, params: FeatureParams | dict | None = None,
-              title: str | None = None, prediction: str | None = None) -> Path:
-    """Write a PNG: waveform, log-Mel spectrogram (dB) and the model's input window; returns `out_path`.
+def clip_figure(wav_path: str | Path, params: FeatureParams | dict | None = None, title: str | None = None,
+                prediction: str | None = None):
+    """A Figure: waveform, log-Mel spectrogram (dB) and the model's input window of a WAV clip.
 
     `params`: FeatureParams, a run's audio meta (dict), or None for the defaults at the clip's own rate.
     """
-    import matplotlib.pyplot as plt
+    with drawing():
+        return _draw_clip(wav_path, params, title, prediction)
 
-    from cnnlab.explain.viz.plots import save_figure
 
+def _draw_clip(wav_path, params, title, prediction):
+    """clip_figure's drawing, inside its font context."""
     if isinstance(params, dict):
         params = FeatureParams.from_dict(params.get("features", params))
     samples, rate = read_wav(wav_path)
@@ -41,7 +45,8 @@ def plot_clip(wav_path: str | Path, out_path: str | Path, params: FeatureParams 
         **{**params.to_dict(), "kind": "logmel"}))
     model_input = clip_features(samples, rate, params)[0]  # (bands, frames)
 
-    fig, axes = plt.subplots(3, 1, figsize=(9, 8.5), gridspec_kw={"height_ratios": [1, 1.4, 1.4]})
+    fig = new_figure((9, 8.5))
+    axes = fig.subplots(3, 1, gridspec_kw={"height_ratios": [1, 1.4, 1.4]})
     t = np.arange(len(x)) / params.sample_rate
     axes[0].plot(t, x, lw=0.6, color="tab:blue")
     axes[0].set_xlim(0, max(seconds, 1e-3))
@@ -69,12 +74,17 @@ def plot_clip(wav_path: str | Path, out_path: str | Path, params: FeatureParams 
     axes[2].set_xlabel(f"frame ({params.hop_ms:g} ms each)")
     axes[2].set_title(f"model input: {params.bands}×{params.frames} "
                       f"({params.duration_s:g} s, padded with silence or cropped to the loudest part)"
-                      + (f" → {prediction}" if prediction else ""))
+                      + (f" → {escaped(prediction)}" if prediction else ""))
     fig.colorbar(image, ax=axes[2], pad=0.01, label="dB" if params.kind == "logmel" else "")
-    fig.suptitle(title or Path(wav_path).name)
+    fig.suptitle(escaped(title or Path(wav_path).name))
     fig.tight_layout()
-    save_figure(fig, Path(out_path))
-    return Path(out_path)
+    return fig
+
+
+def plot_clip(wav_path: str | Path, out_path: str | Path, params: FeatureParams | dict | None = None,
+              title: str | None = None, prediction: str | None = None) -> Path:
+    """clip_figure written to out_path (PNG); returns out_path."""
+    return save_figure(clip_figure(wav_path, params, title, prediction), out_path)
 
 
 def mel_band_edges(params: FeatureParams) -> np.ndarray:
