@@ -25,12 +25,17 @@ def read_inputs(predictor, inputs: list[str], texts: list[str] | None = None
     (audio), encoded the way the run's training data was; their ids; labels (-1 where unknown)."""
     kind = predictor.input_meta.get("kind", "image")
     if kind == "text":
-        from cnnlab.modalities.text.loader import encode_texts
+        from cnnlab.data.io import decode_text, read_bytes
+        from cnnlab.modalities.text.loader import encode_texts, wordless_texts
 
-        texts = list(texts or []) + [Path(p).read_text(encoding="utf-8", errors="replace") for p in inputs]
+        typed = list(texts or [])
+        texts = typed + [decode_text(read_bytes(p), p)[0] for p in inputs]  # as the training files were read
         if not texts:
             raise DataError("no inputs given: pass --text \"...\" or .txt files")
-        ids = [t[:40].replace("\n", " ") for t in texts[:len(texts) - len(inputs)]] + list(inputs)
+        for i in wordless_texts(texts):  # a model scores anything, even nothing: refuse what has no words
+            what = f"--text {texts[i]!r}" if i < len(typed) else f"{inputs[i - len(typed)]}"
+            raise DataError(f"{what}: no words to classify; expected a text with at least one word")
+        ids = [t[:40].replace("\n", " ") for t in typed] + list(inputs)
         return encode_texts(predictor.input_meta, texts), ids, torch.full((len(texts),), -1)
     if texts:
         raise DataError(f"--text is for text models; this one takes {kind} inputs")
