@@ -96,6 +96,10 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
         from cnnlab.modalities.audio.loader import load_audio_folder
         return load_audio_folder(path, **options)
     target = options.pop("target", None) if fmt == "csv" else None  # pixel CSVs: a numeric column to regress on
+    # pixel CSVs: class names ("a,b,c" or a list, in label order), or a trained model's classes to map labels to
+    names = options.pop("class_names", None) if fmt == "csv" else None
+    names = [n.strip() for n in names.split(",")] if isinstance(names, str) else names
+    classes = options.pop("classes", None)  # image folders and IDX name their own classes
     if options:
         raise ValueError(f"option(s) {', '.join(sorted(options))} apply to text and audio data, not to {fmt} data")
     if fmt == "idx":
@@ -108,11 +112,11 @@ def load_data(source: str | Path, *, data_dir: str | Path | None = None, fmt: st
         files = _csv_splits(path)
         if not files:
             raise DataError(f"{path}: expected train.csv (and optionally val.csv, test.csv)")
-        data = load_pixel_csv(files.pop("train"), image_size, channels, name=path.name, target=target)
+        data = load_pixel_csv(files.pop("train"), image_size, channels, classes, path.name, target, names)
         for split, file in files.items():
             add_split(data, split, load_pixel_csv(file, image_size, channels, classes=data.classes, target=target))
         return data
-    return load_pixel_csv(path, image_size, channels, target=target)
+    return load_pixel_csv(path, image_size, channels, classes, target=target, class_names=names)
 
 
 def resized(data: Dataset, image_size: tuple[int, int] | None, channels: int | None) -> Dataset:

@@ -51,11 +51,13 @@ def modality_options(cfg: TrainConfig, path: Path) -> dict:
     if fmt == "audio":
         return {"split": cfg.holdout, "test_split": cfg.test_split, "seed": cfg.seed,
                 "kind": "mfcc" if cfg.features == "mfcc" else "logmel"}
+    if cfg.class_names and fmt != "csv":
+        raise ValueError(f"--class-names names a pixel CSV's classes; {cfg.data} is {fmt} data")
     if cfg.target:
         if fmt != "csv":
             raise ValueError(f"--target names a numeric column of a pixel CSV; {cfg.data} is {fmt} data")
         return {"target": cfg.target}
-    return {}
+    return {"class_names": cfg.class_names} if cfg.class_names else {}
 
 
 def load_sources(cfg: TrainConfig, progress=None) -> Dataset:
@@ -72,7 +74,7 @@ def load_sources(cfg: TrainConfig, progress=None) -> Dataset:
         if data.meta.get("kind") in ("text", "audio"):  # encoded with the training split's tokenizer / features
             other = load_data(source, fmt=cfg.data_format, meta=data.meta, classes=data.classes)
         else:
-            other = load_data(source, data_dir=cfg.data_dir, fmt=cfg.data_format,
+            other = load_data(source, data_dir=cfg.data_dir, fmt=cfg.data_format, classes=data.classes,
                               image_size=size or data.input_shape[1:], channels=data.input_shape[0])
         add_split(data, split, other)
     if "train" not in data:

@@ -54,7 +54,7 @@ def read_inputs(predictor, inputs: list[str], texts: list[str] | None = None
             ids.append(str(path))
             labels.append(torch.tensor([-1]))
             continue
-        data = load_data(path, image_size=(h, w), channels=c)
+        data = load_data(path, image_size=(h, w), channels=c, classes=list(predictor.classes))
         for split_name, split in data.splits.items():
             images.append(split.images)
             ids += split.ids or [f"{path.name}:{split_name}:{i}" for i in range(len(split))]
