@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.data.base import UNLABELED, DataError
-from cnnlab.data.io import BOMS, read_bytes
+from cnnlab.data.io import BOMS, head_text, read_bytes
 
 USAGE_SPLITS = {"training": "train", "publictest": "val", "privatetest": "test"}
 LABEL_COLUMNS = ("label", "emotion", "class", "category", "target", "y")
@@ -23,7 +23,7 @@ CHUNK_ROWS = 4096  # rows parsed per vectorised step; bounds the temporary memor
 
 def looks_like_pixel_csv(head: bytes) -> bool:
     """True when the first line is a known header or a label followed by a run of numbers."""
-    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip().lower().decode("utf-8", "replace")
+    first = head_text(head).replace("\r", "\n").split("\n", 1)[0].strip().lower()
     names = [f.strip().strip('"') for f in first.split(",")]
     if any(n in PIXEL_COLUMNS for n in names):
         return True

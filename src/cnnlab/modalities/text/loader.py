@@ -59,7 +59,10 @@ def lines_list(lines: list, what: str = "lines") -> str:
 
 
 def _header(first_line: str) -> list[str]:
-    return [name.strip().strip('"').strip().lower() for name in next(csv.reader([first_line]), [])]
+    try:
+        return [name.strip().strip('"').strip().lower() for name in next(csv.reader([first_line]), [])]
+    except csv.Error:  # e.g. a quote left open on the first line: not a header this reader knows
+        return []
 
 
 def _pick(names: list[str], wanted: str | None, candidates: tuple[str, ...], what: str, where: str) -> int | None:
@@ -73,9 +76,20 @@ def _pick(names: list[str], wanted: str | None, candidates: tuple[str, ...], wha
 
 def looks_like_text_csv(head: bytes) -> bool:
     """True when the first line is a header with a text column (text, content, body...) and no pixel column."""
-    first = head_text(head).split("\n", 1)[0]
+    first = head_text(head).replace("\r", "\n").split("\n", 1)[0]  # old Mac files end lines with \r
     names = _header(first)
     return any(n in TEXT_COLUMNS for n in names) and not any(n in PIXEL_COLUMNS for n in names)
+
+
+def _records(reader, path: Path):
+    """The reader's records; a malformed line (e.g. a NUL byte) raises a DataError naming it."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(f"{path}, line {reader.line_num}: not CSV text ({exc})") from None
 
 
 def read_text_csv(path: str | Path, text_column: str | None = None, label_column: str | None = None,
@@ -87,7 +101,8 @@ def read_text_csv(path: str | Path, text_column: str | None = None, label_column
         raise DataError(f"{path}: empty file")
     csv.field_size_limit(1 << 30)  # long articles: a field may exceed csv's 128 KB default
     reader = csv.reader(io.StringIO(text, newline=""))
-    names = [n.strip().lower() for n in next(reader)]
+    records = _records(reader, path)
+    names = [n.strip().lower() for n in next(records)]
     where = f"{path}, line 1"
     text_col = _pick(names, text_column, TEXT_COLUMNS, "text", where)
     if text_col is None:
@@ -103,7 +118,7 @@ def read_text_csv(path: str | Path, text_column: str | None = None, label_column
     if encoding == FALLBACK:
         rows.notes.append(fallback_note([str(path)]))
     line, wordless = 1, []
-    for record in reader:
+    for record in records:
         start, line = line + 1, reader.line_num
         if not record or (len(record) == 1 and not record[0].strip()):
             continue  # blank line
