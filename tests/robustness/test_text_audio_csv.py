@@ -80,6 +80,34 @@ def test_label_values_that_are_not_indices_keep_their_names(tmp_path, values, na
     assert data.num_classes == len(values)
 
 
+def _values_csv(path, labels, side=12):
+    rng = np.random.default_rng(3)
+    path.write_text("label,feature\n" + "".join(f"{y},{' '.join(map(str, rng.integers(0, 256, side * side)))}\n"
+                                                for y in labels))
+    return path
+
+
+def test_files_read_for_a_trained_model_map_their_labels_onto_its_classes(tmp_path, capsys):
+    """Trained on labels 1..6; a test file holding only labels 2 and 5 is scored against classes '2' and '5'."""
+    from cnnlab.deploy.onnx_predict import read_inputs as onnx_inputs
+    from cnnlab.runs.predict import load_predictor, read_inputs
+
+    train_csv = _values_csv(tmp_path / "train.csv", np.tile([1, 2, 3, 4, 5, 6], 4))
+    code, out, err = run_cli(capsys, "train", train_csv, "--epochs", 1, "--runs-dir", tmp_path / "runs",
+                             "--val-split", 0)
+    assert code == 0, err
+    assert "label values 1, 2, …, 6 are classes 0..5" in out
+    run_dir = next(line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("run_dir "))
+    test_csv = _values_csv(tmp_path / "test.csv", [2, 5, 5])
+    assert read_inputs(load_predictor(run_dir), [str(test_csv)])[2].tolist() == [1, 4, 4]
+    assert onnx_inputs([str(test_csv)], (1, 12, 12), [str(v) for v in range(1, 7)])[2].tolist() == [1, 4, 4]
+    code, out, err = run_cli(capsys, "evaluate", run_dir, "--data", test_csv)
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "evaluate", run_dir, "--data", _values_csv(tmp_path / "other.csv", [0, 7]))
+    assert code == 2
+    one_error_line(err, "other.csv, line 2: label 0 has no class among the 6 class names (1, 2, 3, 4, 5, 6)")
+
+
 def test_class_names_that_do_not_fit_the_labels_are_one_line(tmp_path, capsys):
     path = _faces_csv(tmp_path / "six.csv", np.arange(12) % 6)
     code, _, err = run_cli(capsys, "train", path, "--epochs", 1, "--runs-dir", tmp_path / "runs",
@@ -319,10 +347,26 @@ def test_compressed_wav_is_refused_with_its_format_code(tmp_path, capsys, tag, e
     one_error_line(err, str(bad), f"0x{tag:04X}")
 
 
+def test_a_streamed_wav_whose_sizes_were_never_filled_in_is_read(tmp_path):
+    """Written to a pipe (ffmpeg ... -f wav -), the RIFF and data sizes are 0xFFFFFFFF: the samples there are kept."""
+    samples = np.linspace(-0.5, 0.5, 101)[:, None]
+    content = bytearray(wav_bytes(samples, 16000, 16))
+    content[4:8] = b"\xff\xff\xff\xff"
+    data_at = content.index(b"data")
+    content[data_at + 4:data_at + 8] = b"\xff\xff\xff\xff"
+    (tmp_path / "piped.wav").write_bytes(bytes(content) + b"\x01")  # and a truncated last sample
+    x, rate = read_wav(tmp_path / "piped.wav")
+    assert rate == 16000 and len(x) == 101 and np.allclose(x, expected_mono(samples, 16, 1), atol=1e-6)
+
+
 @pytest.mark.parametrize("content, message", [
     (b"", "not a PCM WAV file (no RIFF/WAVE header)"),
     (b"ID3\x03\x00mp3 bytes", "not a PCM WAV file (no RIFF/WAVE header)"),
     (b"RIFF\x00\x00\x00\x00WAVE", "no valid 'fmt ' chunk"),
+    (b"RF64\xff\xff\xff\xffWAVEds64", "RF64 WAV files are not read"),
+    (wav_bytes(np.zeros((0, 1)), 8000, 16), "the WAV file holds no samples"),
+    (wav_bytes(np.zeros((4, 1)), 8000, 16)[:-16], "no 'data' chunk"),
+    (wav_bytes(np.zeros((4, 1)), 8000, 16)[:30], "no valid 'fmt ' chunk"),  # cut inside the header
 ])
 def test_broken_wav_files_are_one_line(tmp_path, content, message):
     path = tmp_path / "broken.wav"

@@ -52,15 +52,14 @@ def label_index(values: np.ndarray, names: list[str] | None, path: Path, lines: 
 
     Label values are class indices 0..K-1 or any integers.  Without names, the classes are the distinct
     values, smallest first, named by them.  Names are given in label order: names that are all integers
-    and hold every value name the values themselves; else labels below len(names) index them; else as
-    many names as distinct values name those values, smallest first.  Anything else raises a DataError.
+    are the label values themselves; else labels below len(names) index them; else as many names as
+    distinct values name those values, smallest first.  A label no class stands for raises a DataError.
     """
     distinct = np.unique(values)
     if names is None:
         names = [str(int(v)) for v in distinct]
     keys = np.arange(len(names))  # label value of each class index
-    numeric = all(n.strip().lstrip("-").isdigit() for n in names)
-    if numeric and np.isin(distinct, [int(n) for n in names]).all():
+    if names and all(n.strip().lstrip("-").isdigit() for n in names):
         keys = np.array([int(n) for n in names])
     elif len(distinct) and distinct.max() >= len(names) and len(distinct) == len(names):
         keys = distinct

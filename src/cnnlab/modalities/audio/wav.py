@@ -73,7 +73,7 @@ def wav_format(data: bytes, path: Path) -> tuple[int, int, int, int, bytes]:
     if fmt_chunk is None or len(fmt_chunk) < 16:
         raise DataError(f"{path}: not a PCM WAV file (no valid 'fmt ' chunk); {CONVERT}")
     if b"data" not in chunks:
-        raise DataError(f"{path}: WAV file without a 'data' chunk (no samples)")
+        raise DataError(f"{path}: no 'data' chunk in the WAV file (no samples; the file may be cut short)")
     tag, channels, rate, _, align, bits = struct.unpack_from("<HHIIHH", fmt_chunk)
     if tag == EXTENSIBLE:
         if len(fmt_chunk) < 40:
