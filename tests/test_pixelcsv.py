@@ -98,7 +98,8 @@ def test_fer_names_only_for_fer2013s_seven_codes(tmp_path):
     fer = load_pixel_csv(write_pixel_csv(tmp_path / "seven.csv", images, np.arange(12) % 7))
     assert fer.classes == FER_CLASSES
     assert "class names assumed to be FER2013's" in fer.meta["notes"][0]
-    named = load_pixel_csv(tmp_path / "six.csv", class_names=["Angry", "Fear", "Happy", "Sad", "Surprise", "Neutral"])
+    names = ["Angry", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
+    named = load_pixel_csv(tmp_path / "six.csv", class_names=names)
     assert named.classes[1] == "Fear" and named["train"].labels.tolist() == six.tolist()
     (tmp_path / "classes.txt").write_bytes("Äpfel\r\nBirnen\r\nC\r\nD\r\nE\r\nF\r\n".encode("cp1252"))
     beside = load_pixel_csv(tmp_path / "six.csv")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from cnnlab.cli import main
 from cnnlab.data import DataError, load_data
-from cnnlab.data.pixelcsv import FER_CLASSES, load_pixel_csv
+from cnnlab.data.pixelcsv import FER_CLASSES
 from cnnlab.data.pixelrows import read_pixel_rows
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.modalities.audio.wav import read_wav

@@ -1,4 +1,4 @@
-"""Reading raw bytes from plain or gzip files, and text in the encoding its bytes say, with errors that name the file."""
+"""Reading raw bytes from plain or gzip files, and text in the encoding its bytes say; errors name the file."""
 from __future__ import annotations
 
 import codecs

@@ -1,4 +1,5 @@
-"""Words → integer ids: Unicode normalisation, lower-casing, word splitting, a vocabulary from the training texts, padding/truncation.
+"""Words → integer ids: Unicode normalisation, lower-casing, word splitting, a vocabulary from the training
+texts, padding/truncation.
 
 The whole tokenizer is a JSON-able dict (`to_dict`), saved with a run so `predict` reads raw text the same way.
 """
