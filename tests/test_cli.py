@@ -118,8 +118,8 @@ def make_bad_input(tmp_path, kind):
     rows = {"wrong pixel count": ("label,feature", f"0,{pixels}\n1,1 2 3", "line 3: found 3 pixel values, expected 2304"),
             "non-numeric": ("label,feature", f"0,{pixels}\n1,{pixels[:-1]}x", "line 3: pixel 2304 is 'x', not a number"),
             "pixel out of range": ("label,feature", f"0,{pixels}\n1,{pixels[:-1]}300", "line 3: pixel 2304 is 300, outside 0-255"),
-            "label outside classes": ("emotion,pixels,Usage", f"0,{pixels},Training\n8,{pixels},Training",
-                                      "line 3: label 8 outside the 7 classes"),
+            "negative label": ("emotion,pixels,Usage", f"0,{pixels},Training\n-1,{pixels},Training",
+                               "line 3: label -1 is negative"),
             "empty file": ("", "", "empty file"),
             "missing column": ("label,values", f"0,{pixels}", "line 1: no pixel column")}
     header, body, words = rows[kind]
@@ -128,7 +128,7 @@ def make_bad_input(tmp_path, kind):
     return path, words
 
 
-@pytest.mark.parametrize("kind", ["wrong pixel count", "non-numeric", "pixel out of range", "label outside classes",
+@pytest.mark.parametrize("kind", ["wrong pixel count", "non-numeric", "pixel out of range", "negative label",
                                   "empty file", "missing column", "truncated idx", "unreadable image"])
 def test_every_kind_of_malformed_input_is_one_line_naming_the_file(tmp_path, capsys, kind):
     source, words = make_bad_input(tmp_path, kind)

@@ -12,7 +12,7 @@ RNG = np.random.default_rng(0)
 
 
 def faces(n=12):
-    return RNG.integers(0, 256, (n, 48, 48), dtype=np.uint8), RNG.integers(0, 7, n)
+    return RNG.integers(0, 256, (n, 48, 48), dtype=np.uint8), np.arange(n) % 7  # FER2013's seven codes
 
 
 def test_course_and_kaggle_formats_give_the_same_images(tmp_path):
@@ -77,12 +77,50 @@ def test_bad_rows_name_file_line_and_expectation(tmp_path, row, message):
     assert str(path) in str(info.value)
 
 
-def test_label_outside_the_classes(tmp_path):
+def test_label_outside_the_named_classes(tmp_path):
     images, labels = faces(3)
     labels[1] = 9
     path = write_pixel_csv(tmp_path / "f.csv", images, labels, "emotion,pixels,Usage", ["Training"] * 3)
-    with pytest.raises(DataError, match=r"line 3: label 9 outside the 7 classes 0..6"):
+    (tmp_path / "classes.txt").write_text("\n".join(FER_CLASSES) + "\n")
+    with pytest.raises(DataError, match=r"f.csv, line 3: label 9 has no class among the 7 class names \(Angry,"):
         load_pixel_csv(path)
+    with pytest.raises(DataError, match=r"line 3: label 9 has no class among the 2 class names \(a, b\)"):
+        load_pixel_csv(path, class_names=["a", "b"])
+
+
+def test_fer_names_only_for_fer2013s_seven_codes(tmp_path):
+    """48×48 gray rows re-coded to 6 classes (Disgust merged into Angry) are not FER2013: names are the labels."""
+    images, _ = faces(12)
+    six = np.arange(12) % 6
+    recoded = load_pixel_csv(write_pixel_csv(tmp_path / "six.csv", images, six, "emotion,pixels,Usage",
+                                             ["Training"] * 12))
+    assert recoded.classes == ["0", "1", "2", "3", "4", "5"] and "notes" not in recoded.meta
+    fer = load_pixel_csv(write_pixel_csv(tmp_path / "seven.csv", images, np.arange(12) % 7))
+    assert fer.classes == FER_CLASSES
+    assert "class names assumed to be FER2013's" in fer.meta["notes"][0]
+    names = ["Angry", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
+    named = load_pixel_csv(tmp_path / "six.csv", class_names=names)
+    assert named.classes[1] == "Fear" and named["train"].labels.tolist() == six.tolist()
+    (tmp_path / "classes.txt").write_bytes("Äpfel\r\nBirnen\r\nC\r\nD\r\nE\r\nF\r\n".encode("cp1252"))
+    beside = load_pixel_csv(tmp_path / "six.csv")
+    assert beside.classes == ["Äpfel", "Birnen", "C", "D", "E", "F"] and "classes.txt" in beside.meta["notes"][0]
+
+
+@pytest.mark.parametrize("values, classes, index", [
+    ([1, 2, 3, 4, 5, 6], ["1", "2", "3", "4", "5", "6"], [0, 1, 2, 3, 4, 5]),
+    ([0, 2, 5, 5, 2], ["0", "2", "5"], [0, 1, 2, 2, 1]),
+    ([10, 3, 10], ["3", "10"], [1, 0, 1]),
+])
+def test_label_values_that_are_not_indices_become_classes(tmp_path, values, classes, index):
+    images = RNG.integers(0, 256, (len(values), 4, 4), dtype=np.uint8)
+    path = tmp_path / "v.csv"
+    path.write_text("label,feature\n" + "".join(f"{v},{' '.join(map(str, im.ravel()))}\n"
+                                                for v, im in zip(values, images)))
+    data = load_pixel_csv(path)
+    assert data.classes == classes and data["train"].labels.tolist() == index
+    assert "predictions give these indices" in data.meta["notes"][0]
+    again = load_pixel_csv(path, classes=classes)  # a val/test file read with the training file's classes
+    assert again["train"].labels.tolist() == index and "notes" not in again.meta
 
 
 def test_unknown_usage(tmp_path):

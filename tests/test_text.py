@@ -26,6 +26,29 @@ def test_split_words_lowercases_and_drops_punctuation():
     assert split_words("Keep Case", lower=False) == ["Keep", "Case"]
 
 
+def test_split_words_normalises_apostrophes_and_compatibility_forms():
+    """Word processors type ’ (and ‘ ʼ ´ ′) for ': one word either way; NFKC folds ligatures and full-width forms."""
+    straight = split_words("The club's ﬁnal: don't ＡＢＣ")
+    assert straight == ["the", "club's", "final", "don't", "abc"]
+    for mark in "’‘ʼ´′":
+        assert split_words(f"The club{mark}s ﬁnal: don{mark}t ＡＢＣ") == straight
+
+
+def test_decode_text_follows_the_bom_then_utf8_then_cp1252():
+    from cnnlab.data.io import decode_text
+
+    text = "club’s €5 café"
+    assert decode_text(text.encode("utf-8"), "f") == (text, "utf-8")
+    assert decode_text(b"\xef\xbb\xbf" + text.encode("utf-8"), "f") == (text, "utf-8")
+    assert decode_text(b"\xff\xfe" + text.encode("utf-16-le"), "f") == (text, "utf-16-le")
+    assert decode_text(b"\xfe\xff" + text.encode("utf-16-be"), "f") == (text, "utf-16-be")
+    assert decode_text(b"\xff\xfe\x00\x00" + text.encode("utf-32-le"), "f") == (text, "utf-32-le")
+    assert decode_text(text.encode("cp1252"), "f") == (text, "cp1252")
+    assert decode_text(b"a\x81b", "f") == ("a\x81b", "cp1252")  # a byte cp1252 leaves undefined: as Latin-1
+    with pytest.raises(DataError, match="f: starts with a UTF-16-LE byte-order mark"):
+        decode_text(b"\xff\xfe" + "\ud800".encode("utf-16-le", "surrogatepass"), "f")
+
+
 def test_vocabulary_by_frequency_then_alphabet_with_min_freq_and_cap():
     texts = ["b a a c", "a b d", "c e"]  # a:3 b:2 c:2 d:1 e:1
     tok = Tokenizer(min_freq=2).fit(texts)

@@ -32,6 +32,8 @@ class TrainingConsole:
         shape = "×".join(map(str, info["shape"]))
         self.say(f"data      {info['name']}: {shape}, {len(info['classes'])} classes ({splits})")
         self.say(f"normalise {info['normalize']}")
+        for note in info.get("notes", ()):  # what the data reader assumed or skipped
+            self.say(f"note      {note}")
         self.say(f"run dir   {info['run_dir']}")
 
     def on_start(self, info: dict) -> None:

@@ -39,6 +39,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     print(data.describe())
     print(f"classes: {', '.join(data.classes)}")
     print(f"source: {data.source}")
+    for note in data.meta.get("notes", ()):
+        print(f"note: {note}")
     return 0
 
 

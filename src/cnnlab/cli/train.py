@@ -92,8 +92,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     run = load_run(args.run)
     if args.data:
+        own = {"classes": list(run.classes)} if Path(args.data).exists() else {}  # labels mapped as in training
         data = load_data(args.data, data_dir=args.data_dir, image_size=run.input_shape[1:],
-                         channels=run.input_shape[0])
+                         channels=run.input_shape[0], **own)
     else:  # the run's own data, with the same validation split
         data = prepare_data(dataclasses.replace(run.config, data_dir=args.data_dir or run.config.data_dir))
     split = args.split or ("test" if "test" in data else "val" if "val" in data else next(iter(data.splits)))
@@ -132,7 +133,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         from cnnlab.deploy import onnx_predict
 
         model = onnx_predict.OnnxClassifier.load(args.run)
-        images, ids, labels = onnx_predict.read_inputs(args.inputs, model.input_shape)
+        images, ids, labels = onnx_predict.read_inputs(args.inputs, model.input_shape, model.classes)
         predictions = onnx_predict.predict(model, images, ids, labels, args.top_k)
         classes = model.classes
     else:

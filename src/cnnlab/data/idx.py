@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.data.dataset import DataError, Dataset, Split
-from cnnlab.data.io import read_bytes
+from cnnlab.data.io import decode_text, read_bytes
 
 # type code in the magic number → big-endian NumPy dtype
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -98,9 +98,10 @@ def load_idx_folder(folder: str | Path, name: str | None = None) -> Dataset:
 
 
 def read_class_names(folder: Path) -> list[str] | None:
-    """Class names from `classes.txt` (one per line, in label order) when the folder has one."""
+    """Class names from `classes.txt` (one per line, in label order; UTF-8/16 or Windows-1252, as its bytes say)
+    when the folder has one."""
     path = folder / "classes.txt"
     if not path.is_file():
         return None
-    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    names = [line.strip() for line in decode_text(read_bytes(path), path)[0].splitlines() if line.strip()]
     return names or None

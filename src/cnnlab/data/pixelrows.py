@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.data.base import UNLABELED, DataError
-from cnnlab.data.io import read_bytes
+from cnnlab.data.io import BOMS, head_text, read_bytes
 
 USAGE_SPLITS = {"training": "train", "publictest": "val", "privatetest": "test"}
 LABEL_COLUMNS = ("label", "emotion", "class", "category", "target", "y")
@@ -23,11 +23,54 @@ CHUNK_ROWS = 4096  # rows parsed per vectorised step; bounds the temporary memor
 
 def looks_like_pixel_csv(head: bytes) -> bool:
     """True when the first line is a known header or a label followed by a run of numbers."""
-    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip().lower().decode("utf-8", "replace")
+    first = head_text(head).replace("\r", "\n").split("\n", 1)[0].strip().lower()
     names = [f.strip().strip('"') for f in first.split(",")]
     if any(n in PIXEL_COLUMNS for n in names):
         return True
     return len(names) == 2 and names[0].lstrip("-").isdigit() and len(names[1].split()) > 1
+
+
+def _plain_bytes(data: bytes) -> bytes:
+    """The file's bytes as UTF-8 without a byte-order mark, with "\n" line ends (a UTF-16/32 file, as saved
+    by "Unicode text" options, is re-encoded; old Mac "\r" line ends become "\n"; "\r\n" is stripped later)."""
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            try:
+                data = data[len(bom):].decode(encoding).encode("utf-8")
+            except UnicodeDecodeError:
+                pass  # left as it is: the parser then names the line with the bad bytes
+            break
+    head = data[:1 << 16]
+    if b"\r" in head and b"\n" not in head:
+        data = data.replace(b"\r", b"\n")
+    return data
+
+
+def label_index(values: np.ndarray, names: list[str] | None, path: Path, lines: list[int]
+                ) -> tuple[np.ndarray, list[str], bool]:
+    """(class index per row, class names, True when label values are not the indices themselves).
+
+    Label values are class indices 0..K-1 or any integers.  Without names, the classes are the distinct
+    values, smallest first, named by them.  Names are given in label order: names that are all integers
+    are the label values themselves; else labels below len(names) index them; else as many names as
+    distinct values name those values, smallest first.  A label no class stands for raises a DataError.
+    """
+    distinct = np.unique(values)
+    if names is None:
+        names = [str(int(v)) for v in distinct]
+    keys = np.arange(len(names))  # label value of each class index
+    if names and all(n.strip().lstrip("-").isdigit() for n in names):
+        keys = np.array([int(n) for n in names])
+    elif len(distinct) and distinct.max() >= len(names) and len(distinct) == len(names):
+        keys = distinct
+    order = np.argsort(keys, kind="stable")
+    pos = np.minimum(np.searchsorted(keys[order], values), len(keys) - 1) if len(keys) else np.zeros_like(values)
+    known = (keys[order][pos] == values) if len(keys) else np.zeros(len(values), bool)
+    if not known.all():
+        i = int(np.argmin(known))
+        raise DataError(f"{path}, line {lines[i]}: label {values[i]} has no class among the {len(names)} class "
+                        f"names ({', '.join(names)}); give one name per label value, in label order")
+    return order[pos].astype(np.int64), list(names), not np.array_equal(keys, np.arange(len(keys)))
 
 
 def _column(names: list[str], candidates: tuple[str, ...]) -> int | None:
@@ -159,7 +202,7 @@ def read_pixel_rows(path: str | Path, image_size: tuple[int, int] | None = None,
     """Parse a FER-style CSV: pixels, labels (integers ≥ 0), ids and Usage, with errors naming the line;
     with `target`, also that column's numbers (a regression target)."""
     path = Path(path)
-    data = read_bytes(path).lstrip(b"\xef\xbb\xbf")
+    data = _plain_bytes(read_bytes(path))
     if not data.strip():
         raise DataError(f"{path}: empty file, expected a header such as label,feature and one row per image")
     lines = data.split(b"\n")

@@ -72,9 +72,13 @@ class Preprocess:
         return cls(state["mode"], state.get("mean"), state.get("std"), state.get("scale", 255.0))
 
     def describe(self) -> str:
+        """What the model's input is, in one line: the formula with this run's scale and statistics."""
+        if self.mode == "tokens":
+            return "none: integer token ids go to the embedding as they are"
+        x = "x/255" if self.scale == 255 else "x" if self.scale == 1 else f"x/{self.scale:g}"
         if self.mode == "none":
-            return "x/255"
+            return x
         if self.mode == "standardize":
-            return f"(x/255 − {[round(v, 4) for v in self.mean.flatten().tolist()]}) / " \
+            return f"({x} − {[round(v, 4) for v in self.mean.flatten().tolist()]}) / " \
                    f"{[round(v, 4) for v in self.std.flatten().tolist()]}"
-        return "(x/255 − per-pixel mean) / per-pixel std"
+        return f"({x} − per-position mean) / per-position std"

@@ -13,7 +13,7 @@ import numpy as np
 
 from cnnlab.data.base import UNLABELED, DataError
 from cnnlab.data.image import IMAGE_SUFFIXES, load_image
-from cnnlab.data.pixelrows import read_pixel_rows
+from cnnlab.data.pixelrows import label_index, read_pixel_rows
 from cnnlab.deploy.predictions import Prediction
 
 FORMAT = "cnnlab-onnx"  # the metadata tag of files written by cnnlab.deploy.onnx_export
@@ -103,8 +103,10 @@ def probabilities(logits: np.ndarray, kind: str) -> np.ndarray:
     return z / z.sum(1, keepdims=True)
 
 
-def read_inputs(inputs: list[str], input_shape: tuple[int, int, int]) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """uint8 images (N, C, H, W), ids and labels (-1 where unknown) from image files and pixel CSVs.
+def read_inputs(inputs: list[str], input_shape: tuple[int, int, int], classes: list[str] | None = None
+                ) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """uint8 images (N, C, H, W), ids and labels (-1 where unknown) from image files and pixel CSVs; CSV labels
+    become indices into the model's `classes` as in training (pixelrows.label_index).
 
     Rows and ids come out as `cnnlab predict` with a run gives them: CSV splits in train, val, test order.
     """
@@ -121,6 +123,8 @@ def read_inputs(inputs: list[str], input_shape: tuple[int, int, int]) -> tuple[n
             raise DataError(f"{path}: is a folder; predicting with an ONNX model takes image files or a CSV "
                             "of pixel rows")
         rows = read_pixel_rows(path, (h, w), c)
+        if classes and rows.labeled:
+            rows.labels = label_index(rows.labels, list(classes), path, rows.lines)[0]
         split_of_row = rows.split_of_row()
         groups = ([("train" if rows.labeled else "test", np.arange(len(rows.images)))] if split_of_row is None
                   else [(s, np.flatnonzero(split_of_row == s)) for s in ("train", "val", "test")])

@@ -72,6 +72,10 @@ class ImageModality(Modality):
         from cnnlab.data.pixelcsv import load_pixel_csv
 
         target = options.pop("target", None) if fmt == "csv" else None  # pixel CSVs: a numeric column to regress on
+        # pixel CSVs: class names ("a,b,c" or a list, in label order), or a trained model's classes to map labels to
+        names = options.pop("class_names", None) if fmt == "csv" else None
+        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else names
+        classes = options.pop("classes", None)  # image folders and IDX name their own classes
         if options:
             raise ValueError(f"option(s) {', '.join(sorted(options))} apply to text and audio data, "
                              f"not to {fmt} data")
@@ -85,24 +89,26 @@ class ImageModality(Modality):
             files = csv_splits(path)
             if not files:
                 raise DataError(f"{path}: expected train.csv (and optionally val.csv, test.csv)")
-            data = load_pixel_csv(files.pop("train"), image_size, channels, name=path.name, target=target)
+            data = load_pixel_csv(files.pop("train"), image_size, channels, classes, path.name, target, names)
             for split, file in files.items():
                 add_split(data, split, load_pixel_csv(file, image_size, channels, classes=data.classes,
                                                       target=target))
             return data
-        return load_pixel_csv(path, image_size, channels, target=target)
+        return load_pixel_csv(path, image_size, channels, classes, target=target, class_names=names)
 
     def loader_options(self, cfg, fmt: str) -> dict:
+        if cfg.class_names and fmt != "csv":
+            raise ValueError(f"--class-names names a pixel CSV's classes; {cfg.data} is {fmt} data")
         if cfg.target:
             if fmt != "csv":
                 raise ValueError(f"--target names a numeric column of a pixel CSV; {cfg.data} is {fmt} data")
             return {"target": cfg.target}
-        return {}
+        return {"class_names": cfg.class_names} if cfg.class_names else {}
 
     def extra_split_options(self, data, cfg, size) -> dict:
         # resized to the training images' size and channels unless --image-size says otherwise
         return {"data_dir": cfg.data_dir, "image_size": size or data.input_shape[1:],
-                "channels": data.input_shape[0]}
+                "channels": data.input_shape[0], "classes": data.classes}
 
     def read_inputs(self, run, paths: list[str], texts: list[str]):
         import torch
@@ -119,7 +125,7 @@ class ImageModality(Modality):
                 ids.append(str(path))
                 labels.append(torch.tensor([-1]))
                 continue
-            data = load_data(path, image_size=(h, w), channels=c)
+            data = load_data(path, image_size=(h, w), channels=c, classes=list(run.classes))
             for split_name, split in data.splits.items():
                 images.append(split.images)
                 ids += split.ids or [f"{path.name}:{split_name}:{i}" for i in range(len(split))]

@@ -71,6 +71,9 @@ class TrainConfig:
         'none | weights: class-weighted loss | sampler: class-balanced sampling', choices=BALANCING)
     augment: str | None = opt(None,
         'training batches only, e.g. rotation=20,shift=0.1,flip=h or a preset: light, fer')
+    class_names: str | None = opt(None,
+        'pixel CSVs: the class names, comma-separated in label order (e.g. angry,fear,happy); None: classes.txt '
+        'beside the file, else FER2013\'s for its 48×48 layout with labels 0-6, else the label values')
     # ── model ─────────────────────────────────────────────────────────────
     model: str = opt("cnn", 'a name from `cnnlab models`')
     # ── optimisation ──────────────────────────────────────────────────────

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from cnnlab.data.base import SPLIT_NAMES, UNLABELED, DataError, class_folders, files_with_suffix
-from cnnlab.data.io import read_bytes
+from cnnlab.data.io import FALLBACK, decode_text, head_text, read_bytes
 from cnnlab.data.splits import stratified_indices
 from cnnlab.data.pixelrows import LABEL_COLUMNS as PIXEL_LABEL_COLUMNS, PIXEL_COLUMNS
-from cnnlab.modalities.text.tokenizer import Tokenizer
+from cnnlab.modalities.text.tokenizer import Tokenizer, split_words
 
 TEXT_COLUMNS = ("text", "content", "body", "sentence", "review", "document", "article", "message", "tweet")
 LABEL_COLUMNS = PIXEL_LABEL_COLUMNS + ("topic", "sentiment", "labels", "genre")
@@ -39,19 +39,30 @@ class TextRows:
     ids: list[str]
     source: str
     columns: dict = field(default_factory=dict)  # which header names were used
+    notes: list[str] = field(default_factory=list)  # one line each: what was assumed or skipped while reading
 
 
 # ── reading ──────────────────────────────────────────────────────────────────────────────────────────────
-def _decode(raw: bytes, path: Path) -> str:
-    """UTF-8 (a BOM dropped), else Latin-1: older corpora (e.g. the raw BBC folders) are Latin-1."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+SHOWN_LINES = 10  # row numbers listed in a note about skipped rows
+
+
+def fallback_note(paths: list[str]) -> str:
+    """One line saying which files were read as Windows-1252 because they were not UTF-8."""
+    what = paths[0] if len(paths) == 1 else f"{len(paths)} files (first {paths[0]})"
+    return f"{what}: not UTF-8, read as Windows-1252 (cp1252, as Excel on Windows saves); save as UTF-8 to be sure"
+
+
+def lines_list(lines: list, what: str = "lines") -> str:
+    """'lines 3, 7, 9' (the first SHOWN_LINES, then '…')."""
+    shown = ", ".join(map(str, lines[:SHOWN_LINES])) + (", …" if len(lines) > SHOWN_LINES else "")
+    return f"{what} {shown}"
 
 
 def _header(first_line: str) -> list[str]:
-    return [name.strip().strip('"').strip().lower() for name in next(csv.reader([first_line]), [])]
+    try:
+        return [name.strip().strip('"').strip().lower() for name in next(csv.reader([first_line]), [])]
+    except csv.Error:  # e.g. a quote left open on the first line: not a header this reader knows
+        return []
 
 
 def _pick(names: list[str], wanted: str | None, candidates: tuple[str, ...], what: str, where: str) -> int | None:
@@ -65,21 +76,33 @@ def _pick(names: list[str], wanted: str | None, candidates: tuple[str, ...], wha
 
 def looks_like_text_csv(head: bytes) -> bool:
     """True when the first line is a header with a text column (text, content, body...) and no pixel column."""
-    first = head.decode("utf-8", "replace").lstrip("\ufeff").split("\n", 1)[0]
+    first = head_text(head).replace("\r", "\n").split("\n", 1)[0]  # old Mac files end lines with \r
     names = _header(first)
     return any(n in TEXT_COLUMNS for n in names) and not any(n in PIXEL_COLUMNS for n in names)
+
+
+def _records(reader, path: Path):
+    """The reader's records; a malformed line (e.g. a NUL byte) raises a DataError naming it."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(f"{path}, line {reader.line_num}: not CSV text ({exc})") from None
 
 
 def read_text_csv(path: str | Path, text_column: str | None = None, label_column: str | None = None,
                   require_labels: bool = True) -> TextRows:
     """Rows of a CSV (plain or gzip) with a header: the text column, the label column, an optional split column."""
     path = Path(path)
-    text = _decode(read_bytes(path), path)
+    text, encoding = decode_text(read_bytes(path), path)
     if not text.strip():
         raise DataError(f"{path}: empty file")
     csv.field_size_limit(1 << 30)  # long articles: a field may exceed csv's 128 KB default
     reader = csv.reader(io.StringIO(text, newline=""))
-    names = [n.strip().lower() for n in next(reader)]
+    records = _records(reader, path)
+    names = [n.strip().lower() for n in next(records)]
     where = f"{path}, line 1"
     text_col = _pick(names, text_column, TEXT_COLUMNS, "text", where)
     if text_col is None:
@@ -92,14 +115,19 @@ def read_text_csv(path: str | Path, text_column: str | None = None, label_column
     split_col = _pick(names, None, SPLIT_COLUMNS, "split", where)
     rows = TextRows([], [], [], [], str(path), {"text": names[text_col],
                                                 "label": names[label_col] if label_col is not None else None})
-    line = 1
-    for record in reader:
+    if encoding == FALLBACK:
+        rows.notes.append(fallback_note([str(path)]))
+    line, wordless = 1, []
+    for record in records:
         start, line = line + 1, reader.line_num
         if not record or (len(record) == 1 and not record[0].strip()):
             continue  # blank line
         if len(record) != len(names):
             raise DataError(f"{path}, line {start}: {len(record)} fields, expected {len(names)} "
                             f"({', '.join(names)}); quote texts that contain commas")
+        if not split_words(record[text_col]):  # nothing to learn from or to score: a blank or punctuation
+            wordless.append(start)
+            continue
         rows.texts.append(record[text_col])
         rows.ids.append(f"{path.name}:{start}")
         label = record[label_col].strip() if label_col is not None else None
@@ -114,8 +142,14 @@ def read_text_csv(path: str | Path, text_column: str | None = None, label_column
                 raise DataError(f"{path}, line {start}: split {record[split_col]!r} in column "
                                 f"{names[split_col]!r}; expected one of {', '.join(sorted(SPLIT_VALUES))}")
         rows.splits.append(split)
+    if wordless and not rows.texts:
+        raise DataError(f"{path}: no row has any words in column {names[text_col]!r} "
+                        f"({lines_list(wordless)}); expected text to classify")
     if not rows.texts:
         raise DataError(f"{path}: a header but no rows")
+    if wordless:
+        rows.notes.append(f"{path}: skipped {len(wordless)} row{'s' * (len(wordless) > 1)} with no words "
+                          f"({lines_list(wordless)})")
     return rows
 
 
@@ -133,15 +167,30 @@ def read_text_folder(folder: str | Path) -> TextRows:
     split_dirs = {s: folder / s for s in SPLIT_NAMES if (folder / s).is_dir()}
     named = "train" in split_dirs
     rows = TextRows([], [], [], [], str(folder))
+    fallback, wordless = [], []
     for split, base in (split_dirs.items() if named else [(None, folder)]):
         for class_dir in class_folders(base):
             for file in files_with_suffix(class_dir, TEXT_SUFFIX):
-                rows.texts.append(_decode(file.read_bytes(), file))
+                text, encoding = decode_text(read_bytes(file), file)
+                name = str(file.relative_to(folder))
+                if encoding == FALLBACK:
+                    fallback.append(name)
+                if not split_words(text):
+                    wordless.append(name)
+                    continue
+                rows.texts.append(text)
                 rows.labels.append(class_dir.name)
                 rows.splits.append(split)
-                rows.ids.append(str(file.relative_to(folder)))
+                rows.ids.append(name)
+    if wordless and not rows.texts:
+        raise DataError(f"{folder}: no .txt file has any words ({lines_list(wordless, 'files')})")
     if not rows.texts:
         raise DataError(f"{folder}: no text files found; expected one subfolder per class holding .txt files")
+    if fallback:
+        rows.notes.append(fallback_note([str(folder / f) for f in fallback]))
+    if wordless:
+        rows.notes.append(f"{folder}: skipped {len(wordless)} file{'s' * (len(wordless) > 1)} with no words "
+                          f"({lines_list(wordless, 'files')})")
     return rows
 
 
@@ -225,7 +274,7 @@ def _dataset(name: str, rows: TextRows, options: dict, meta: dict | None, classe
     splits = {s: Split(torch.from_numpy(t), torch.from_numpy(y), ids) for s, (t, y, ids) in parts.items()}
     split_note = "from the file" if any(rows.splits) else f"stratified {test_split:.0%} test, seed {seed}"
     return Dataset(name, classes, splits, source=rows.source,
-                   meta=text_meta(tokenizer, columns=rows.columns, split=split_note))
+                   meta=text_meta(tokenizer, columns=rows.columns, split=split_note, notes=rows.notes))
 
 
 def load_text_csv(path: str | Path, text_column: str | None = None, label_column: str | None = None,
@@ -252,6 +301,11 @@ def tokenizer_of(meta: dict) -> Tokenizer:
     if not meta or meta.get("kind") != "text" or "tokenizer" not in meta:
         raise ValueError("this model was not trained on text: its data meta has no tokenizer")
     return Tokenizer.from_dict(meta["tokenizer"])
+
+
+def wordless_texts(texts: list[str]) -> list[int]:
+    """Indices of the texts with no words (empty, spaces or punctuation only): nothing a model can score."""
+    return [i for i, text in enumerate(texts) if not split_words(text)]
 
 
 def encode_texts(meta: dict, texts: list[str]) -> torch.Tensor:

@@ -46,12 +46,17 @@ class TextModality(Modality):
     def read_inputs(self, run, paths: list[str], texts: list[str]):
         import torch
 
-        from cnnlab.modalities.text.loader import encode_texts
+        from cnnlab.data.io import decode_text, read_bytes
+        from cnnlab.modalities.text.loader import encode_texts, wordless_texts
 
-        texts = list(texts) + [Path(p).read_text(encoding="utf-8", errors="replace") for p in paths]
+        typed = list(texts)
+        texts = typed + [decode_text(read_bytes(p), p)[0] for p in paths]  # as the training files were read
         if not texts:
             raise DataError("no inputs given: pass --text \"...\" or .txt files")
-        ids = [t[:40].replace("\n", " ") for t in texts[:len(texts) - len(paths)]] + list(paths)
+        for i in wordless_texts(texts):  # a model scores anything, even nothing: refuse what has no words
+            what = f"--text {texts[i]!r}" if i < len(typed) else f"{paths[i - len(typed)]}"
+            raise DataError(f"{what}: no words to classify; expected a text with at least one word")
+        ids = [t[:40].replace("\n", " ") for t in typed] + list(paths)
         return encode_texts(run.input_meta, texts), ids, torch.full((len(texts),), -1)
 
     def explain(self, run, source: str | None, text: str | None, out: Path, top_k: int) -> list[str]:

@@ -1,10 +1,12 @@
-"""Words → integer ids: lower-casing, word splitting, a vocabulary from the training texts, padding/truncation.
+"""Words → integer ids: Unicode normalisation, lower-casing, word splitting, a vocabulary from the training
+texts, padding/truncation.
 
 The whole tokenizer is a JSON-able dict (`to_dict`), saved with a run so `predict` reads raw text the same way.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -13,12 +15,23 @@ import numpy as np
 PAD, UNK = "<pad>", "<unk>"  # ids 0 and 1: padding fills short texts, unknown stands for out-of-vocabulary words
 PAD_ID, UNK_ID = 0, 1
 # A word: letters/digits, optionally joined by an apostrophe ("don't", "bbc's"); punctuation is dropped.
-WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 MIN_LENGTH = 5  # shortest padded length: the widest convolution of the text CNN (5 words) must fit
+# Apostrophe look-alikes → "'": word processors and Excel type ’ for ', so "club’s" and "club's" are one word.
+APOSTROPHES = str.maketrans({c: "'" for c in "\u2018\u2019\u201a\u201b\u2032\u02bc\uff07`\u00b4"})
+
+
+def normalise(text: str) -> str:
+    """NFKC (ligatures, full-width and compatibility forms → plain letters) with apostrophe look-alikes → '.
+
+    Applied to every text before it is split, at training and at prediction alike.
+    """
+    return unicodedata.normalize("NFKC", text.translate(APOSTROPHES))
 
 
 def split_words(text: str, lower: bool = True) -> list[str]:
-    """The words of `text` in order (lower-cased when `lower`)."""
+    """The words of `text` in order, after `normalise` (lower-cased when `lower`)."""
+    text = normalise(text)
     return WORD.findall(text.lower() if lower else text)
 
 
