@@ -28,6 +28,8 @@ class TrainingConsole:
     def on_data(self, info: dict) -> None:
         if self.quiet:
             return
+        for note in info.get("notes", ()):  # what the loader chose (working size, transparency): said first
+            self.say(f"note      {note}")
         splits = ", ".join(f"{k} {v}" for k, v in info["splits"].items())
         shape = "×".join(map(str, info["shape"]))
         self.say(f"data      {info['name']}: {shape}, {len(info['classes'])} classes ({splits})")

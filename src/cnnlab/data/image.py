@@ -1,28 +1,115 @@
-"""Reading one image file as a uint8 array, without PyTorch (shared by the folder loader and ONNX inference)."""
+"""Reading one image file as a uint8 array, without PyTorch: the one conversion training, prediction, explanation,
+ONNX inference and the web lab share.
+
+What the pixels mean, whatever the file's mode:
+- EXIF orientation (1-8) is applied first, so a phone photo stored sideways reaches the model upright;
+- 16-bit gray (I;16, 0-65535) is scaled to 8 bits (v·255/65535, rounded), never clipped; 16-bit colour is read by
+  Pillow as its high byte (v >> 8); 32-bit integer or float pixels outside 0..65535 / 0..1 are refused;
+- transparent pixels (RGBA, LA, PA, palette with tRNS) are composited onto BACKGROUND (white, as drawings are
+  usually made on paper), never dropped to black;
+- palette, CMYK, YCbCr and other modes become RGB; gray or colour is then a choice of the caller (see is_gray).
+Resizing squashes to (H, W) — the aspect ratio is not kept, as Keras's image_dataset_from_directory does by
+default — bilinear, antialiased when shrinking.  Large JPEGs are decoded at a reduced DCT scale (Pillow's
+`draft`), so a 4000×3000 photo never needs its full 36 MB in memory when a 128×128 image is asked for.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnnlab.data.base import DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+BACKGROUND = (255, 255, 255)  # what transparent pixels become (white paper)
+GRAY_TOLERANCE = 3  # an RGB pixel whose channels differ by at most this much is gray (lossy coding leaves ±1-2)
+_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+
+
+def read_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions Pillow raises for unreadable, truncated or hostile files."""
+    return (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
 
 
 def load_image(path: Path, channels: int, size: tuple[int, int] | None) -> np.ndarray:
-    """One image as uint8 (C, H, W): converted to gray (1) or RGB (3), resized to (H, W) when given."""
+    """One image file as uint8 (C, H, W): oriented, 8-bit, composited, gray (1) or RGB (3), squashed to (H, W)
+    when given.  Raises DataError naming the file when it cannot be read (corrupt, truncated, not an image)."""
+    return read_image(path, channels, size)[0]
+
+
+def read_image(path: Path, channels: int, size: tuple[int, int] | None) -> tuple[np.ndarray, bool]:
+    """load_image's array, and whether the file had transparency (composited onto BACKGROUND)."""
     try:
         with Image.open(path) as img:
-            return _converted(img, channels, size)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise DataError(f"{path}: unreadable image ({exc})") from None
+            if size is not None:  # decode a large JPEG at 1/2, 1/4 or 1/8 scale, still ≥ size on both sides
+                side = max(size)
+                img.draft(None, (side, side))
+            transparent = has_alpha(img)
+            return _converted(upright(img, path), channels, size), transparent
+    except DataError:
+        raise
+    except read_errors() as exc:
+        raise DataError(f"{path}: unreadable image ({_why(exc)}); expected a complete PNG, JPEG, BMP, GIF, "
+                        "TIFF or WebP file") from None
 
 
 def convert_image(image: np.ndarray, channels: int, size: tuple[int, int] | None) -> np.ndarray:
     """uint8 (C, H, W) with C = 1 or 3 → (channels, H', W'), converted and resized as image files are."""
     return _converted(Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)), channels, size)
+
+
+def upright(img: Image.Image, path: Path | str = "image") -> Image.Image:
+    """The image with its EXIF orientation applied, in mode L (8-bit gray) or RGB, transparency on BACKGROUND.
+
+    Raises DataError for pixel values that cannot be mapped to 8 bits without clipping."""
+    img = ImageOps.exif_transpose(img) or img
+    mode = img.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        return _eight_bit(img, path)
+    if has_alpha(img):
+        return composite(img)
+    if mode in ("L", "RGB"):
+        return img
+    if mode == "1":
+        return img.convert("L")
+    return img.convert("RGB")  # P (palette), CMYK (Adobe inversion handled by Pillow), YCbCr, LAB, HSV
+
+
+def composite(img: Image.Image) -> Image.Image:
+    """An image with transparency laid onto BACKGROUND: L for LA, else RGB."""
+    gray = img.mode in ("L", "LA", "La")
+    rgba = img.convert("RGBA")
+    paper = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
+    out = Image.alpha_composite(paper, rgba).convert("RGB")
+    return out.convert("L") if gray else out
+
+
+def has_alpha(img: Image.Image) -> bool:
+    """True when the image carries transparency (an alpha channel or a palette/gray tRNS entry)."""
+    return img.mode in _ALPHA_MODES or "transparency" in img.info
+
+
+def _eight_bit(img: Image.Image, path: Path | str) -> Image.Image:
+    """16-bit (and 32-bit int / float) gray → 8-bit L, scaled by the range the type implies, never clipped."""
+    values = np.asarray(img)
+    if img.mode == "F":
+        low, high, scale = 0.0, 1.0, 255.0
+    else:
+        low, high, scale = 0, 65535, 255 / 65535
+    if values.size and (values.min() < low or values.max() > high):
+        raise DataError(f"{path}: {img.mode} pixels range {values.min()}..{values.max()}; expected 8-bit, "
+                        f"16-bit (0..65535) or float (0..1) values — rescale the file to one of those")
+    return Image.fromarray(np.rint(values.astype(np.float64) * scale).astype(np.uint8), "L")
+
+
+def is_gray(img: Image.Image) -> bool:
+    """True when an upright() image's pixels are gray: mode L, or RGB with R ≈ G ≈ B everywhere."""
+    if img.mode == "L":
+        return True
+    rgb = np.asarray(img.convert("RGB"), dtype=np.int16)
+    return bool(np.abs(rgb[..., 0] - rgb[..., 1]).max(initial=0) <= GRAY_TOLERANCE
+                and np.abs(rgb[..., 1] - rgb[..., 2]).max(initial=0) <= GRAY_TOLERANCE)
 
 
 def _converted(img: Image.Image, channels: int, size: tuple[int, int] | None) -> np.ndarray:
@@ -32,3 +119,9 @@ def _converted(img: Image.Image, channels: int, size: tuple[int, int] | None) ->
         img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
     array = np.asarray(img, dtype=np.uint8)
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+
+
+def _why(exc: BaseException) -> str:
+    """A short, one-line reason from a Pillow exception."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:160]
