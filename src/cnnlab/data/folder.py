@@ -3,9 +3,10 @@
 Rules (the README's Data section states them for users):
 - a class is a top-level subfolder; its images are found in its sub-folders too (`cat/2024/a.jpg`), as
   torchvision's ImageFolder and Keras's image_dataset_from_directory do; a training class with no image is an error;
-- working size: when every sampled image is at most WORKING_SIDE px on its longest side, all are resized to the
-  first image's size (as stored); otherwise all are squashed to WORKING_SIDE × WORKING_SIDE (Keras's default is
-  256×256; 128 trains in reasonable time on a laptop CPU); `image_size` (the CLI's --image-size H W) overrides;
+- working size: when every sampled image is at most WORKING_SIDE px on its longest side, all are resized to
+  the most common size among them (after EXIF orientation); otherwise all are squashed to WORKING_SIDE ×
+  WORKING_SIDE (Keras's default is 256×256; 128 trains in reasonable time on a laptop CPU); `image_size` (the
+  CLI's --image-size H W) overrides;
 - gray or colour is decided from the pixels of a sample (not the file's mode: palette and RGBA files are often gray);
 - before decoding, the N×C×H×W bytes needed are compared with the memory available (see cnnlab.data.stream).
 The decisions come back as Dataset.notes for the CLI to print; nothing here prints.
@@ -125,11 +126,12 @@ def working_size(sample: list[Path], image_size: tuple[int, int] | None) -> tupl
         return tuple(image_size), None
     sizes = [_stored_size(p) for p in sample]
     largest = max(sizes, key=max)
-    if max(largest) <= WORKING_SIDE:  # small images: keep the first one's size
+    if max(largest) <= WORKING_SIDE:  # small images: keep their most common size (the first one's on a tie)
         if len(set(sizes)) == 1:
             return sizes[0], None
-        return sizes[0], (f"images differ in size; all resized to {sizes[0][0]}×{sizes[0][1]} (the first one's); "
-                          f"choose with --image-size H W")
+        common = max(sizes, key=sizes.count)
+        return common, (f"images differ in size; all resized to {common[0]}×{common[1]} (the most common); "
+                        f"choose with --image-size H W")
     side = WORKING_SIDE
     return (side, side), (f"images up to {largest[1]}×{largest[0]} px: training at {side}×{side} (each image squashed "
                           f"to it, aspect ratio not kept); change with --image-size H W")

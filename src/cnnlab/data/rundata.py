@@ -86,7 +86,7 @@ def split_data(data: Dataset, cfg: TrainConfig) -> Dataset:
     """Carve a stratified validation split (cfg.val_split) when there is none, then apply cfg.limit."""
     if "val" not in data and cfg.val_split > 0:
         data.splits["train"], data.splits["val"] = stratified_split(data["train"], cfg.val_split, cfg.seed)
-    if cfg.limit and cfg.limit < len(data["train"]):
+    if cfg.limit and cfg.limit < len(data["train"]) and not data["train"].streamed:  # streamed: already sampled
         data.splits["train"] = limited(data["train"], cfg.limit, cfg.seed)  # keeps every class
     data.splits = {k: data.splits[k] for k in sorted(data.splits, key=lambda s: ("train", "val", "test").index(s))}
     return data
