@@ -30,6 +30,12 @@ def quadrant_scene(h: int = 48, w: int = 64) -> np.ndarray:
     return scene
 
 
+def quadrant_colours(chw: np.ndarray) -> np.ndarray:
+    """The colour at the centre of each quadrant of a (3, H, W) image, as (2, 2, 3)."""
+    h, w = chw.shape[1:]
+    return np.array([[chw[:, (2 * r + 1) * h // 4, (2 * c + 1) * w // 4] for c in range(2)] for r in range(2)])
+
+
 def oriented_file(path: Path, scene: np.ndarray, orientation: int) -> Path:
     """Save `scene` the way a phone does: pixels stored turned/flipped, EXIF Orientation saying how to undo it."""
     img = Image.fromarray(scene)

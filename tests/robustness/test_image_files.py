@@ -4,21 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
-from robust_cases import (QUADRANTS, color16_file, gray16_png, gray_as, oriented_file, photo, quadrant_scene,
-                          transparent_drawing, truncated)
+from robust_cases import (QUADRANTS, color16_file, gray16_png, gray_as, oriented_file, photo, quadrant_colours,
+                          quadrant_scene, transparent_drawing, truncated)
 
 from cnnlab.data import DataError
 from cnnlab.data.folder import guess_channels
 from cnnlab.data.image import load_image, read_image
-
-
-def quadrant_colours(chw: np.ndarray) -> np.ndarray:
-    """The colour at the centre of each quadrant of a (3, H, W) image, as (2, 2, 3)."""
-    h, w = chw.shape[1:]
-    return np.array([[chw[:, (2 * r + 1) * h // 4, (2 * c + 1) * w // 4] for c in range(2)] for r in range(2)])
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
