@@ -58,3 +58,11 @@ def test_sideways_phone_jpeg_is_upright_everywhere(tmp_path, orientation):
     path = oriented_file(tmp_path / "phone.jpg", quadrant_scene(300, 400), orientation)
     for where, image in every_reading(path, (3, 48, 64)).items():
         np.testing.assert_allclose(quadrant_colours(image), QUADRANTS, atol=14, err_msg=where)
+
+
+def test_filter_gallery_reads_image_files_the_same_way(tmp_path):
+    from cnnlab.explain.viz.gallery import read_image as gallery_image
+    path = oriented_file(tmp_path / "sideways.png", quadrant_scene(30, 40), 8)
+    np.testing.assert_array_equal(gallery_image(path), load_image(path, 3, None))
+    gray16_png(tmp_path / "g16.png", np.full((4, 4), 65535))
+    np.testing.assert_array_equal(gallery_image(tmp_path / "g16.png"), np.full((4, 4), 255.0))
