@@ -120,7 +120,7 @@ def test_small_images_of_mixed_sizes_take_the_most_common(tmp_path):
     data = load_data(root)
     assert data.input_shape == (1, 20, 30)
     assert data.notes == ["images differ in size; all resized to 20×30 (the most common); choose with "
-                          "--image-size H W"]
+                          "--image-size HxW"]
 
 
 @pytest.mark.parametrize("w,h", [(1600, 1200), (4000, 3000), (300, 129)])
@@ -132,7 +132,7 @@ def test_photo_sizes_train_at_the_working_size(tmp_path, w, h):
     data = load_data(tmp_path / "d")
     assert data.input_shape == (3, WORKING_SIDE, WORKING_SIDE)
     assert data.notes == [f"images up to {w}×{h} px: training at 128×128 (each image squashed to it, aspect ratio "
-                          "not kept); change with --image-size H W"]
+                          "not kept); change with --image-size HxW"]
     assert load_data(tmp_path / "d", image_size=(64, 48)).input_shape == (3, 64, 48)
 
 

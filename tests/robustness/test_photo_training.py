@@ -34,7 +34,7 @@ def test_first_line_of_train_says_the_working_size(tmp_path, cli):
                          "--runs-dir", tmp_path / "runs")
     assert code == 0, err
     assert out.splitlines()[0] == ("note      images up to 300×400 px: training at 128×128 (each image squashed to "
-                                   "it, aspect ratio not kept); change with --image-size H W")
+                                   "it, aspect ratio not kept); change with --image-size HxW")
     assert out.splitlines()[1].startswith("data      d: 3×128×128, 2 classes")
 
 

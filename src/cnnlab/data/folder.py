@@ -6,7 +6,7 @@ Rules (the README's Data section states them for users):
 - working size: when every sampled image is at most WORKING_SIDE px on its longest side, all are resized to
   the most common size among them (after EXIF orientation); otherwise all are squashed to WORKING_SIDE ×
   WORKING_SIDE (Keras's default is 256×256; 128 trains in reasonable time on a laptop CPU); `image_size` (the
-  CLI's --image-size H W) overrides;
+  CLI's --image-size HxW) overrides;
 - gray or colour is decided from the pixels of a sample (not the file's mode: palette and RGBA files are often gray);
 - before decoding, the N×C×H×W bytes needed are compared with the memory available (see cnnlab.data.stream).
 The decisions come back as Dataset.notes for the CLI to print; nothing here prints.
@@ -131,10 +131,10 @@ def working_size(sample: list[Path], image_size: tuple[int, int] | None) -> tupl
             return sizes[0], None
         common = max(sizes, key=sizes.count)
         return common, (f"images differ in size; all resized to {common[0]}×{common[1]} (the most common); "
-                        f"choose with --image-size H W")
+                        f"choose with --image-size HxW")
     side = WORKING_SIDE
     return (side, side), (f"images up to {largest[1]}×{largest[0]} px: training at {side}×{side} (each image squashed "
-                          f"to it, aspect ratio not kept); change with --image-size H W")
+                          f"to it, aspect ratio not kept); change with --image-size HxW")
 
 
 def guess_channels(sample: list[Path]) -> int:
