@@ -49,3 +49,9 @@ def test_phone_photo_folder_trains_one_epoch_under_2_gb(tmp_path, w, h):
     assert done.returncode == 0, done.stderr
     peak_kb = int(done.stdout.splitlines()[-1])
     assert peak_kb < 2 * 1024 * 1024, f"peak RSS {peak_kb / 1024:.0f} MB"
+
+
+def test_data_command_says_the_working_size_first(tmp_path, cli):
+    code, out, err = cli("data", photo_folder(tmp_path / "d"))
+    assert code == 0 and out.splitlines()[0].startswith("note: images up to 300×400 px: training at 128×128")
+    assert out.splitlines()[1] == "d: 3×128×128 images, 2 classes"
