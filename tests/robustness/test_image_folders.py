@@ -53,8 +53,23 @@ def test_a_class_without_images_is_an_error_naming_it(tmp_path, content):
     with pytest.raises(DataError) as info:
         load_data(root)
     assert str(info.value) == (f"{root / 'bird'}: class 'bird' has no images (sub-folders searched too); expected "
-                               "image files (.bmp, .gif, .jpeg, .jpg, .pbm, .pgm, .png, .ppm, .tif, .tiff, .webp) — "
-                               "add some or remove the folder")
+                               "image files such as .jpg, .png, .webp, .bmp, .gif or .tif — add some or remove the "
+                               "folder")
+
+
+def test_heic_and_raw_photos_are_named_not_silently_missing(tmp_path):
+    root = class_folder(tmp_path / "d", {"cat": ["a.png", "b.png"], "dog": ["c.png"]})
+    (root / "dog" / "IMG_0001.HEIC").write_bytes(b"\0\0\0\x18ftypheic")
+    data = load_data(root)
+    assert data["train"].class_counts(2) == [2, 1]
+    assert data.notes == [f"skipped 1 HEIC file (e.g. {root / 'dog' / 'IMG_0001.HEIC'}): Pillow cannot decode them; "
+                          "convert them to JPEG or PNG to use them"]
+    (root / "fox" / "2024").mkdir(parents=True)
+    for name in ("x.heic", "y.dng"):
+        (root / "fox" / "2024" / name).write_bytes(b"\0")
+    with pytest.raises(DataError, match=r"fox: class 'fox' has no image Pillow can read, only 2 HEIC/raw files "
+                                        r"\(e\.g\. .*x\.heic\); convert them to JPEG or PNG"):
+        load_data(root)
 
 
 def test_cli_stops_with_one_line_for_an_empty_class(tmp_path, cli):
@@ -74,7 +89,7 @@ def test_cli_stops_with_one_line_for_a_corrupt_image(tmp_path, cli):
     assert err.startswith(f"error: {root / 'dog' / 'deep' / 'd.png'}: unreadable image (")
 
 
-# ── --limit keeps every class ──────────────────────────────────────────────────────────────────────────────
+# ── --limit keeps every class ────────────────────────────────────────────────────────────────────────────────────
 def test_limit_keeps_the_one_image_of_a_rare_class(tmp_path):
     from cnnlab.data.rundata import prepare_data
     from cnnlab.training.config import TrainConfig
@@ -107,7 +122,7 @@ def test_cli_limit_below_the_class_count_is_one_line(tmp_path, cli):
                                  "keeps at least one image, so use --limit 3 or more\n")
 
 
-# ── working size ───────────────────────────────────────────────────────────────────────────────────────────
+# ── working size ─────────────────────────────────────────────────────────────────────────────────────────────────
 def test_small_images_keep_their_size(tmp_path):
     root = class_folder(tmp_path / "d", {"a": ["1.png"], "b": ["2.png"]}, size=(28, 28))
     data = load_data(root)
@@ -155,7 +170,7 @@ def test_transparency_is_said_once(tmp_path):
     assert int(data["train"].images.float().mean()) > 200  # white paper, not black
 
 
-# ── memory: estimate before decoding, stream or refuse ─────────────────────────────────────────────────────
+# ── memory: estimate before decoding, stream or refuse ───────────────────────────────────────────────────────────
 def test_estimate_uses_the_working_size_not_the_stored_one(tmp_path):
     for cls in ("a", "b"):
         (tmp_path / "d" / cls).mkdir(parents=True)

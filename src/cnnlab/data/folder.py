@@ -23,8 +23,8 @@ from PIL import Image
 
 from cnnlab.data.base import available_memory, class_folders, size_text, visible_files
 from cnnlab.data.dataset import SPLIT_NAMES, DataError, Dataset, Split
-from cnnlab.data.image import (BACKGROUND, IMAGE_SUFFIXES, is_gray, load_image, read_errors, read_image,  # noqa: F401
-                               upright)
+from cnnlab.data.image import (BACKGROUND, IMAGE_SUFFIXES, UNREADABLE_SUFFIXES, is_gray, load_image,  # noqa: F401
+                               read_errors, read_image, upright)
 
 WORKING_SIDE = 128  # px: images larger than this on their longest side are trained at WORKING_SIDE²
 SAMPLE = 48  # images (spread over the classes) whose size and pixels settle the working size and channels
@@ -38,6 +38,17 @@ def is_image_file(path: Path) -> bool:
 def image_files(folder: Path) -> list[Path]:
     """The image files under `folder`, in its sub-folders too, sorted by path."""
     return [p for p in visible_files(folder) if p.suffix.lower() in IMAGE_SUFFIXES]
+
+
+def unreadable_files(folder: Path) -> list[Path]:
+    """The HEIC and camera-raw files under `folder`: photos Pillow cannot decode."""
+    return [p for p in visible_files(folder) if p.suffix.lower() in UNREADABLE_SUFFIXES]
+
+
+def unreadable_text(files: list[Path]) -> str:
+    """'3 HEIC files (e.g. cat/IMG_1.heic)': what was skipped, for notes and errors."""
+    kinds = "/".join(sorted({UNREADABLE_SUFFIXES[p.suffix.lower()] for p in files}))
+    return f"{len(files)} {kinds} file{'s' if len(files) > 1 else ''} (e.g. {files[0]})"
 
 
 def _has_images(folder: Path) -> bool:
@@ -56,8 +67,10 @@ def looks_like_image_folder(folder: Path) -> bool:
     return any(_has_images(sub) for sub in top)
 
 
-def _list_split(folder: Path, classes: list[str] | None) -> tuple[list[Path], list[int], list[str]]:
-    """(paths, labels, classes) of one split; the training split (classes None) names the classes."""
+def _list_split(folder: Path, classes: list[str] | None, skipped: list[Path]
+                ) -> tuple[list[Path], list[int], list[str]]:
+    """(paths, labels, classes) of one split; the training split (classes None) names the classes.  HEIC and raw
+    files found are added to `skipped`."""
     found = [p.name for p in class_folders(folder)]
     training = classes is None
     classes = classes or found
@@ -68,9 +81,16 @@ def _list_split(folder: Path, classes: list[str] | None) -> tuple[list[Path], li
     paths, labels = [], []
     for label, name in enumerate(classes):
         files = image_files(folder / name) if (folder / name).is_dir() else []
+        others = unreadable_files(folder / name) if (folder / name).is_dir() else []
+        skipped += others
+        if training and not files and others:
+            raise DataError(f"{folder / name}: class {name!r} has no image Pillow can read, only "
+                            f"{unreadable_text(others)}; convert them to JPEG or PNG (e.g. with ImageMagick: "
+                            "magick mogrify -format jpg *.heic)")
         if training and not files:
             raise DataError(f"{folder / name}: class {name!r} has no images (sub-folders searched too); expected "
-                            f"image files ({', '.join(sorted(IMAGE_SUFFIXES))}) — add some or remove the folder")
+                            "image files such as .jpg, .png, .webp, .bmp, .gif or .tif — add some or remove the "
+                            "folder")
         paths += files
         labels += [label] * len(files)
     return paths, labels, classes
@@ -133,8 +153,8 @@ def working_size(sample: list[Path], image_size: tuple[int, int] | None) -> tupl
         return common, (f"images differ in size; all resized to {common[0]}×{common[1]} (the most common); "
                         f"choose with --image-size HxW")
     side = WORKING_SIDE
-    return (side, side), (f"images up to {largest[1]}×{largest[0]} px: training at {side}×{side} (each image squashed "
-                          f"to it, aspect ratio not kept); change with --image-size HxW")
+    return (side, side), (f"images up to {largest[1]}×{largest[0]} px: training at {side}×{side} (each image "
+                          f"squashed to it, aspect ratio not kept); change with --image-size HxW")
 
 
 def guess_channels(sample: list[Path]) -> int:
@@ -163,17 +183,20 @@ def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = N
     split_dirs = {s: folder / s for s in SPLIT_NAMES if (folder / s).is_dir()}
     if "train" not in split_dirs:
         split_dirs = {"train": folder}
-    listed, classes = {}, None
+    listed, classes, skipped = {}, None, []
     for split, path in split_dirs.items():
-        paths, labels, classes = _list_split(path, classes)
+        paths, labels, classes = _list_split(path, classes, skipped)
         listed[split] = (paths, labels)
     if not listed["train"][0]:
         raise DataError(f"{folder}: no images found; expected one subfolder per class holding image files "
                         f"({', '.join(sorted(IMAGE_SUFFIXES))})")
     sample = sample_paths(*listed["train"])
     size, note = working_size(sample, image_size)
-    return FolderListing(folder, classes, listed, channels or guess_channels(sample), tuple(size),
-                         [note] if note else [])
+    notes = [note] if note else []
+    if skipped:
+        notes.append(f"skipped {unreadable_text(skipped)}: Pillow cannot decode them; convert them to JPEG or PNG "
+                     "to use them")
+    return FolderListing(folder, classes, listed, channels or guess_channels(sample), tuple(size), notes)
 
 
 def transparency_note() -> str:

@@ -21,7 +21,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnnlab.data.base import DataError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".bmp", ".gif", ".tif", ".tiff", ".webp",
+                  ".avif", ".pgm", ".ppm", ".pbm"}
+# Photo formats Pillow cannot decode: iPhones' HEIC and cameras' raw files.  Listed so that a folder of them is
+# reported (with what to do) instead of looking empty.
+UNREADABLE_SUFFIXES = {".heic": "HEIC", ".heif": "HEIF", ".dng": "raw", ".cr2": "raw", ".cr3": "raw",
+                       ".nef": "raw", ".arw": "raw", ".orf": "raw", ".rw2": "raw", ".raf": "raw"}
 BACKGROUND = (255, 255, 255)  # what transparent pixels become (white paper)
 GRAY_TOLERANCE = 3  # an RGB pixel whose channels differ by at most this much is gray (lossy coding leaves ±1-2)
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
