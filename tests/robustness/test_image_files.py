@@ -138,3 +138,22 @@ def test_huge_jpeg_is_decoded_at_reduced_scale(tmp_path, monkeypatch):
 def test_tiny_image_resizes_up(tmp_path):
     Image.fromarray(np.array([[200]], dtype=np.uint8)).save(tmp_path / "dot.png")
     np.testing.assert_array_equal(load_image(tmp_path / "dot.png", 3, (4, 4)), np.full((3, 4, 4), 200))
+
+
+@settings(max_examples=25, deadline=None)
+@given(arrays(np.uint8, (3, 4, 4)))
+def test_any_alpha_blends_onto_white(tmp_path_factory, rgba_planes):
+    gray, alpha = rgba_planes[0], rgba_planes[1]
+    path = tmp_path_factory.mktemp("la") / "x.png"
+    Image.fromarray(np.dstack([gray, alpha]), "LA").save(path)
+    expected = gray * (alpha / 255) + 255 * (1 - alpha / 255)  # "over" compositing onto white paper
+    np.testing.assert_allclose(load_image(path, 1, None)[0], expected, atol=1)
+
+
+def test_decompression_bomb_is_one_line_naming_the_file(tmp_path, monkeypatch):
+    Image.new("L", (300, 200)).save(tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 60,000 px > 2 × the limit: Pillow refuses to decode
+    with pytest.raises(DataError) as info:
+        load_image(tmp_path / "bomb.png", 1, (8, 8))
+    assert str(info.value).startswith(f"{tmp_path / 'bomb.png'}: unreadable image (Image size (60000 pixels) "
+                                      "exceeds limit") and "\n" not in str(info.value)

@@ -223,3 +223,12 @@ def test_every_decoded_array_is_written_in_place(tmp_path):
     images, transparent = folder_mod.load_images(sorted(root.rglob("*.png")), 1, (9, 7))
     assert images.shape == (3, 1, 9, 7) and not transparent
     assert np.unique(images.reshape(3, -1), axis=0).shape[0] == 3  # three distinct files, three distinct rows
+
+
+def test_tiny_images_and_one_huge_one_share_the_working_size(tmp_path):
+    root = class_folder(tmp_path / "d", {"a": ["dot.png"], "b": ["line.png"]}, size=(1, 1))
+    Image.new("RGB", (3, 1), (200, 10, 10)).save(root / "b" / "line.png")
+    assert load_data(root).input_shape == (3, 1, 1)
+    photo(root / "a" / "big.jpg", 3000, 2000)
+    data = load_data(root)
+    assert data.input_shape == (3, 128, 128) and data["train"].class_counts(2) == [2, 1]
