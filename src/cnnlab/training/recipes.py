@@ -22,7 +22,8 @@ _DIGIT_TRAINING = dict(batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=
 
 # Per kind of data.  digits: 1 channel, 13-32 px (MNIST, Fashion-MNIST, KMNIST); tiny: 1 channel under 13 px
 # (too small for digitnet); faces: 1 channel, 33-96 px (FER2013); color: 3 channels up to 64 px (CIFAR-10);
-# photo: 3 channels over 64 px (phone photos at the 128×128 working size of image folders); other: anything else.
+# photo: 3 channels over 64 px or 1 channel over 96 px (phone photos, scans at the 128×128 working size of image
+# folders); other: anything else.
 VALUES: dict[tuple[str, str], dict] = {
     ("fast", "digits"): _FAST_DIGITS,
     ("best", "digits"): dict(model="digitnet", epochs=12, **_DIGIT_TRAINING),
@@ -86,7 +87,7 @@ def data_kind(data: Dataset) -> str:
         return "faces"
     if c == 3 and max(h, w) <= 64:
         return "color"
-    if c == 3:
+    if c == 3 or max(h, w) > 96:  # colour above 64 px, gray above 96 px (scans, X-rays): the 128 px working size
         return "photo"
     return "other"
 
