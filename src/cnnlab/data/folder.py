@@ -24,25 +24,19 @@ from PIL import Image
 from cnnlab.data.base import available_memory, class_folders, size_text, visible_files
 from cnnlab.data.dataset import SPLIT_NAMES, DataError, Dataset, Split
 from cnnlab.data.image import (BACKGROUND, IMAGE_SUFFIXES, UNREADABLE_SUFFIXES, is_gray, load_image,  # noqa: F401
-                               read_errors, read_image, upright)
+                               read_errors, read_image, unreadable, upright)
 
 WORKING_SIDE = 128  # px: images larger than this on their longest side are trained at WORKING_SIDE²
 SAMPLE = 48  # images (spread over the classes) whose size and pixels settle the working size and channels
 MEMORY_SHARE = 0.8  # decoded images may fill at most this share of the available memory in the in-memory path
 
 
-def is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
-
-
-def image_files(folder: Path) -> list[Path]:
-    """The image files under `folder`, in its sub-folders too, sorted by path."""
-    return [p for p in visible_files(folder) if p.suffix.lower() in IMAGE_SUFFIXES]
-
-
-def unreadable_files(folder: Path) -> list[Path]:
-    """The HEIC and camera-raw files under `folder`: photos Pillow cannot decode."""
-    return [p for p in visible_files(folder) if p.suffix.lower() in UNREADABLE_SUFFIXES]
+def image_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The image files under `folder`, in its sub-folders too, sorted by path; and the HEIC and camera-raw files
+    there (photos Pillow cannot decode)."""
+    found = visible_files(folder) if folder.is_dir() else []
+    return ([p for p in found if p.suffix.lower() in IMAGE_SUFFIXES],
+            [p for p in found if p.suffix.lower() in UNREADABLE_SUFFIXES])
 
 
 def unreadable_text(files: list[Path]) -> str:
@@ -80,8 +74,7 @@ def _list_split(folder: Path, classes: list[str] | None, skipped: list[Path]
                         f"{', '.join(classes)}")
     paths, labels = [], []
     for label, name in enumerate(classes):
-        files = image_files(folder / name) if (folder / name).is_dir() else []
-        others = unreadable_files(folder / name) if (folder / name).is_dir() else []
+        files, others = image_files(folder / name)
         skipped += others
         if training and not files and others:
             raise DataError(f"{folder / name}: class {name!r} has no image Pillow can read, only "
@@ -137,7 +130,7 @@ def _stored_size(path: Path) -> tuple[int, int]:
                 w, h = h, w
             return h, w
     except read_errors() as exc:
-        raise DataError(f"{path}: unreadable image ({' '.join(str(exc).split())[:160]})") from None
+        raise unreadable(path, exc) from None
 
 
 def working_size(sample: list[Path], image_size: tuple[int, int] | None) -> tuple[tuple[int, int], str | None]:
@@ -170,7 +163,7 @@ def guess_channels(sample: list[Path]) -> int:
         except DataError:
             raise
         except read_errors() as exc:
-            raise DataError(f"{path}: unreadable image ({' '.join(str(exc).split())[:160]})") from None
+            raise unreadable(path, exc) from None
     return 1
 
 

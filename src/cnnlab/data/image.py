@@ -55,8 +55,7 @@ def read_image(path: Path, channels: int, size: tuple[int, int] | None) -> tuple
     except DataError:
         raise
     except read_errors() as exc:
-        raise DataError(f"{path}: unreadable image ({_why(exc)}); expected a complete PNG, JPEG, BMP, GIF, "
-                        "TIFF or WebP file") from None
+        raise unreadable(path, exc) from None
 
 
 def convert_image(image: np.ndarray, channels: int, size: tuple[int, int] | None) -> np.ndarray:
@@ -126,7 +125,7 @@ def _converted(img: Image.Image, channels: int, size: tuple[int, int] | None) ->
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
 
-def _why(exc: BaseException) -> str:
-    """A short, one-line reason from a Pillow exception."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:160]
+def unreadable(path: Path | str, exc: BaseException) -> DataError:
+    """The one-line error for a file Pillow could not read: the file, Pillow's reason (shortened), what was expected."""
+    why = (" ".join(str(exc).split()) or type(exc).__name__)[:160]
+    return DataError(f"{path}: unreadable image ({why}); expected a complete PNG, JPEG, BMP, GIF, TIFF or WebP file")
