@@ -232,3 +232,29 @@ def test_tiny_images_and_one_huge_one_share_the_working_size(tmp_path):
     photo(root / "a" / "big.jpg", 3000, 2000)
     data = load_data(root)
     assert data.input_shape == (3, 128, 128) and data["train"].class_counts(2) == [2, 1]
+
+
+def test_cli_refuses_a_folder_too_big_for_memory_without_streaming(tmp_path, monkeypatch, cli):
+    root = class_folder(tmp_path / "d", {"a": ["1.png"], "b": ["2.png"]}, size=(100, 100))
+    monkeypatch.setattr(folder_mod, "available_memory", lambda: 10_000)
+    code, out, err = cli("train", root, "--stream", "off", "--epochs", "1", "--runs-dir", tmp_path / "runs")
+    assert code == 2 and err == (f"error: {root}: 2 images at 1×100×100 need 20.0 kB, more than the 10.0 kB of "
+                                 "memory available; use --stream on (decode once to a disk cache) or a smaller "
+                                 "--image-size\n")
+
+
+def test_streamed_and_in_memory_folders_read_odd_files_alike(tmp_path, monkeypatch):
+    from robust_cases import gray16_png, oriented_file, quadrant_scene
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "d"
+    for cls in ("a", "b"):
+        (root / cls / "deep").mkdir(parents=True)
+        oriented_file(root / cls / "sideways.png", quadrant_scene(24, 32), 6)
+        transparent_drawing(root / cls / "deep" / "clear.png", "RGBA")
+        gray16_png(root / cls / "g16.png", np.linspace(0, 65535, 24 * 32).reshape(24, 32))
+    memory = load_data(root)
+    streamed = stream.load_folder_streamed(root)
+    assert memory.input_shape == streamed.input_shape == (3, 24, 32)
+    np.testing.assert_array_equal(memory["train"].images.numpy(), streamed["train"].images.numpy())
+    assert memory.notes[-1] == "some images have transparent pixels: composited onto a white background"
+    assert [n for n in streamed.notes if not n.startswith("streaming ")] == memory.notes
