@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from cnnlab.data.base import available_memory, class_folders, size_text, visible_files
 from cnnlab.data.dataset import SPLIT_NAMES, DataError, Dataset, Split
 from cnnlab.data.image import (BACKGROUND, IMAGE_SUFFIXES, UNREADABLE_SUFFIXES, is_gray, load_image,  # noqa: F401
-                               read_errors, read_image, unreadable, upright)
+                               open_image, read_errors, read_image, unreadable, upright)
 
 WORKING_SIDE = 128  # px: images larger than this on their longest side are trained at WORKING_SIDE²
 SAMPLE = 48  # images (spread over the classes) whose size and pixels settle the working size and channels
@@ -124,7 +123,7 @@ def sample_paths(paths: list[Path], labels: list[int], n: int = SAMPLE) -> list[
 def _stored_size(path: Path) -> tuple[int, int]:
     """(H, W) after EXIF orientation, from the file's header alone."""
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
             w, h = img.size
             if img.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated a quarter turn
                 w, h = h, w
@@ -154,7 +153,7 @@ def guess_channels(sample: list[Path]) -> int:
     """1 when every sampled image's pixels are gray (whatever the file's mode: L, palette, RGBA ...), else 3."""
     for path in sample:
         try:
-            with Image.open(path) as img:
+            with open_image(path) as img:
                 img.draft(None, (64, 64))  # a JPEG's colour is as clear at 1/8 scale
                 img = upright(img, path)
                 img.thumbnail((64, 64))

@@ -14,6 +14,7 @@ default — bilinear, antialiased when shrinking.  Large JPEGs are decoded at a 
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,29 @@ GRAY_TOLERANCE = 3  # an RGB pixel whose channels differ by at most this much is
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
 
+JPEG_MAX_PIXELS = 260_000_000  # 200-megapixel phone photos: JPEGs decode at 1/8 scale, so they pass Pillow's limit
+_OPEN_LOCK = threading.Lock()  # Image.MAX_IMAGE_PIXELS is a module global: raise it for one open at a time
+
+
+def open_image(path: Path) -> Image.Image:
+    """Image.open with Pillow's decompression-bomb limit (MAX_IMAGE_PIXELS, 89 MP) raised to JPEG_MAX_PIXELS for
+    JPEGs, which load_image decodes at reduced scale; other formats larger than Pillow's limit raise DataError
+    (they would be decoded in full).  No DecompressionBombWarning is left to reach the user."""
+    with _OPEN_LOCK:
+        limit = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max(limit, JPEG_MAX_PIXELS) if limit else limit
+        try:
+            img = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+    w, h = img.size
+    if limit and img.format not in ("JPEG", "MPO") and w * h > limit:
+        img.close()
+        raise DataError(f"{path}: {w}×{h} pixels is more than the {limit / 1e6:.0f} megapixels read in full for "
+                        f"{img.format or 'this'} files; shrink it (or save it as JPEG) first")
+    return img
+
+
 def read_errors() -> tuple[type[BaseException], ...]:
     """The exceptions Pillow raises for unreadable, truncated or hostile files."""
     return (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
@@ -46,7 +70,7 @@ def load_image(path: Path, channels: int, size: tuple[int, int] | None) -> np.nd
 def read_image(path: Path, channels: int, size: tuple[int, int] | None) -> tuple[np.ndarray, bool]:
     """load_image's array, and whether the file had transparency (composited onto BACKGROUND)."""
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
             if size is not None:  # decode a large JPEG at 1/2, 1/4 or 1/8 scale, still ≥ size on both sides
                 side = max(size)
                 img.draft(None, (side, side))
