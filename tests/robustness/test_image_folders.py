@@ -170,6 +170,14 @@ def test_transparency_is_said_once(tmp_path):
     assert int(data["train"].images.float().mean()) > 200  # white paper, not black
 
 
+def test_opaque_rgba_files_are_not_said_to_be_transparent(tmp_path):
+    from robust_cases import gray_as
+    for cls in ("a", "b"):
+        (tmp_path / "d" / cls).mkdir(parents=True)
+        gray_as(tmp_path / "d" / cls / "screenshot.png", "RGBA")
+    assert load_data(tmp_path / "d").notes == []
+
+
 # ── memory: estimate before decoding, stream or refuse ───────────────────────────────────────────────────────────
 def test_estimate_uses_the_working_size_not_the_stored_one(tmp_path):
     for cls in ("a", "b"):

@@ -68,14 +68,14 @@ def load_image(path: Path, channels: int, size: tuple[int, int] | None) -> np.nd
 
 
 def read_image(path: Path, channels: int, size: tuple[int, int] | None) -> tuple[np.ndarray, bool]:
-    """load_image's array, and whether the file had transparency (composited onto BACKGROUND)."""
+    """load_image's array, and whether the file had transparent pixels (composited onto BACKGROUND)."""
     try:
         with open_image(path) as img:
             if size is not None:  # decode a large JPEG at 1/2, 1/4 or 1/8 scale, still ≥ size on both sides
                 side = max(size)
                 img.draft(None, (side, side))
-            transparent = has_alpha(img)
-            return _converted(upright(img, path), channels, size), transparent
+            pixels = upright(img, path)
+            return _converted(pixels, channels, size), is_transparent(img)
     except DataError:
         raise
     except read_errors() as exc:
@@ -117,6 +117,14 @@ def composite(img: Image.Image) -> Image.Image:
 def has_alpha(img: Image.Image) -> bool:
     """True when the image carries transparency (an alpha channel or a palette/gray tRNS entry)."""
     return img.mode in _ALPHA_MODES or "transparency" in img.info
+
+
+def is_transparent(img: Image.Image) -> bool:
+    """True when some pixel is less than fully opaque (an RGBA screenshot with alpha 255 everywhere is not)."""
+    if not has_alpha(img):
+        return False
+    alpha = img.getchannel("A") if img.mode in ("RGBA", "LA", "PA") else img.convert("RGBA").getchannel("A")
+    return alpha.getextrema()[0] < 255
 
 
 def _eight_bit(img: Image.Image, path: Path | str) -> Image.Image:
