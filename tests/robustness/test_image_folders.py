@@ -32,6 +32,16 @@ def test_class_folders_are_walked_at_every_depth(tmp_path):
     assert data["train"].labels.tolist() == [0, 0, 0, 1, 1, 1, 1, 2]
 
 
+def test_images_outside_the_class_folders_are_counted_in_a_note(tmp_path):
+    root = class_folder(tmp_path / "d", {"a": ["1.png"], "b": ["2.png"]})
+    Image.new("L", (12, 12)).save(root / "stray.png")
+    Image.new("L", (12, 12)).save(root / "zz.jpg")
+    data = load_data(root)
+    assert len(data["train"]) == 2
+    assert data.notes == [f"ignored 2 images outside the class folders (e.g. {root / 'stray.png'}); put each in its "
+                          "class's folder to use it"]
+
+
 def test_nested_folders_inside_train_val_test_splits(tmp_path):
     class_folder(tmp_path / "d" / "train", {"a": ["x/1.png", "2.png"], "b": ["y/z/3.png"]})
     class_folder(tmp_path / "d" / "test", {"a": ["deep/4.png"], "b": ["5.png"]})

@@ -188,6 +188,11 @@ def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = N
     if skipped:
         notes.append(f"skipped {unreadable_text(skipped)}: Pillow cannot decode them; convert them to JPEG or PNG "
                      "to use them")
+    loose = [p for d in split_dirs.values() for p in sorted(d.iterdir())
+             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()]
+    if loose:  # ImageFolder and Keras ignore them too, but silently
+        notes.append(f"ignored {len(loose)} image{'s' if len(loose) > 1 else ''} outside the class folders "
+                     f"(e.g. {loose[0]}); put each in its class's folder to use it")
     return FolderListing(folder, classes, listed, channels or guess_channels(sample), tuple(size), notes)
 
 
