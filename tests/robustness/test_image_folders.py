@@ -82,6 +82,16 @@ def test_heic_and_raw_photos_are_named_not_silently_missing(tmp_path):
         load_data(root)
 
 
+def test_a_folder_of_iphone_photos_only_says_to_convert_them(tmp_path, cli):
+    for cls in ("cat", "dog"):
+        (tmp_path / "d" / cls).mkdir(parents=True)
+        (tmp_path / "d" / cls / "IMG_0001.HEIC").write_bytes(b"\0")
+    code, out, err = cli("train", tmp_path / "d", "--epochs", "1", "--runs-dir", tmp_path / "runs")
+    assert code == 2 and err == (f"error: {tmp_path / 'd' / 'cat'}: class 'cat' has no image Pillow can read, only "
+                                 f"1 HEIC file (e.g. {tmp_path / 'd' / 'cat' / 'IMG_0001.HEIC'}); convert them to "
+                                 "JPEG or PNG (e.g. with ImageMagick: magick mogrify -format jpg *.heic)\n")
+
+
 def test_cli_stops_with_one_line_for_an_empty_class(tmp_path, cli):
     root = class_folder(tmp_path / "d", {"cat": ["a.png"], "dog": ["b.png"], "fox": []})
     code, out, err = cli("train", root, "--epochs", "1", "--runs-dir", tmp_path / "runs")

@@ -45,10 +45,11 @@ def unreadable_text(files: list[Path]) -> str:
 
 
 def _has_images(folder: Path) -> bool:
-    """True as soon as one image file is found under `folder` (any depth)."""
+    """True as soon as one image file (or HEIC / raw photo, reported later) is found under `folder` (any depth)."""
+    suffixes = IMAGE_SUFFIXES | set(UNREADABLE_SUFFIXES)
     for root, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        if any(Path(f).suffix.lower() in IMAGE_SUFFIXES and not f.startswith(".") for f in files):
+        if any(Path(f).suffix.lower() in suffixes and not f.startswith(".") for f in files):
             return True
     return False
 
