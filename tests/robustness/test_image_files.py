@@ -6,12 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis.extra.numpy import arrays
 from PIL import Image
-from robust_cases import (QUADRANTS, color16_file, gray16_png, gray_as, oriented_file, photo, quadrant_colours,
-                          quadrant_scene, transparent_drawing, truncated)
 
 from cnnlab.data import DataError
 from cnnlab.data.folder import guess_channels
 from cnnlab.data.image import load_image, read_image
+
+from .robust_cases import (QUADRANTS, color16_file, gray16_png, gray_as, oriented_file, photo, quadrant_colours,
+                          quadrant_scene, transparent_drawing, truncated)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

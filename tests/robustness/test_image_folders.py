@@ -7,13 +7,19 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from robust_cases import class_folder, photo, transparent_drawing
 
 from cnnlab.data import DataError, load_data
 from cnnlab.data import folder as folder_mod
 from cnnlab.data import stream
 from cnnlab.data.folder import WORKING_SIDE, list_image_folder
 from cnnlab.data.splits import limit_indices
+
+from .robust_cases import class_folder, photo, transparent_drawing
+
+def notes_of(data) -> list[str]:
+    """What the loader said it decided (the lines the CLI prints as notes)."""
+    return data.meta.get("notes", [])
+
 
 NESTED = {"bird": ["2024/a.png", "2024/b.png", "2025/spring/deep/c.png"],
           "cat": ["top.png", "session1/x.png", "session1/y.png", "session2/more/z.png"],
@@ -38,8 +44,8 @@ def test_images_outside_the_class_folders_are_counted_in_a_note(tmp_path):
     Image.new("L", (12, 12)).save(root / "zz.jpg")
     data = load_data(root)
     assert len(data["train"]) == 2
-    assert data.notes == [f"ignored 2 images outside the class folders (e.g. {root / 'stray.png'}); put each in its "
-                          "class's folder to use it"]
+    assert notes_of(data) == [f"ignored 2 images outside the class folders (e.g. {root / 'stray.png'}); put each "
+                              "in its class's folder to use it"]
 
 
 def test_nested_folders_inside_train_val_test_splits(tmp_path):
@@ -72,8 +78,8 @@ def test_heic_and_raw_photos_are_named_not_silently_missing(tmp_path):
     (root / "dog" / "IMG_0001.HEIC").write_bytes(b"\0\0\0\x18ftypheic")
     data = load_data(root)
     assert data["train"].class_counts(2) == [2, 1]
-    assert data.notes == [f"skipped 1 HEIC file (e.g. {root / 'dog' / 'IMG_0001.HEIC'}): Pillow cannot decode them; "
-                          "convert them to JPEG or PNG to use them"]
+    assert notes_of(data) == [f"skipped 1 HEIC file (e.g. {root / 'dog' / 'IMG_0001.HEIC'}): Pillow cannot decode "
+                              "them; convert them to JPEG or PNG to use them"]
     (root / "fox" / "2024").mkdir(parents=True)
     for name in ("x.heic", "y.dng"):
         (root / "fox" / "2024" / name).write_bytes(b"\0")
@@ -146,7 +152,7 @@ def test_cli_limit_below_the_class_count_is_one_line(tmp_path, cli):
 def test_small_images_keep_their_size(tmp_path):
     root = class_folder(tmp_path / "d", {"a": ["1.png"], "b": ["2.png"]}, size=(28, 28))
     data = load_data(root)
-    assert data.input_shape == (1, 28, 28) and data.notes == []
+    assert data.input_shape == (1, 28, 28) and notes_of(data) == []
 
 
 def test_small_images_of_mixed_sizes_take_the_most_common(tmp_path):
@@ -154,8 +160,8 @@ def test_small_images_of_mixed_sizes_take_the_most_common(tmp_path):
     Image.new("L", (5, 5)).save(root / "a" / "0_first_and_tiny.png")
     data = load_data(root)
     assert data.input_shape == (1, 20, 30)
-    assert data.notes == ["images differ in size; all resized to 20×30 (the most common); choose with "
-                          "--image-size HxW"]
+    assert notes_of(data) == ["images differ in size; all resized to 20×30 (the most common); choose with "
+                              "--image-size HxW"]
 
 
 @pytest.mark.parametrize("w,h", [(1600, 1200), (4000, 3000), (300, 129)])
@@ -166,13 +172,13 @@ def test_photo_sizes_train_at_the_working_size(tmp_path, w, h):
         photo(tmp_path / "d" / cls / "port.jpg", h, w, hue)
     data = load_data(tmp_path / "d")
     assert data.input_shape == (3, WORKING_SIDE, WORKING_SIDE)
-    assert data.notes == [f"images up to {w}×{h} px: training at 128×128 (each image squashed to it, aspect ratio "
-                          "not kept); change with --image-size HxW"]
+    assert notes_of(data) == [f"images up to {w}×{h} px: training at 128×128 (each image squashed to it, aspect "
+                              "ratio not kept); change with --image-size HxW"]
     assert load_data(tmp_path / "d", image_size=(64, 48)).input_shape == (3, 64, 48)
 
 
 def test_sideways_photos_count_by_their_upright_size(tmp_path):
-    from robust_cases import oriented_file, quadrant_scene
+    from .robust_cases import oriented_file, quadrant_scene
     class_folder(tmp_path / "d", {"a": [], "b": []})
     for cls in ("a", "b"):
         oriented_file(tmp_path / "d" / cls / "1.png", quadrant_scene(40, 60), 6)
@@ -186,16 +192,16 @@ def test_transparency_is_said_once(tmp_path):
             transparent_drawing(tmp_path / "d" / cls / f"{i}.png", "RGBA")
     data = load_data(tmp_path / "d")
     assert data.input_shape == (1, 16, 16)  # RGBA files of a gray drawing: one channel
-    assert data.notes == ["some images have transparent pixels: composited onto a white background"]
+    assert notes_of(data) == ["some images have transparent pixels: composited onto a white background"]
     assert int(data["train"].images.float().mean()) > 200  # white paper, not black
 
 
 def test_opaque_rgba_files_are_not_said_to_be_transparent(tmp_path):
-    from robust_cases import gray_as
+    from .robust_cases import gray_as
     for cls in ("a", "b"):
         (tmp_path / "d" / cls).mkdir(parents=True)
         gray_as(tmp_path / "d" / cls / "screenshot.png", "RGBA")
-    assert load_data(tmp_path / "d").notes == []
+    assert notes_of(load_data(tmp_path / "d")) == []
 
 
 # ── memory: estimate before decoding, stream or refuse ───────────────────────────────────────────────────────────
@@ -223,7 +229,7 @@ def test_big_folder_streams_in_auto_mode(tmp_path, monkeypatch):
     root = class_folder(tmp_path / "d", {"a": ["1.png", "2.png"], "b": ["3.png", "4.png"]}, size=(100, 100))
     monkeypatch.setattr(stream, "available_memory", lambda: 50_000)  # 40 kB of images > half of it
     data = prepare_data(TrainConfig(data=str(root), val_split=0.0))
-    assert data["train"].streamed and data.notes[-1].startswith("streaming 40.0 kB of decoded images from ")
+    assert data["train"].streamed and notes_of(data)[-1].startswith("streaming 40.0 kB of decoded images from ")
 
 
 def test_stream_refuses_when_the_cache_disk_is_too_small(tmp_path, monkeypatch):
@@ -272,7 +278,7 @@ def test_cli_refuses_a_folder_too_big_for_memory_without_streaming(tmp_path, mon
 
 
 def test_streamed_and_in_memory_folders_read_odd_files_alike(tmp_path, monkeypatch):
-    from robust_cases import gray16_png, oriented_file, quadrant_scene
+    from .robust_cases import gray16_png, oriented_file, quadrant_scene
     monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
     root = tmp_path / "d"
     for cls in ("a", "b"):
@@ -284,5 +290,5 @@ def test_streamed_and_in_memory_folders_read_odd_files_alike(tmp_path, monkeypat
     streamed = stream.load_folder_streamed(root)
     assert memory.input_shape == streamed.input_shape == (3, 24, 32)
     np.testing.assert_array_equal(memory["train"].images.numpy(), streamed["train"].images.numpy())
-    assert memory.notes[-1] == "some images have transparent pixels: composited onto a white background"
-    assert [n for n in streamed.notes if not n.startswith("streaming ")] == memory.notes
+    assert notes_of(memory)[-1] == "some images have transparent pixels: composited onto a white background"
+    assert [n for n in notes_of(streamed) if not n.startswith("streaming ")] == notes_of(memory)

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from robust_cases import QUADRANTS, gray16_png, oriented_file, quadrant_colours, quadrant_scene, transparent_drawing
 
 from cnnlab.data.image import load_image
 from cnnlab.deploy.onnx_predict import read_inputs as onnx_inputs
@@ -15,6 +14,8 @@ from cnnlab.explain.samples import read_input
 from cnnlab.runs.predict import read_inputs as predict_inputs
 from cnnlab.serve.images import read_upload
 from cnnlab.serve.inputs import prepare
+
+from .robust_cases import QUADRANTS, gray16_png, oriented_file, quadrant_colours, quadrant_scene, transparent_drawing
 
 
 def run_like(shape: tuple[int, int, int]):

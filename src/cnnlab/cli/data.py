@@ -36,11 +36,11 @@ def cmd_data(args: argparse.Namespace) -> int:
     data = load_data(args.source[0], data_dir=args.data_dir, fmt=args.format,
                      image_size=tuple(args.image_size) if args.image_size else None, channels=args.channels,
                      progress=DownloadProgress())
-    for note in data.notes:  # what the loader chose (working size, transparency)
-        print(f"note: {note}")
     print(data.describe())
     print(f"classes: {', '.join(data.classes)}")
     print(f"source: {data.source}")
+    for note in data.meta.get("notes", ()):
+        print(f"note: {note}")
     return 0
 
 

@@ -86,8 +86,6 @@ class Dataset:
     # way.  Images: {} (the input shape says it all); text: {"kind": "text", "tokenizer": {...}};
     # audio: {"kind": "audio", ...feature parameters}.  "model_options" (e.g. vocab_size) go to models.build.
     meta: dict = field(default_factory=dict)
-    # What the loader decided for the user (working size, transparency ...): one line each, printed once by the CLI
-    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         shapes = {tuple(s.images.shape[1:]) for s in self.splits.values() if len(s)}

@@ -9,7 +9,7 @@ Rules (the README's Data section states them for users):
   CLI's --image-size HxW) overrides;
 - gray or colour is decided from the pixels of a sample (not the file's mode: palette and RGBA files are often gray);
 - before decoding, the N×C×H×W bytes needed are compared with the memory available (see cnnlab.data.stream).
-The decisions come back as Dataset.notes for the CLI to print; nothing here prints.
+The decisions come back as Dataset.meta["notes"] for the CLI to print; nothing here prints.
 """
 from __future__ import annotations
 
@@ -236,6 +236,6 @@ def load_image_folder(folder: str | Path, image_size: tuple[int, int] | None = N
         transparent |= alpha
         splits[split] = Split(images, np.asarray(labels, dtype=np.int64),
                               [str(p.relative_to(listing.folder)) for p in paths])
-    data = Dataset(name or listing.folder.name, listing.classes, splits, source=str(listing.folder))
-    data.notes = listing.notes + ([transparency_note()] if transparent else [])
-    return data
+    notes = listing.notes + ([transparency_note()] if transparent else [])
+    return Dataset(name or listing.folder.name, listing.classes, splits, source=str(listing.folder),
+                   meta={"notes": notes} if notes else {})

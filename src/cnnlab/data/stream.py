@@ -113,11 +113,10 @@ def load_folder_streamed(folder: str | Path, image_size: tuple[int, int] | None 
                                          "splits": {k: len(v[0]) for k, v in files.items()}})
     splits = {name: open_split(where, name, shape, [str(p.relative_to(listing.folder)) for p in files[name][0]])
               for name in ("train", "val", "test") if name in files}
-    data = Dataset(listing.folder.name, listing.classes, splits, source=str(listing.folder))
     transparent = json.loads((where / "meta.json").read_text()).get("transparent", False)
-    data.notes = listing.notes + [f"streaming {size_text(listing.bytes_needed())} of decoded images from {where}"] \
+    notes = listing.notes + [f"streaming {size_text(listing.bytes_needed())} of decoded images from {where}"] \
         + ([transparency_note()] if transparent else [])
-    return data
+    return Dataset(listing.folder.name, listing.classes, splits, source=str(listing.folder), meta={"notes": notes})
 
 
 def estimated_bytes(folder: str | Path, image_size: tuple[int, int] | None, channels: int | None) -> int:

@@ -355,7 +355,7 @@ def _train(cfg: TrainConfig, report: Reporter, data: Dataset | None, resume_dir:
         runs.write_config(run_dir, cfg, data)
     report("data", {"name": data.name, "source": data.source, "shape": data.input_shape, "classes": classes,
                     "splits": {k: len(v) for k, v in data.splits.items()}, "run_dir": str(run_dir),
-                    "normalize": preprocess.describe(), "model": cfg.model, "notes": list(data.notes)})
+                    "normalize": preprocess.describe(), "model": cfg.model, "notes": data.meta.get("notes", [])})
 
     result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir, report, resume, data.meta,
                  data.splits.get("test"), world, device)
