@@ -45,7 +45,7 @@ def mapped(tensor) -> bool:
 def test_cache_is_reused_and_renewed_when_the_folder_changes(digits_folder, monkeypatch):
     decoded = []
     real = stream._decode_into
-    monkeypatch.setattr(stream, "_decode_into", lambda path, *a: (decoded.append(path.name), real(path, *a)))
+    monkeypatch.setattr(stream, "_decode_into", lambda path, *a: (decoded.append(path.name), real(path, *a))[1])
     first = prepare_data(TrainConfig(data=str(digits_folder), stream="on"))
     assert first["train"].streamed and mapped(first["train"].images)
     assert sorted(decoded) == ["test.u8", "train.u8", "val.u8"]

@@ -28,12 +28,12 @@ class TrainingConsole:
     def on_data(self, info: dict) -> None:
         if self.quiet:
             return
+        for note in info.get("notes", ()):  # what the loader chose (working size, transparency): said first
+            self.say(f"note      {note}")
         splits = ", ".join(f"{k} {v}" for k, v in info["splits"].items())
         shape = "×".join(map(str, info["shape"]))
         self.say(f"data      {info['name']}: {shape}, {len(info['classes'])} classes ({splits})")
         self.say(f"normalise {info['normalize']}")
-        for note in info.get("notes", ()):  # what the data reader assumed or skipped
-            self.say(f"note      {note}")
         self.say(f"run dir   {info['run_dir']}")
 
     def on_start(self, info: dict) -> None:

@@ -1,58 +1,72 @@
-"""Image folders: one subfolder per class (optionally inside train/ val/ test/), any size and mode."""
+"""Image folders: one subfolder per class (optionally inside train/ val/ test/), any size and mode.
+
+Rules (the README's Data section states them for users):
+- a class is a top-level subfolder; its images are found in its sub-folders too (`cat/2024/a.jpg`), as
+  torchvision's ImageFolder and Keras's image_dataset_from_directory do; a training class with no image is an error;
+- working size: when every sampled image is at most WORKING_SIDE px on its longest side, all are resized to
+  the most common size among them (after EXIF orientation); otherwise all are squashed to WORKING_SIDE ×
+  WORKING_SIDE (Keras's default is 256×256; 128 trains in reasonable time on a laptop CPU); `image_size` (the
+  CLI's --image-size HxW) overrides;
+- gray or colour is decided from the pixels of a sample (not the file's mode: palette and RGBA files are often gray);
+- before decoding, the N×C×H×W bytes needed are compared with the memory available (see cnnlab.data.stream).
+The decisions come back as Dataset.meta["notes"] for the CLI to print; nothing here prints.
+"""
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from cnnlab.data.base import class_folders
+from cnnlab.data.base import available_memory, class_folders, size_text, visible_files
 from cnnlab.data.dataset import SPLIT_NAMES, DataError, Dataset, Split
-from cnnlab.data.image import IMAGE_SUFFIXES, load_image  # noqa: F401  (re-exported)
+from cnnlab.data.image import (BACKGROUND, IMAGE_SUFFIXES, UNREADABLE_SUFFIXES, is_gray, load_image,  # noqa: F401
+                               open_image, read_errors, read_image, unreadable, upright)
+
+WORKING_SIDE = 128  # px: images larger than this on their longest side are trained at WORKING_SIDE²
+SAMPLE = 48  # images (spread over the classes) whose size and pixels settle the working size and channels
+MEMORY_SHARE = 0.8  # decoded images may fill at most this share of the available memory in the in-memory path
 
 
-def is_image_file(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+def image_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The image files under `folder`, in its sub-folders too, sorted by path; and the HEIC and camera-raw files
+    there (photos Pillow cannot decode)."""
+    found = visible_files(folder) if folder.is_dir() else []
+    return ([p for p in found if p.suffix.lower() in IMAGE_SUFFIXES],
+            [p for p in found if p.suffix.lower() in UNREADABLE_SUFFIXES])
 
 
-def looks_like_image_folder(folder: Path) -> bool:
-    """True when the folder has class subfolders holding images (directly or under train/)."""
-    for sub in class_folders(folder):
-        if any(is_image_file(p) for p in sub.iterdir()):
-            return True
-        if sub.name in SPLIT_NAMES and any(any(is_image_file(p) for p in c.iterdir()) for c in class_folders(sub)):
+def unreadable_text(files: list[Path]) -> str:
+    """'3 HEIC files (e.g. cat/IMG_1.heic)': what was skipped, for notes and errors."""
+    kinds = "/".join(sorted({UNREADABLE_SUFFIXES[p.suffix.lower()] for p in files}))
+    return f"{len(files)} {kinds} file{'s' if len(files) > 1 else ''} (e.g. {files[0]})"
+
+
+def _has_images(folder: Path) -> bool:
+    """True as soon as one image file (or HEIC / raw photo, reported later) is found under `folder` (any depth)."""
+    suffixes = IMAGE_SUFFIXES | set(UNREADABLE_SUFFIXES)
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(Path(f).suffix.lower() in suffixes and not f.startswith(".") for f in files):
             return True
     return False
 
 
-def load_images(paths: list[Path], channels: int, size: tuple[int, int] | None) -> np.ndarray:
-    """Decode many images (in threads: Pillow releases the GIL while decoding) into one N×C×H×W array."""
-    if size is None and paths:
-        with Image.open(paths[0]) as img:
-            size = (img.size[1], img.size[0])
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        arrays = list(pool.map(lambda p: load_image(p, channels, size), paths))
-    if not arrays:
-        return np.zeros((0, channels, *(size or (1, 1))), dtype=np.uint8)
-    return np.stack(arrays)
+def looks_like_image_folder(folder: Path) -> bool:
+    """True when the folder has class subfolders holding images (at any depth; directly or under train/)."""
+    train = folder / "train"
+    top = class_folders(train) if train.is_dir() else class_folders(folder)
+    return any(_has_images(sub) for sub in top)
 
 
-def _guess_channels(paths: list[Path]) -> int:
-    """1 when the first images are gray, else 3."""
-    for path in paths[:20]:
-        try:
-            with Image.open(path) as img:
-                if img.mode not in ("L", "1", "I", "I;16", "F", "LA"):
-                    return 3
-        except (UnidentifiedImageError, OSError):
-            raise DataError(f"{path}: unreadable image") from None
-    return 1
-
-
-def _list_split(folder: Path, classes: list[str] | None) -> tuple[list[Path], list[int], list[str]]:
+def _list_split(folder: Path, classes: list[str] | None, skipped: list[Path]
+                ) -> tuple[list[Path], list[int], list[str]]:
+    """(paths, labels, classes) of one split; the training split (classes None) names the classes.  HEIC and raw
+    files found are added to `skipped`."""
     found = [p.name for p in class_folders(folder)]
+    training = classes is None
     classes = classes or found
     unknown = sorted(set(found) - set(classes))
     if unknown:
@@ -60,11 +74,18 @@ def _list_split(folder: Path, classes: list[str] | None) -> tuple[list[Path], li
                         f"{', '.join(classes)}")
     paths, labels = [], []
     for label, name in enumerate(classes):
-        sub = folder / name
-        if sub.is_dir():
-            files = sorted(p for p in sub.iterdir() if is_image_file(p))
-            paths += files
-            labels += [label] * len(files)
+        files, others = image_files(folder / name)
+        skipped += others
+        if training and not files and others:
+            raise DataError(f"{folder / name}: class {name!r} has no image Pillow can read, only "
+                            f"{unreadable_text(others)}; convert them to JPEG or PNG (e.g. with ImageMagick: "
+                            "magick mogrify -format jpg *.heic)")
+        if training and not files:
+            raise DataError(f"{folder / name}: class {name!r} has no images (sub-folders searched too); expected "
+                            "image files such as .jpg, .png, .webp, .bmp, .gif or .tif — add some or remove the "
+                            "folder")
+        paths += files
+        labels += [label] * len(files)
     return paths, labels, classes
 
 
@@ -77,38 +98,144 @@ class FolderListing:
     files: dict[str, tuple[list[Path], list[int]]]  # split → (sorted paths, labels)
     channels: int
     image_size: tuple[int, int]  # (H, W) every image is resized to
+    notes: list[str] = field(default_factory=list)  # what was decided for the user (working size, ...)
+
+    @property
+    def count(self) -> int:
+        return sum(len(p) for p, _ in self.files.values())
+
+    def bytes_needed(self) -> int:
+        """N × C × H × W: the decoded uint8 images of every split."""
+        return self.count * self.channels * self.image_size[0] * self.image_size[1]
+
+
+def sample_paths(paths: list[Path], labels: list[int], n: int = SAMPLE) -> list[Path]:
+    """Up to n paths taken in turn from each class (first files first): a sample that sees every class."""
+    by_class: dict[int, list[Path]] = {}
+    for path, label in zip(paths, labels):
+        by_class.setdefault(label, []).append(path)
+    sample, depth = [], 0
+    while len(sample) < min(n, len(paths)):
+        sample += [files[depth] for files in by_class.values() if depth < len(files)][:n - len(sample)]
+        depth += 1
+    return sample
+
+
+def _stored_size(path: Path) -> tuple[int, int]:
+    """(H, W) after EXIF orientation, from the file's header alone."""
+    try:
+        with open_image(path) as img:
+            w, h = img.size
+            if img.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated a quarter turn
+                w, h = h, w
+            return h, w
+    except read_errors() as exc:
+        raise unreadable(path, exc) from None
+
+
+def working_size(sample: list[Path], image_size: tuple[int, int] | None) -> tuple[tuple[int, int], str | None]:
+    """The (H, W) every image is resized to, and a note saying why when it was chosen here (see the rules)."""
+    if image_size is not None:
+        return tuple(image_size), None
+    sizes = [_stored_size(p) for p in sample]
+    largest = max(sizes, key=max)
+    if max(largest) <= WORKING_SIDE:  # small images: keep their most common size (the first one's on a tie)
+        if len(set(sizes)) == 1:
+            return sizes[0], None
+        common = max(sizes, key=sizes.count)
+        return common, (f"images differ in size; all resized to {common[0]}×{common[1]} (the most common); "
+                        f"choose with --image-size HxW")
+    side = WORKING_SIDE
+    return (side, side), (f"images up to {largest[1]}×{largest[0]} px: training at {side}×{side} (each image "
+                          f"squashed to it, aspect ratio not kept); change with --image-size HxW")
+
+
+def guess_channels(sample: list[Path]) -> int:
+    """1 when every sampled image's pixels are gray (whatever the file's mode: L, palette, RGBA ...), else 3."""
+    for path in sample:
+        try:
+            with open_image(path) as img:
+                img.draft(None, (64, 64))  # a JPEG's colour is as clear at 1/8 scale
+                img = upright(img, path)
+                img.thumbnail((64, 64))
+                if not is_gray(img):
+                    return 3
+        except DataError:
+            raise
+        except read_errors() as exc:
+            raise unreadable(path, exc) from None
+    return 1
 
 
 def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None,
                       channels: int | None = None) -> FolderListing:
-    """List `folder/<class>/*` (split 'train') or `folder/{train,val,test}/<class>/*`, and settle size and mode."""
+    """List `folder/<class>/**` (split 'train') or `folder/{train,val,test}/<class>/**`; settle size and channels."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
     split_dirs = {s: folder / s for s in SPLIT_NAMES if (folder / s).is_dir()}
     if "train" not in split_dirs:
         split_dirs = {"train": folder}
-    listed, classes = {}, None
+    listed, classes, skipped = {}, None, []
     for split, path in split_dirs.items():
-        paths, labels, classes = _list_split(path, classes)
+        paths, labels, classes = _list_split(path, classes, skipped)
         listed[split] = (paths, labels)
     if not listed["train"][0]:
         raise DataError(f"{folder}: no images found; expected one subfolder per class holding image files "
                         f"({', '.join(sorted(IMAGE_SUFFIXES))})")
-    channels = channels or _guess_channels(listed["train"][0])
-    if image_size is None:  # keep the first image's size, resize the others to it
-        with Image.open(listed["train"][0][0]) as img:
-            image_size = (img.size[1], img.size[0])
-    return FolderListing(folder, classes, listed, channels, tuple(image_size))
+    sample = sample_paths(*listed["train"])
+    size, note = working_size(sample, image_size)
+    notes = [note] if note else []
+    if skipped:
+        notes.append(f"skipped {unreadable_text(skipped)}: Pillow cannot decode them; convert them to JPEG or PNG "
+                     "to use them")
+    loose = [p for d in split_dirs.values() for p in sorted(d.iterdir())
+             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()]
+    if loose:  # ImageFolder and Keras ignore them too, but silently
+        notes.append(f"ignored {len(loose)} image{'s' if len(loose) > 1 else ''} outside the class folders "
+                     f"(e.g. {loose[0]}); put each in its class's folder to use it")
+    return FolderListing(folder, classes, listed, channels or guess_channels(sample), tuple(size), notes)
+
+
+def transparency_note() -> str:
+    """The one line said when some images had transparent pixels."""
+    name = "white" if BACKGROUND == (255, 255, 255) else f"RGB {BACKGROUND}"
+    return f"some images have transparent pixels: composited onto a {name} background"
+
+
+def load_images(paths: list[Path], channels: int, size: tuple[int, int]) -> tuple[np.ndarray, bool]:
+    """Decode many images (in threads: Pillow releases the GIL while decoding) into one preallocated N×C×H×W
+    array, and whether any had transparency.  Peak memory: the array plus a few decoded files."""
+    out = np.empty((len(paths), channels, *size), dtype=np.uint8)
+    transparent = False
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for i, (array, alpha) in enumerate(pool.map(lambda p: read_image(p, channels, size), paths)):
+            out[i] = array
+            transparent |= alpha
+    return out, transparent
+
+
+def check_memory(listing: FolderListing) -> None:
+    """Refuse, before decoding, a folder whose decoded images would not fit in the available memory."""
+    need, free = listing.bytes_needed(), available_memory()
+    if free and need > free * MEMORY_SHARE:
+        c, (h, w) = listing.channels, listing.image_size
+        raise DataError(f"{listing.folder}: {listing.count} images at {c}×{h}×{w} need {size_text(need)}, more than "
+                        f"the {size_text(free)} of memory available; use --stream on (decode once to a disk "
+                        f"cache) or a smaller --image-size")
 
 
 def load_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None, channels: int | None = None,
                       name: str | None = None) -> Dataset:
-    """Load `folder/<class>/*.png` (one split 'train') or `folder/{train,val,test}/<class>/*` (named splits)."""
+    """Load `folder/<class>/**` (one split 'train') or `folder/{train,val,test}/<class>/**` (named splits)."""
     listing = list_image_folder(folder, image_size, channels)
-    splits = {}
+    check_memory(listing)
+    splits, transparent = {}, False
     for split, (paths, labels) in listing.files.items():
-        images = load_images(paths, listing.channels, listing.image_size)
+        images, alpha = load_images(paths, listing.channels, listing.image_size)
+        transparent |= alpha
         splits[split] = Split(images, np.asarray(labels, dtype=np.int64),
                               [str(p.relative_to(listing.folder)) for p in paths])
-    return Dataset(name or listing.folder.name, listing.classes, splits, source=str(listing.folder))
+    notes = listing.notes + ([transparency_note()] if transparent else [])
+    return Dataset(name or listing.folder.name, listing.classes, splits, source=str(listing.folder),
+                   meta={"notes": notes} if notes else {})

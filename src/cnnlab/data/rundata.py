@@ -13,7 +13,7 @@ from cnnlab.training.config import TrainConfig
 from cnnlab.data import Dataset, add_split, load_data
 from cnnlab.data.load import detect_format
 from cnnlab.modalities import MODALITIES, modality_for_format, modality_of
-from cnnlab.data.splits import stratified_split
+from cnnlab.data.splits import limited, stratified_split
 from cnnlab.data.stream import estimated_bytes, load_folder_streamed, should_stream
 
 
@@ -76,7 +76,7 @@ def split_data(data: Dataset, cfg: TrainConfig) -> Dataset:
     """Carve a stratified validation split (cfg.val_split) when there is none, then apply cfg.limit."""
     if "val" not in data and cfg.val_split > 0:
         data.splits["train"], data.splits["val"] = stratified_split(data["train"], cfg.val_split, cfg.seed)
-    if cfg.limit and cfg.limit < len(data["train"]):
-        data.splits["train"] = stratified_split(data["train"], cfg.limit / len(data["train"]), cfg.seed)[1]
+    if cfg.limit and cfg.limit < len(data["train"]) and not data["train"].streamed:  # streamed: already sampled
+        data.splits["train"] = limited(data["train"], cfg.limit, cfg.seed)  # keeps every class
     data.splits = {k: data.splits[k] for k in sorted(data.splits, key=lambda s: ("train", "val", "test").index(s))}
     return data

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,25 +19,15 @@ import numpy as np
 import torch
 
 from cnnlab.runs.checkpoint import write_json
-from cnnlab.data.dataset import Dataset, Split
-from cnnlab.data.folder import list_image_folder
-from cnnlab.data.image import load_image
+from cnnlab.data.base import available_memory, size_text  # noqa: F401  (available_memory: re-exported)
+from cnnlab.data.dataset import DataError, Dataset, Split
+from cnnlab.data.folder import FolderListing, list_image_folder, transparency_note
+from cnnlab.data.image import read_image
 from cnnlab.data.named import cache_dir
-from cnnlab.data.splits import stratified_indices
+from cnnlab.data.splits import limit_indices, stratified_indices
 
-FORMAT = 1
+FORMAT = 2  # 2: EXIF orientation, 16-bit scaling, transparency on white, working size, notes in meta.json
 CHUNK = 512  # images decoded per step: bounds the memory used while decoding
-
-
-def available_memory() -> int:
-    """Bytes of memory available to new allocations (MemAvailable), or 0 when unknown."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def should_stream(decoded_bytes: int, mode: str) -> bool:
@@ -57,14 +48,29 @@ def fingerprint(folder: Path) -> dict:
     return {"files": count, "bytes": size, "mtime_ns": newest}
 
 
-def _decode_into(path: Path, files: list[Path], channels: int, size: tuple[int, int]) -> None:
-    """Append the decoded images of `files` to `path` (via a temporary file renamed when complete)."""
+def _decode_into(path: Path, files: list[Path], channels: int, size: tuple[int, int]) -> bool:
+    """Append the decoded images of `files` to `path` (via a temporary file renamed when complete); True when
+    some had transparency."""
     part = path.with_name(path.name + ".part")
+    transparent = False
     with open(part, "wb") as out, ThreadPoolExecutor(max_workers=4) as pool:
         for lo in range(0, len(files), CHUNK):
-            for array in pool.map(lambda p: load_image(p, channels, size), files[lo:lo + CHUNK]):
+            for array, alpha in pool.map(lambda p: read_image(p, channels, size), files[lo:lo + CHUNK]):
                 out.write(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+                transparent |= alpha
     os.replace(part, path)
+    return transparent
+
+
+def check_disk(listing: FolderListing, where: Path) -> None:
+    """Refuse, before decoding, a folder whose decoded images would not fit on the cache's disk."""
+    root = next((p for p in (where, *where.parents) if p.exists()), Path("/"))
+    need, free = listing.bytes_needed(), shutil.disk_usage(root).free
+    if need > free:
+        c, (h, w) = listing.channels, listing.image_size
+        raise DataError(f"{listing.folder}: {listing.count} images at {c}×{h}×{w} need {size_text(need)}, more than "
+                        f"the {size_text(free)} free on the cache disk ({root}); choose a smaller --image-size or "
+                        "set CNNLAB_CACHE to a bigger disk")
 
 
 def open_split(folder: Path, name: str, shape: tuple[int, ...], ids: list[str]) -> Split:
@@ -87,28 +93,32 @@ def load_folder_streamed(folder: str | Path, image_size: tuple[int, int] | None 
         files["val"] = ([paths[i] for i in held.tolist()], [labels[i] for i in held.tolist()])
         files["train"] = paths, labels = [paths[i] for i in kept.tolist()], [labels[i] for i in kept.tolist()]
     if limit and limit < len(paths):
-        sample = stratified_indices(torch.tensor(labels), limit / len(paths), seed)[1].tolist()
+        sample = limit_indices(torch.tensor(labels), limit, seed).tolist()
         files["train"] = [paths[i] for i in sample], [labels[i] for i in sample]
+    listing.files = files
     shape = (listing.channels, *listing.image_size)
     recipe = {"format": FORMAT, "folder": str(listing.folder.resolve()), "shape": shape,
               "splits": {k: [str(p) for p in v[0]] for k, v in files.items()}, **fingerprint(listing.folder)}
     key = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:20]
     where = cache_dir() / "decoded" / key
     if not (where / "meta.json").is_file():
+        check_disk(listing, where)
         where.mkdir(parents=True, exist_ok=True)
+        transparent = False
         for name, (split_paths, split_labels) in files.items():
-            _decode_into(where / f"{name}.u8", split_paths, listing.channels, listing.image_size)
+            transparent |= _decode_into(where / f"{name}.u8", split_paths, listing.channels, listing.image_size)
             np.save(where / f"{name}.labels.npy", np.asarray(split_labels, dtype=np.int64))
         write_json(where / "meta.json", {"format": FORMAT, "source": recipe["folder"], "shape": shape,
-                                         "classes": listing.classes,
+                                         "classes": listing.classes, "transparent": transparent,
                                          "splits": {k: len(v[0]) for k, v in files.items()}})
     splits = {name: open_split(where, name, shape, [str(p.relative_to(listing.folder)) for p in files[name][0]])
               for name in ("train", "val", "test") if name in files}
-    return Dataset(listing.folder.name, listing.classes, splits, source=str(listing.folder))
+    transparent = json.loads((where / "meta.json").read_text()).get("transparent", False)
+    notes = listing.notes + [f"streaming {size_text(listing.bytes_needed())} of decoded images from {where}"] \
+        + ([transparency_note()] if transparent else [])
+    return Dataset(listing.folder.name, listing.classes, splits, source=str(listing.folder), meta={"notes": notes})
 
 
 def estimated_bytes(folder: str | Path, image_size: tuple[int, int] | None, channels: int | None) -> int:
-    """Decoded size of an image folder (N × C × H × W bytes), from its listing alone."""
-    listing = list_image_folder(folder, image_size, channels)
-    n = sum(len(p) for p, _ in listing.files.values())
-    return n * listing.channels * listing.image_size[0] * listing.image_size[1]
+    """Decoded size of an image folder (N × C × H × W bytes at its working size), from its listing alone."""
+    return list_image_folder(folder, image_size, channels).bytes_needed()

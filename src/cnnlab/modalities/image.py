@@ -135,7 +135,7 @@ class ImageModality(Modality):
         return torch.cat(images), ids, torch.cat(labels)
 
     def recipe_kind(self, data) -> str:
-        """digits | tiny | faces | color | other, from the channels and size (see recipes.VALUES)."""
+        """digits | tiny | faces | color | photo | other, from the channels and size (see recipes.VALUES)."""
         from cnnlab.models.fast import DIGITNET_MIN_SIDE
 
         shape = data.input_shape
@@ -148,6 +148,8 @@ class ImageModality(Modality):
             return "faces"
         if c == 3 and max(h, w) <= 64:
             return "color"
+        if c == 3 or max(h, w) > 96:  # colour above 64 px, gray above 96 px (scans, X-rays): the 128 px working size
+            return "photo"
         return "other"
 
     def lab_kind(self, input_shape, classes: list[str], dataset: str = "", meta: dict | None = None) -> str:

@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from cnnlab.data.base import DataError
+from cnnlab.data.image import has_alpha, upright
 from cnnlab.serve.limits import size_text
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # an upload larger than this is refused (HTTP 413)
@@ -51,22 +53,18 @@ def read_upload(data: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_B
 
 def gray_and_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     """uint8 gray pixels (H, W) and the alpha channel (H, W) when the image has one."""
-    alpha = None
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        alpha = np.asarray(rgba)[..., 3].copy()
-        # transparent pixels count as white paper, so dark ink on a transparent canvas reads right
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(white, rgba)
-    return np.asarray(img.convert("L"), dtype=np.uint8), alpha
+    alpha = np.asarray(img.convert("RGBA"))[..., 3].copy() if has_alpha(img) else None
+    return as_channels(img, 1), alpha
 
 
 def as_channels(img: Image.Image, channels: int) -> np.ndarray:
-    """The image as uint8 (H, W) gray or (H, W, 3) RGB, transparent areas on white."""
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+    """The image as uint8 (H, W) gray or (H, W, 3) RGB, read as image files are (cnnlab.data.image.upright:
+    EXIF orientation, 16-bit scaled to 8, transparent areas on white paper so dark ink on a clear canvas reads)."""
+    try:
+        pixels = upright(img, "upload")
+    except DataError as exc:
+        raise UploadError(str(exc), 415) from None
+    return np.asarray(pixels.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
 
 
 def to_chw(pixels: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from PIL import Image
 
 from cnnlab.runs.checkpoint import atomic_write
 from cnnlab.data import DataError
+from cnnlab.data.image import read_errors, upright
 from cnnlab.explain.ops.filters import Filtered, to_display
 from cnnlab.explain.viz.fonts import drawing, escaped
 from cnnlab.explain.viz.plots import new_figure
@@ -15,7 +16,6 @@ from cnnlab.explain.viz.plots import new_figure
 # A synthetic 192×192 RGB scene (sky gradient, sun, house, tree, checkerboard, the word "CNN"), drawn with
 # Pillow shapes plus a little Gaussian noise; no photograph is involved.
 SAMPLE_IMAGE = Path(__file__).with_name("sample.png")
-GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F", "P;L")
 
 
 def read_image(path: str | Path | None = None, max_size: int = 512) -> np.ndarray:
@@ -23,15 +23,16 @@ def read_image(path: str | Path | None = None, max_size: int = 512) -> np.ndarra
     path = Path(path) if path is not None else SAMPLE_IMAGE
     try:
         with Image.open(path) as img:
-            img.load()
-            gray = img.mode in GRAY_MODES
-            img = img.convert("L" if gray else "RGB")  # alpha and palettes dropped
+            img = upright(img, path)  # as every image file is read: EXIF orientation, 16-bit scaled, alpha on white
+            gray = img.mode == "L"
             if max(img.size) > max_size:
                 scale = max_size / max(img.size)
                 img = img.resize((max(1, round(img.size[0] * scale)), max(1, round(img.size[1] * scale))),
                                  Image.Resampling.LANCZOS)
             array = np.asarray(img, dtype=np.float64)
-    except (OSError, ValueError) as exc:
+    except DataError:
+        raise
+    except read_errors() as exc:
         raise DataError(f"{path}: cannot read this image ({exc})") from None
     return array if gray else array.transpose(2, 0, 1)
 
