@@ -79,8 +79,9 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     state = TrainState.create(model, cfg, batches.steps, device, dtype, world, monitor)
     augmenter = make_augmenter(cfg, train, state.augment_gen)
     to_score = {"val": val, **({"test": test} if cfg.track_test else {})}
-    callbacks = CallbackList([*CallbackList(callbacks).callbacks,
-                              *([EarlyStopping(cfg.patience)] if cfg.early_stopping else [])])
+    callbacks = CallbackList(callbacks)
+    if cfg.early_stopping:  # on every rank: each computes the same best-epoch tracking
+        callbacks.callbacks.append(EarlyStopping(cfg.patience))
     if resume is not None:
         restore(state, resume, cfg)
     callbacks.on_train_begin(state)
@@ -122,7 +123,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
             runs.save_epoch(run_dir, checkpoint(state, cfg, preprocess, classes, train, input_meta),
                             is_best=state.improved)
         callbacks.on_epoch_end(state, row)
-        if distributed.broadcast(state.stop_training, world):  # rank 0's callbacks decide for every rank
+        state.stop_training = distributed.broadcast(state.stop_training, world)  # rank 0's callbacks decide
+        if state.stop_training:
             break
     callbacks.on_train_end(state)
     model.load_state_dict(final_weights(state, cfg, run_dir))

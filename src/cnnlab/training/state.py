@@ -87,7 +87,7 @@ class TrainState:
         return str(self.dtype or "fp32").replace("torch.", "")
 
     def record(self, row: dict) -> None:
-        """Add an epoch's history row and update the best epoch (the first with no monitored value counts)."""
+        """Add an epoch's history row and update the best epoch (with no monitored value, every epoch is the best)."""
         self.history.append(row)
         value = row.get(self.monitor)
         if value is None or self.best_value is None or (
