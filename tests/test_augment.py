@@ -313,8 +313,8 @@ def fit_digits(mini, augment, epochs=1, n=256, val=None, run_dir=None, callbacks
     split = mini["train"].subset(torch.arange(n))
     seed_everything(cfg.seed)
     model = build(cfg.model, mini.input_shape, len(mini.classes))
-    return fit(model, split, val, cfg, Preprocess.fit(split.images, cfg.normalize), mini.classes, run_dir,
-               callbacks, resume)
+    return fit(model, split, val, cfg, Preprocess.fit(split.images, cfg.normalize), mini.classes, run_dir=run_dir,
+               callbacks=callbacks, resume=resume)
 
 
 def test_training_with_augmentation_is_seeded(mini):

@@ -2,6 +2,7 @@
 and a final report that scores like `cnnlab evaluate`."""
 import io
 import math
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -30,8 +31,8 @@ def fit_digits(mini, epochs=1, n=256, run_dir=None, callbacks=None, resume=None,
     val = mini["test"].subset(torch.arange(200))
     seed_everything(cfg.seed)
     model = build(cfg.model, mini.input_shape, len(mini.classes))
-    result = fit(model, split, val, cfg, Preprocess.fit(split.images, cfg.normalize), mini.classes, run_dir,
-                 callbacks, resume)
+    result = fit(model, split, val, cfg, Preprocess.fit(split.images, cfg.normalize), mini.classes, run_dir=run_dir,
+                 callbacks=callbacks, resume=resume)
     return result, model
 
 
@@ -117,6 +118,23 @@ def test_fp16_trains_with_a_grad_scaler_whose_state_is_in_last_pt(mini, tmp_path
     assert scaler["scale"] > 1 and set(scaler) >= {"growth_factor", "backoff_factor", "_growth_tracker"}
     assert load_checkpoint(tmp_path / "best.pt")["scaler_state"] is None
     assert math.isfinite(result.history[0]["train_loss"]) and result.history[0]["val_acc"] > 0
+
+
+def test_fp16_steps_the_scaler_skips_keep_the_schedule_and_warn_nobody(mini, fp16_on_cpu):
+    seen = []
+
+    class HugeScale(Callback):  # the first steps' scaled gradients overflow fp16: the scaler skips them
+        def on_train_begin(self, state):
+            state.scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 60)
+
+        def on_train_end(self, state):
+            seen.append((state.scaler.get_scale(), state.scheduler.last_epoch))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_digits(mini, epochs=1, n=128, optimizer="rmsprop", callbacks=[HugeScale()])  # not fused: skips in Python
+    assert seen[0][0] < 2.0 ** 60 and seen[0][1] == 2  # scale backed off; the schedule moved on every batch
+    assert not [w for w in caught if "lr_scheduler" in str(w.message)]
 
 
 def test_fp16_resume_continues_exactly(mini, tmp_path, fp16_on_cpu):

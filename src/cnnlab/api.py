@@ -107,8 +107,8 @@ class Classifier:
             self.preprocess = Preprocess.fit(train.images, cfg.normalize)
         if run_dir is not None:
             Path(run_dir).mkdir(parents=True, exist_ok=True)
-        result = fit(self.model, train, val, cfg, self.preprocess, self.classes, Path(run_dir) if run_dir else None,
-                     callbacks)
+        result = fit(self.model, train, val, cfg, self.preprocess, self.classes,
+                     run_dir=Path(run_dir) if run_dir else None, callbacks=callbacks)
         self.history += result.history
         return result.history
 

@@ -59,7 +59,7 @@ class RunResult:
 
 # ── the loop ─────────────────────────────────────────────────────────────────────────────────────────────
 def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, preprocess: Preprocess,
-        classes: list[str], run_dir: Path | None = None, callbacks: Callbacks = None, resume: dict | None = None,
+        classes: list[str], *, run_dir: Path | None = None, callbacks: Callbacks = None, resume: dict | None = None,
         input_meta: dict | None = None, test: Split | None = None, world: World = SINGLE,
         device: torch.device | None = None) -> FitResult:
     """Train `model` on `train` for cfg.epochs, validating on `val` after each epoch.
@@ -102,7 +102,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
             state.scaler.step(state.optimizer)  # skipped when fp16 gradients overflowed
             state.scaler.update()
-            state.scheduler.step()
+            state.step_schedule()
             if state.ema is not None:
                 state.ema.update(model)
             state.step += 1
@@ -242,8 +242,8 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
                                    {k: len(v) for k, v in data.splits.items()}, str(run_dir), preprocess.describe(),
                                    cfg.model))
 
-    result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir, callbacks, resume, data.meta,
-                 data.splits.get("test"), world, device)
+    result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir=run_dir, callbacks=callbacks,
+                 resume=resume, input_meta=data.meta, test=data.splits.get("test"), world=world, device=device)
 
     reports = final_reports(model, data, preprocess, cfg, device or pick_device(cfg.device), world)
     seconds = time.perf_counter() - t0

@@ -5,6 +5,7 @@ of the shuffling and the augmentation; where the run is (epoch, step), its histo
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -85,6 +86,17 @@ class TrainState:
     @property
     def precision(self) -> str:
         return str(self.dtype or "fp32").replace("torch.", "")
+
+    def step_schedule(self) -> None:
+        """Advance the learning-rate schedule by one batch, also after a step the fp16 scaler skipped (its
+        gradients overflowed), so that the schedule keeps its planned length; torch's warning about a schedule
+        stepped before the optimizer would blame the user for that skip, so it is silenced here alone."""
+        if not self.scaler.is_enabled():
+            self.scheduler.step()
+            return
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", r"Detected call of `lr_scheduler.step\(\)` before", UserWarning)
+            self.scheduler.step()
 
     def record(self, row: dict) -> None:
         """Add an epoch's history row and update the best epoch (with no monitored value, every epoch is the best)."""
