@@ -15,6 +15,7 @@ from cnnlab.training.config import TrainConfig
 from cnnlab.models import build
 from cnnlab.training.optim import build_loss
 from cnnlab.data.preprocess import Preprocess
+from cnnlab.training.callbacks import Callback
 from cnnlab.training.loop import fit, seed_everything, train
 
 
@@ -305,15 +306,15 @@ def test_generator_must_live_on_the_cpu():
 
 
 # ── training with augmentation ───────────────────────────────────────────────────────────────────────────
-def fit_digits(mini, augment, epochs=1, n=256, val=None, run_dir=None, report=None, resume=None):
+def fit_digits(mini, augment, epochs=1, n=256, val=None, run_dir=None, callbacks=None, resume=None):
     """fit() on n mnist-mini digits (no run directory unless given)."""
     cfg = TrainConfig(augment=augment, epochs=epochs, batch_size=64, model="mnist-2conv", precision="fp32",
                       lr=2e-3, schedule="constant")
     split = mini["train"].subset(torch.arange(n))
     seed_everything(cfg.seed)
     model = build(cfg.model, mini.input_shape, len(mini.classes))
-    return fit(model, split, val, cfg, Preprocess.fit(split.images, cfg.normalize), mini.classes, run_dir,
-               report or (lambda event, info: None), resume)
+    return fit(model, split, val, cfg, Preprocess.fit(split.images, cfg.normalize), mini.classes, run_dir=run_dir,
+               callbacks=callbacks, resume=resume)
 
 
 def test_training_with_augmentation_is_seeded(mini):
@@ -326,12 +327,13 @@ def test_resume_with_augmentation_continues_exactly(mini, tmp_path):
     spec = "rotation=10,shift=0.1,cutmix=1"
     straight = fit_digits(mini, spec, epochs=2)
 
-    def interrupt_after_first_epoch(event, info):
-        if event == "epoch_end" and info["epoch"] == 1:
-            raise KeyboardInterrupt
+    class InterruptAfterFirstEpoch(Callback):
+        def on_epoch_end(self, state, metrics):
+            if state.epoch == 1:
+                raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        fit_digits(mini, spec, epochs=2, run_dir=tmp_path, report=interrupt_after_first_epoch)
+        fit_digits(mini, spec, epochs=2, run_dir=tmp_path, callbacks=[InterruptAfterFirstEpoch()])
     state = load_checkpoint(tmp_path / "last.pt")
     assert "augment" in state["rng"]
     resumed = fit_digits(mini, spec, epochs=2, resume=state)

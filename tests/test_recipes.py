@@ -10,6 +10,7 @@ from cnnlab.runs.evaluate import predict_logits
 from cnnlab.models import build
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.recipes import apply_recipe, data_kind, recipe_values
+from cnnlab.training.callbacks import Callback
 from cnnlab.training.loop import train
 
 FAST = dict(data="mnist-mini", model="mnist-2conv", batch_size=64, limit=600, eval_batch_size=512)
@@ -55,9 +56,10 @@ def test_track_test_records_test_accuracy_and_time_each_epoch(tmp_path):
 
 
 def test_ema_weights_are_scored_saved_and_resumed(tmp_path):
-    def stop_after_first(event, info):
-        if event == "epoch_end" and info["epoch"] == 1:
-            raise KeyboardInterrupt
+    class StopAfterFirst(Callback):
+        def on_epoch_end(self, state, metrics):
+            if state.epoch == 1:
+                raise KeyboardInterrupt
 
     straight = train(TrainConfig(**FAST, epochs=2, ema=0.9, runs_dir=str(tmp_path), run_name="a", precision="fp32"))
     last = load_checkpoint(straight.run_dir / "last.pt")
@@ -65,7 +67,7 @@ def test_ema_weights_are_scored_saved_and_resumed(tmp_path):
     assert not torch.equal(last["train_state"]["0.weight"], last["model_state"]["0.weight"])
     with pytest.raises(KeyboardInterrupt):
         train(TrainConfig(**FAST, epochs=2, ema=0.9, runs_dir=str(tmp_path), run_name="b", precision="fp32"),
-              stop_after_first)
+              [StopAfterFirst()])
     cfg = TrainConfig.from_dict(load_checkpoint(tmp_path / "b" / "last.pt")["config"])
     resumed = train(cfg, resume_dir=tmp_path / "b")
     assert resumed.fit.history[-1]["val_acc"] == pytest.approx(straight.fit.history[-1]["val_acc"])

@@ -18,6 +18,7 @@ pytest.importorskip("cv2")
 from fastapi.testclient import TestClient  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from cnnlab.training.callbacks import BatchLogs  # noqa: E402
 from cnnlab.training.config import TrainConfig  # noqa: E402
 from cnnlab.runs.evaluate import predict_logits  # noqa: E402
 from cnnlab.explain.inside import feature_maps  # noqa: E402
@@ -303,10 +304,10 @@ def test_a_training_job_runs_once_at_a_time_and_writes_a_run(runs_dir, tmp_path)
 def test_a_job_can_be_cancelled(tmp_path):
     started = []
 
-    def endless(cfg, report):  # stands in for cnnlab.training.loop.train: reports steps until told to stop
+    def endless(cfg, callbacks):  # stands in for cnnlab.training.loop.train: reports steps until told to stop
         started.append(cfg)
         while True:
-            report("step", {"epoch": 1, "step": 1, "steps": 1, "loss": 1.0, "acc": 0.5, "images_per_s": 1})
+            callbacks.on_batch_end(None, BatchLogs(1, 1, 1, loss=1.0, acc=0.5, mae=None, images_per_s=1))
             time.sleep(0.01)
 
     with TestClient(create_app(tmp_path, allow_train=True, train_fn=endless)) as c:

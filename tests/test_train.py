@@ -6,6 +6,7 @@ import torch
 from cnnlab.runs.checkpoint import CheckpointError, load_checkpoint
 from cnnlab.training.config import TrainConfig
 from cnnlab.runs.rundir import load_run
+from cnnlab.training.callbacks import Callback
 from cnnlab.training.loop import stratified_split, train
 
 FAST = dict(model="mnist-2conv", batch_size=64, limit=600, eval_batch_size=512)
@@ -15,9 +16,43 @@ def cfg(tmp_path, **kw):
     return TrainConfig(data="mnist-mini", runs_dir=str(tmp_path / "runs"), **{**FAST, **kw})
 
 
+class Hooks(Callback):
+    """Records the hooks called, in order."""
+
+    def __init__(self):
+        self.calls = []
+
+    def on_run_begin(self, info):
+        self.calls.append("on_run_begin")
+
+    def on_train_begin(self, state):
+        self.calls.append("on_train_begin")
+
+    def on_epoch_begin(self, state):
+        self.calls.append("on_epoch_begin")
+
+    def on_batch_end(self, state, logs):
+        self.calls.append("on_batch_end")
+
+    def on_epoch_end(self, state, metrics):
+        self.calls.append("on_epoch_end")
+
+    def on_train_end(self, state):
+        self.calls.append("on_train_end")
+
+    def on_run_end(self, result):
+        self.calls.append("on_run_end")
+
+
+class InterruptAfterFirstEpoch(Callback):
+    def on_epoch_end(self, state, metrics):
+        if state.epoch == 1:
+            raise KeyboardInterrupt
+
+
 def test_run_directory_has_every_file_and_sane_metrics(tmp_path):
-    events = []
-    result = train(cfg(tmp_path, epochs=2), lambda e, info: events.append(e))
+    hooks = Hooks()
+    result = train(cfg(tmp_path, epochs=2), [hooks])
     names = {p.name for p in result.run_dir.iterdir()}
     assert {"config.json", "history.csv", "best.pt", "last.pt", "metrics.json", "curves.png",
             "confusion_matrix.png", "summary.txt"} <= names
@@ -25,7 +60,9 @@ def test_run_directory_has_every_file_and_sane_metrics(tmp_path):
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert result.reports["test"].accuracy > 0.6  # 600 images, 2 epochs
     assert (result.run_dir / "summary.txt").read_text().splitlines()[-1].startswith("best val_acc ")
-    assert events[:3] == ["data", "start", "epoch_start"] and events[-1] == "end"
+    assert hooks.calls[:3] == ["on_run_begin", "on_train_begin", "on_epoch_begin"]
+    assert hooks.calls[-3:] == ["on_epoch_end", "on_train_end", "on_run_end"]
+    assert hooks.calls.count("on_epoch_end") == 2 and hooks.calls.count("on_batch_end") >= 2
     assert result.run_dir.name.endswith("-mnist-mini-mnist-2conv")
 
 
@@ -38,13 +75,8 @@ def test_same_seed_same_result(tmp_path):
 
 def test_resume_continues_exactly(tmp_path):
     straight = train(cfg(tmp_path, epochs=2, run_name="straight", precision="fp32"))
-
-    def interrupt_after_first_epoch(event, info):
-        if event == "epoch_end" and info["epoch"] == 1:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train(cfg(tmp_path, epochs=2, run_name="split", precision="fp32"), interrupt_after_first_epoch)
+        train(cfg(tmp_path, epochs=2, run_name="split", precision="fp32"), [InterruptAfterFirstEpoch()])
     run_dir = tmp_path / "runs" / "split"
     state = load_checkpoint(run_dir / "last.pt")
     assert state["epoch"] == 1

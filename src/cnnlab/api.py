@@ -28,7 +28,8 @@ from cnnlab.runs.evaluate import predict_logits, report
 from cnnlab.models import build
 from cnnlab.training.optim import probabilities
 from cnnlab.data.preprocess import Preprocess
-from cnnlab.training.loop import Reporter, fit, seed_everything, stratified_split
+from cnnlab.training.callbacks import Callback
+from cnnlab.training.loop import fit, seed_everything, stratified_split
 
 
 def as_images(x) -> torch.Tensor:
@@ -81,11 +82,15 @@ class Classifier:
         return self
 
     def fit(self, x, y=None, *, epochs: int = 5, batch_size: int = 128, validation_data=None,
-            validation_split: float = 0.0, run_dir: str | Path | None = None, callback: Reporter | None = None,
-            **options) -> History:
+            validation_split: float = 0.0, run_dir: str | Path | None = None,
+            callbacks: Callback | list[Callback] | None = None, **options) -> History:
         """Train; returns the History of this call: one dict per epoch (epoch, train_loss, train_acc, val_loss,
         val_acc, lr, seconds), a list that a notebook draws as curves.  `run_dir` also writes checkpoints and
-        history.csv."""
+        history.csv.
+
+        `callbacks`: cnnlab.training.callbacks.Callback objects, e.g. cnnlab.training.console.Console() for a
+        progress bar (a widget in a notebook), or your own with hooks such as on_epoch_end(state, metrics).
+        """
         cfg = dataclasses.replace(self.config, epochs=epochs, batch_size=batch_size, **options)
         self.config = cfg
         set_threads(cfg.threads)
@@ -106,7 +111,7 @@ class Classifier:
         if run_dir is not None:
             Path(run_dir).mkdir(parents=True, exist_ok=True)
         result = fit(self.model, train, val, cfg, self.preprocess, self.classes,
-                     Path(run_dir) if run_dir else None, callback or (lambda event, info: None))
+                     run_dir=Path(run_dir) if run_dir else None, callbacks=callbacks)
         self.history += result.history
         return History(result.history)
 

@@ -49,8 +49,9 @@ def register(sub) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from cnnlab.cli.console import DownloadProgress, TrainingConsole
+    from cnnlab.cli.console import DownloadProgress
     from cnnlab.runs.rundir import load_checkpoint, summary_line
+    from cnnlab.training.console import Console
     from cnnlab.training.loop import train
     from cnnlab.training.config import TrainConfig
 
@@ -65,8 +66,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume_dir = resume_dir.parent if resume_dir.suffix == ".pt" else resume_dir
     else:
         cfg, explicit = config_from_args(args)
-    console = TrainingConsole(quiet=args.quiet)
-    result = train(cfg, console, resume_dir=resume_dir, progress=DownloadProgress(), explicit=explicit)
+    console = Console(quiet=args.quiet)
+    try:  # a NaN/inf loss ends the run with a ValueError: `error: epoch E, step S: ...`, exit status 2
+        result = train(cfg, [console], resume_dir=resume_dir, progress=DownloadProgress(), explicit=explicit)
+    finally:
+        console.close()
     if not result.main:  # another rank of a torchrun job: rank 0 reports
         return 0
     print(f"run_dir {result.run_dir}")

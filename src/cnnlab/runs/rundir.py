@@ -49,25 +49,29 @@ def write_config(run_dir: Path, cfg: TrainConfig, data: Dataset) -> None:
         "classes": data.classes, "splits": {k: len(v) for k, v in data.splits.items()}}})
 
 
+def checkpoint_header(cfg: TrainConfig, preprocess: Preprocess, classes: list[str], input_shape: tuple[int, ...],
+                      input_meta: dict | None = None) -> dict:
+    """What a checkpoint holds besides the weights and the training state: how to rebuild and feed the model."""
+    return {"model_name": cfg.model, "input_shape": list(input_shape), "classes": list(classes),
+            "input_meta": input_meta or {}, "preprocess": preprocess.state(), "config": cfg.to_dict()}
+
+
 def checkpoint_dict(model: nn.Module, cfg: TrainConfig, preprocess: Preprocess, classes: list[str],
                     input_shape: tuple[int, ...], *, epoch: int, history: list[dict], best: dict,
-                    input_meta: dict | None = None, optimizer=None, scheduler=None, rng: dict | None = None) -> dict:
-    """Everything needed to rebuild, use or resume the model, as tensors and plain values."""
-    return {"model_name": cfg.model, "input_shape": list(input_shape), "classes": list(classes),
-            "input_meta": input_meta or {},
+                    input_meta: dict | None = None) -> dict:
+    """A checkpoint of trained weights without training state (it can be used, not resumed)."""
+    return {**checkpoint_header(cfg, preprocess, classes, input_shape, input_meta),
             "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "preprocess": preprocess.state(), "config": cfg.to_dict(), "epoch": epoch,
-            "history": history, "best": best,
-            "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
-            "scheduler_state": scheduler.state_dict() if scheduler is not None else None,
-            "rng": rng}
+            "epoch": epoch, "history": history, "best": best,
+            "optimizer_state": None, "scheduler_state": None, "rng": None}
 
 
 def save_epoch(run_dir: Path, state: dict, is_best: bool) -> None:
-    """last.pt every epoch (with optimizer and RNG state); best.pt when the monitored metric improved."""
+    """last.pt every epoch (with optimizer, scaler and RNG state); best.pt when the monitored metric improved."""
     save_checkpoint(run_dir / "last.pt", state)
     if is_best:
-        save_checkpoint(run_dir / "best.pt", {**state, "optimizer_state": None, "scheduler_state": None})
+        save_checkpoint(run_dir / "best.pt", {**state, "optimizer_state": None, "scheduler_state": None,
+                                              "scaler_state": None})
     write_history(run_dir / "history.csv", state["history"])
 
 

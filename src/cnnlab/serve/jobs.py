@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from cnnlab.training.callbacks import Callback
+
 MAX_EPOCHS = 100
 MAX_EVENTS = 20_000  # per job; older step events are dropped first beyond this
 FIELDS = {"data": str, "model": str, "epochs": int, "limit": int, "batch_size": int, "lr": float,
@@ -27,7 +29,7 @@ class JobError(ValueError):
 
 
 class JobCancelled(Exception):
-    """Raised from the progress callback to stop the training loop."""
+    """Raised from a job's callback to stop the training loop."""
 
 
 def _plain(value):
@@ -195,17 +197,10 @@ class JobManager:
         if train is None:
             from cnnlab.training.loop import train
 
-        def report(event: str, info: dict) -> None:
-            if job.cancel.is_set():
-                raise JobCancelled()
-            if event == "data":
-                job.run_dir = info.get("run_dir")
-            self._add(job, event, info)
-
         job.state = "running"
         self._add(job, "accepted", {"config": job.request})
         try:
-            result = train(cfg, report)
+            result = train(cfg, JobEvents(self, job))
             job.run_dir = str(result.run_dir)
             job.state = "finished"
         except JobCancelled:
@@ -214,3 +209,44 @@ class JobManager:
             job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
         job.ended = time.time()
         self._add(job, job.state, {"error": job.error} if job.error else {})
+
+
+class JobEvents(Callback):
+    """The training loop's progress as a job's events (the page's live view), and the job's cancel button."""
+
+    def __init__(self, manager: JobManager, job: Job):
+        self.manager, self.job = manager, job
+
+    def _add(self, event: str, info: dict) -> None:
+        if self.job.cancel.is_set():  # stops the loop at its next progress report
+            raise JobCancelled()
+        self.manager._add(self.job, event, info)
+
+    def on_run_begin(self, info):
+        self.job.run_dir = info.run_dir
+        self._add("data", info.to_dict())
+
+    def on_train_begin(self, state):
+        from cnnlab.models import count_parameters
+
+        self._add("start", {"device": str(state.device), "precision": state.precision,
+                            "steps_per_epoch": state.steps_per_epoch, "params": count_parameters(state.model),
+                            "first_epoch": state.epoch + 1, "epochs": state.epochs})
+
+    def on_epoch_begin(self, state):
+        self._add("epoch_start", {"epoch": state.epoch, "epochs": state.epochs, "steps": state.steps_per_epoch})
+
+    def on_batch_end(self, state, logs):
+        self._add("step", logs.to_dict())
+
+    def on_epoch_end(self, state, metrics):
+        self._add("epoch_end", {**metrics, "best_epoch": state.best_epoch, "improved": state.improved})
+
+    def on_train_end(self, state):
+        if state.stop_reason:
+            self._add("early_stop", {"epoch": state.epoch, "reason": state.stop_reason})
+
+    def on_run_end(self, result):
+        self._add("end", {"run_dir": str(result.run_dir), "reports": result.reports,
+                          "best_epoch": result.fit.best_epoch, "best_value": result.fit.best_value,
+                          "monitor": result.fit.monitor, "seconds": result.seconds})

@@ -100,6 +100,9 @@ class TrainConfig:
     tta: str | None = opt(None,
         "test-time augmentation: flip = average each prediction with its mirror image's; shift = with those "
         'of the image moved 1 px left, right, up and down (for digits, which must not flip)', choices=TTAS)
+    clip_grad: float | None = opt(None,
+        'clip the gradients to this total L2 norm before each step (torch.nn.utils.clip_grad_norm_); a remedy for '
+        'a loss that turns NaN/inf')
     # ── callbacks ─────────────────────────────────────────────────────────
     monitor: str = opt("val_acc",
         'val_loss | val_acc: what picks best.pt and drives early stopping', choices=MONITORS)
@@ -142,6 +145,8 @@ class TrainConfig:
                 raise ValueError(f"image_size must be [H, W], got {self.image_size}")
         if self.channels not in (None, 1, 3):
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if self.clip_grad is not None and not self.clip_grad > 0:
+            raise ValueError(f"clip_grad must be a norm > 0, got {self.clip_grad}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be a decay in [0, 1), got {self.ema}")
         if self.augment is not None:
