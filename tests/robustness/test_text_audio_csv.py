@@ -247,7 +247,7 @@ def text_run(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("text")
     path = _write(folder / "t.csv", _text_rows("a good match"))
-    return train(TrainConfig(data=str(path), epochs=1, runs_dir=str(folder / "runs")), lambda event, info: None).run_dir
+    return train(TrainConfig(data=str(path), epochs=1, runs_dir=str(folder / "runs"))).run_dir
 
 
 @pytest.mark.parametrize("text", ["", "   ", "?!", "\n\t"])
