@@ -23,18 +23,29 @@ def register(sub) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    import torch
+
     from cnnlab.models import MODELS, build, count_flops, count_parameters
+    from cnnlab.runs.pretrained import weights_dir
 
     shape = args.input
-    print(f"{'model':14s}{'params':>12s}{'MFLOPs':>10s}  (per {'x'.join(map(str, shape))} image, {args.classes} classes;"
-          f" FLOPs = 2 × multiply-adds of conv/dense layers)")
+    print(f"{'model':20s}{'params':>12s}{'MFLOPs':>10s}  {'ImageNet':9s}(per {'x'.join(map(str, shape))} image, "
+          f"{args.classes} classes; FLOPs = 2 × multiply-adds of conv/dense layers; ImageNet: takes --pretrained)")
     for name, spec in MODELS.items():
         try:
-            model = build(name, shape, args.classes)
-            params, mflops = f"{count_parameters(model):,}", f"{count_flops(model, shape) / 1e6:,.2f}"
+            with torch.device("meta"):  # shapes only: no memory, no weight initialisation (the backbones are big)
+                model = build(name, shape, args.classes)
+                params, mflops = f"{count_parameters(model):,}", f"{count_flops(model, shape) / 1e6:,.2f}"
         except ValueError:  # the input is too small for its pools, or not the kind it takes (text, audio)
             params, mflops = "n/a", "-"
-        print(f"{name:14s}{params:>12s}{mflops:>10s}  {spec.summary}")
+        print(f"{name:20s}{params:>12s}{mflops:>10s}  {'yes' if spec.pretrained else '':9s}{spec.summary}")
+    folder = weights_dir()
+    print(f"\n--pretrained weights are looked for in {folder} ($CNNLAB_CACHE/weights), else downloaded there once "
+          f"(SHA-256 checked), or given with --pretrained-weights FILE:")
+    for name, spec in MODELS.items():
+        if spec.pretrained is not None:
+            there = "cached" if (folder / spec.pretrained.file).is_file() else "not yet downloaded"
+            print(f"  {name:20s}{spec.pretrained.file:40s}{there:20s}{spec.pretrained.url}")
     return 0
 
 
