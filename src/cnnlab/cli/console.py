@@ -34,6 +34,10 @@ class TrainingConsole:
         self.say(f"normalise {info['normalize']}")
         self.say(f"run dir   {info['run_dir']}")
 
+    def on_init(self, info: dict) -> None:
+        if not self.quiet:
+            self.say(f"init      {info['text']}")
+
     def on_start(self, info: dict) -> None:
         if not self.quiet:
             self.say(f"model     {info['params']:,} parameters on {info['device']} ({info['precision']}), "

@@ -73,6 +73,14 @@ class TrainConfig:
         'training batches only, e.g. rotation=20,shift=0.1,flip=h or a preset: light, fer')
     # ── model ─────────────────────────────────────────────────────────────
     model: str = opt("cnn", 'a name from `cnnlab models`')
+    pretrained: bool = opt(False,
+        "start from the model's published ImageNet weights (`cnnlab models` lists which take them), normalising "
+        'inputs with their ImageNet mean/std; the file from --pretrained-weights, the cache or a download')
+    pretrained_weights: str | None = opt(None,
+        "--pretrained: a local copy of the weight file (checked by SHA-256, not copied); None: the cache or URL")
+    init_from: str | None = opt(None,
+        'a run directory, checkpoint or state_dict file: load every tensor whose name and shape match, the '
+        'classifier head newly initialised (another data set is fine); not --resume')
     # ── optimisation ──────────────────────────────────────────────────────
     epochs: int = opt(5, 'passes over the training split')
     batch_size: int = opt(128, 'images per step')

@@ -32,6 +32,7 @@ from cnnlab.training.optim import (build_loss, build_optimizer, build_scheduler,
                                    regularization)
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.recipes import apply_recipe
+from cnnlab.runs.init import start_weights
 from cnnlab.data.rundata import load_sources, prepare_data, seed_everything, split_data  # noqa: F401  (prepare_data: re-exported)
 
 Reporter = Callable[[str, dict], None]  # (event, info); events: start, epoch_start, step, epoch_end, end
@@ -345,6 +346,10 @@ def _train(cfg: TrainConfig, report: Reporter, data: Dataset | None, resume_dir:
     else:
         preprocess = Preprocess.fit(train_split.images, cfg.normalize)
     model = build(cfg.model, data.input_shape, len(classes), **data.meta.get("model_options", {}))
+    if resume is None:  # --pretrained / --init-from: existing weights (and ImageNet normalisation) first
+        preprocess, started = start_weights(model, cfg, classes, preprocess, data.input_shape, progress)
+        if started:
+            report("init", {"text": started})
     if resume is None and train_split.regression:
         start_at_targets(model, train_split.labels)
     if resume_dir is not None:
