@@ -197,5 +197,10 @@ def test_models_lists_which_take_pretrained_weights_and_where(weights, capsys):
     assert main(["models", "--input", "3x32x32"]) == 0
     out = capsys.readouterr().out
     line = next(row for row in out.splitlines() if row.startswith("resnet18-imagenet "))
-    assert "ImageNet" in line
-    assert str(weights_dir()) in out
+    assert line.split()[3] == "yes"
+    assert str(weights_dir()) in out.splitlines()[-1]
+    assert main(["models", "--weights"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert str(weights_dir()) in rows[0] and len(rows) == 1 + len(NUM_PARAMS)
+    assert rows[-1].split() == ["convnext_tiny", "convnext_tiny-983f1562.pth", "-",
+                                "https://download.pytorch.org/models/convnext_tiny-983f1562.pth"]

@@ -10,6 +10,8 @@ def register(sub) -> None:
     p = sub.add_parser("models", help="list the models in the registry")
     p.add_argument("--input", type=parse_shape, default=(1, 28, 28), metavar="CxHxW", help="[1x28x28]")
     p.add_argument("--classes", type=int, default=10, help="[10]")
+    p.add_argument("--weights", action="store_true",
+                   help="list the published weight files of the models that take --pretrained, and their URLs")
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("summary", help="a Keras-style table of a model's layers, shapes and parameters")
@@ -28,6 +30,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     from cnnlab.models import MODELS, build, count_flops, count_parameters
     from cnnlab.runs.pretrained import weights_dir
 
+    folder = weights_dir()
+    if args.weights:
+        print(f"{'model':20s}{'file (in ' + str(folder) + ')':60s}{'':8s}URL")
+        for name, spec in MODELS.items():
+            if spec.pretrained is not None:
+                there = "cached" if (folder / spec.pretrained.file).is_file() else "-"
+                print(f"{name:20s}{spec.pretrained.file:60s}{there:8s}{spec.pretrained.url}")
+        return 0
     shape = args.input
     print(f"{'model':20s}{'params':>12s}{'MFLOPs':>10s}  {'ImageNet':9s}(per {'x'.join(map(str, shape))} image, "
           f"{args.classes} classes; FLOPs = 2 × multiply-adds of conv/dense layers; ImageNet: takes --pretrained)")
@@ -38,14 +48,10 @@ def cmd_models(args: argparse.Namespace) -> int:
                 params, mflops = f"{count_parameters(model):,}", f"{count_flops(model, shape) / 1e6:,.2f}"
         except ValueError:  # the input is too small for its pools, or not the kind it takes (text, audio)
             params, mflops = "n/a", "-"
-        print(f"{name:20s}{params:>12s}{mflops:>10s}  {'yes' if spec.pretrained else '':9s}{spec.summary}")
-    folder = weights_dir()
-    print(f"\n--pretrained weights are looked for in {folder} ($CNNLAB_CACHE/weights), else downloaded there once "
-          f"(SHA-256 checked), or given with --pretrained-weights FILE:")
-    for name, spec in MODELS.items():
-        if spec.pretrained is not None:
-            there = "cached" if (folder / spec.pretrained.file).is_file() else "not yet downloaded"
-            print(f"  {name:20s}{spec.pretrained.file:40s}{there:20s}{spec.pretrained.url}")
+        imagenet = "" if spec.pretrained is None else "cached" if (folder / spec.pretrained.file).is_file() else "yes"
+        print(f"{name:20s}{params:>12s}{mflops:>10s}  {imagenet:9s}{spec.summary}")
+    print(f"pretrained weights: looked for in {folder} ($CNNLAB_CACHE/weights), downloaded there once (SHA-256 "
+          f"checked) unless --pretrained-weights FILE; file names and URLs: cnnlab models --weights")
     return 0
 
 
