@@ -86,6 +86,8 @@ def test_adapt_state_sums_rgb_filters_for_gray_input_and_leaves_the_head_fresh()
     assert torch.equal(target.fc.weight, head)
     assert torch.allclose(target.conv1.weight, state["conv1.weight"].sum(1, keepdim=True))
     assert torch.equal(target.layer4[1].bn2.running_var, state["layer4.1.bn2.running_var"])
+    mean, std = PRETRAINED["resnet18-imagenet"].normalization(1)  # gray: the average of ImageNet's RGB statistics
+    assert mean == pytest.approx([0.449]) and std == pytest.approx([0.226])
     # a gray image gives the same first-conv response as the same image in RGB
     gray = torch.rand(1, 1, 64, 64)
     assert torch.allclose(target.conv1(gray), source.conv1(gray.expand(-1, 3, -1, -1)), atol=1e-5)

@@ -89,8 +89,7 @@ def _sweep(model: nn.Module, train: Split, cfg: TrainConfig, preprocess: Preproc
         if (step + 1) * batch > len(order):  # the data ran out: another shuffled pass
             order = torch.cat([order, torch.randperm(n, generator=gen)])
         idx = order[step * batch:(step + 1) * batch]
-        x = preprocess(train.images[idx].to(device)).to(memory_format=torch.channels_last) \
-            if train.images.dim() == 4 else preprocess(train.images[idx].to(device))
+        x = preprocess(train.images[idx].to(device))  # (B, C, H, W) normalised floats, or (B, L) token ids
         y = train.labels[idx].to(device)
         lr = start_lr * ratio ** step
         for group in optimizer.param_groups:
