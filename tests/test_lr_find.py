@@ -20,6 +20,9 @@ def test_suggestion_is_the_steepest_descent_before_the_minimum():
     steepest, minimum = suggest(lrs, smoothed)
     assert abs(math.log10(steepest) + 3) < 0.1
     assert abs(math.log10(minimum) + 1) < 0.3
+    noisy = [2 + 0.02 * math.sin(7 * i) for i in range(100)]  # flat but noisy, then a dip at 1e-2 … 1e-1
+    noisy = [v - (1.0 if 1e-2 <= lr <= 1e-1 else 0.0) * (math.log10(lr) + 2) for v, lr in zip(noisy, lrs)]
+    assert 1e-3 <= suggest(lrs, noisy)[0] <= 1e-1  # not a wiggle at the start of the range
     with pytest.raises(ValueError, match="only 2 steps"):
         suggest(lrs[:2], smoothed[:2])
 
@@ -67,5 +70,7 @@ def test_cli_writes_the_plot_and_prints_the_lr(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert code == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = out.with_suffix(".csv").read_text().splitlines()
+    assert rows[0] == "step,lr,loss,smoothed_loss" and 3 <= len(rows) - 1 <= 10
     assert lines[-1].startswith("--lr ") and float(lines[-1].split()[1]) > 0
     assert "steps of 16 images" in lines[0]

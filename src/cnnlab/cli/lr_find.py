@@ -16,7 +16,8 @@ def register(sub) -> None:
     p.add_argument("data", nargs="?", default=None, help="as for `cnnlab train` [mnist-mini]")
     p.add_argument("--config", help="a JSON file of configuration values (options given here override it)")
     p.add_argument("--steps", type=int, default=100, help="at most this many steps [100]")
-    p.add_argument("--out", help="the plot (PNG) [lr_find-<data>-<model>.png]")
+    p.add_argument("--out", help="the plot (PNG); the values go to the same name with .csv "
+                                 "[lr_find-<data>-<model>.png]")
     add_train_options(p)
     p.set_defaults(func=cmd_lr_find)
 
@@ -35,8 +36,12 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     fig = lr_find_figure(result, f"LR range test: {info['model']} on {info['data']} ({info['optimizer']}, batch "
                                  f"{info['batch_size']})")
     fig.savefig(out, dpi=120)
+    table = out.with_suffix(".csv")
+    table.write_text("step,lr,loss,smoothed_loss\n" + "".join(
+        f"{i},{lr:.6g},{loss:.6g},{s:.6g}\n" for i, (lr, loss, s) in
+        enumerate(zip(result.lrs, result.losses, result.smoothed))), encoding="utf-8")
     print(f"{len(result.lrs)} steps of {info['batch_size']} images ({info['images']} training images), lr "
-          f"{result.lrs[0]:.1e} … {result.lrs[-1]:.2g}, {result.stopped}; plot {out}")
+          f"{result.lrs[0]:.1e} … {result.lrs[-1]:.2g}, {result.stopped}; plot {out}, values {table}")
     print(f"steepest descent at {result.suggestion:.2g}; minimum of the smoothed loss at {result.minimum_lr:.2g} "
           f"(a tenth of it: {result.min_over_10:.2g})")
     if info["recipe_lr"] is not None:

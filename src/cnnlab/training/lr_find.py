@@ -43,17 +43,24 @@ class LRFindResult:
 
 
 def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float, float]:
-    """(lr of steepest descent of the smoothed loss vs log10 lr, searched before its minimum; lr at the minimum)."""
-    if len(lrs) < 3:
-        raise ValueError(f"the range test took only {len(lrs)} steps; it needs at least 3 (more training images "
+    """(lr of steepest descent of the smoothed loss vs log10 lr, searched before its minimum; lr at the minimum).
+    The slope is a central difference over ±n/12 steps (about ±0.7 decade for 100 steps over 1e-7…10): on a flat
+    curve, neighbouring steps' differences are noise."""
+    n = len(lrs)
+    if n < 3:
+        raise ValueError(f"the range test took only {n} steps; it needs at least 3 (more training images "
                          f"or a smaller batch)")
-    low = int(min(range(len(smoothed)), key=smoothed.__getitem__))
+    low = int(min(range(n), key=smoothed.__getitem__))
     start = min(SKIP_START, max(0, low - 2))
-    end = max(low, start + 2)  # at least two points to take a slope over
+    end = min(n - 1, max(low, start + 2))  # at least two points to take a slope over
     logs = [math.log10(lr) for lr in lrs]
-    slopes = [(smoothed[i + 1] - smoothed[i - 1]) / (logs[i + 1] - logs[i - 1]) if 0 < i < len(lrs) - 1 else
-              float("inf") for i in range(len(lrs))]
-    steepest = min(range(start, min(end + 1, len(lrs))), key=slopes.__getitem__)
+    k = max(1, n // 12)
+
+    def slope(i: int) -> float:
+        a, b = max(0, i - k), min(n - 1, i + k)
+        return (smoothed[b] - smoothed[a]) / (logs[b] - logs[a]) if b > a else float("inf")
+
+    steepest = min(range(start, end + 1), key=slope)
     return lrs[steepest], lrs[low]
 
 
