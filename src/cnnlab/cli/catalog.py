@@ -10,6 +10,8 @@ def register(sub) -> None:
     p = sub.add_parser("models", help="list the models in the registry")
     p.add_argument("--input", type=parse_shape, default=(1, 28, 28), metavar="CxHxW", help="[1x28x28]")
     p.add_argument("--classes", type=int, default=10, help="[10]")
+    p.add_argument("--weights", action="store_true",
+                   help="list the published weight files of the models that take --pretrained, and their URLs")
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("summary", help="a Keras-style table of a model's layers, shapes and parameters")
@@ -23,18 +25,33 @@ def register(sub) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from cnnlab.models import MODELS, build, count_flops, count_parameters
+    import torch
 
+    from cnnlab.models import MODELS, build, count_flops, count_parameters
+    from cnnlab.runs.pretrained import weights_dir
+
+    folder = weights_dir()
+    if args.weights:
+        print(f"{'model':20s}{'file (in ' + str(folder) + ')':60s}{'':8s}URL")
+        for name, spec in MODELS.items():
+            if spec.pretrained is not None:
+                there = "cached" if (folder / spec.pretrained.file).is_file() else "-"
+                print(f"{name:20s}{spec.pretrained.file:60s}{there:8s}{spec.pretrained.url}")
+        return 0
     shape = args.input
-    print(f"{'model':14s}{'params':>12s}{'MFLOPs':>10s}  (per {'x'.join(map(str, shape))} image, {args.classes} classes;"
-          f" FLOPs = 2 × multiply-adds of conv/dense layers)")
+    print(f"{'model':20s}{'params':>12s}{'MFLOPs':>10s}  {'ImageNet':9s}(per {'x'.join(map(str, shape))} image, "
+          f"{args.classes} classes; FLOPs = 2 × multiply-adds of conv/dense layers; ImageNet: takes --pretrained)")
     for name, spec in MODELS.items():
         try:
-            model = build(name, shape, args.classes)
-            params, mflops = f"{count_parameters(model):,}", f"{count_flops(model, shape) / 1e6:,.2f}"
+            with torch.device("meta"):  # shapes only: no memory, no weight initialisation (the backbones are big)
+                model = build(name, shape, args.classes)
+                params, mflops = f"{count_parameters(model):,}", f"{count_flops(model, shape) / 1e6:,.2f}"
         except ValueError:  # the input is too small for its pools, or not the kind it takes (text, audio)
             params, mflops = "n/a", "-"
-        print(f"{name:14s}{params:>12s}{mflops:>10s}  {spec.summary}")
+        imagenet = "" if spec.pretrained is None else "cached" if (folder / spec.pretrained.file).is_file() else "yes"
+        print(f"{name:20s}{params:>12s}{mflops:>10s}  {imagenet:9s}{spec.summary}")
+    print(f"pretrained weights: looked for in {folder} ($CNNLAB_CACHE/weights), downloaded there once (SHA-256 "
+          f"checked) unless --pretrained-weights FILE; file names and URLs: cnnlab models --weights")
     return 0
 
 

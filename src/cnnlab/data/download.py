@@ -1,4 +1,4 @@
-"""Downloads with checksum verification: a file is kept only when its MD5 matches."""
+"""Downloads with checksum verification: a file is kept only when its MD5 (data sets) or SHA-256 (weights) matches."""
 from __future__ import annotations
 
 import gzip
@@ -19,11 +19,18 @@ CHUNK = 1 << 16
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A file of a public data set and the MD5 that identifies it."""
+    """A public file and the checksum that identifies it: an MD5 (data sets) and/or a SHA-256 (weights)."""
 
     name: str
-    md5: str
+    md5: str = ""
     md5_of: str = "file"  # "file": the bytes as served; "content": after gunzip (survives re-compression)
+    sha256: str = ""  # of the bytes as served; checked when given
+
+    def describe(self, path: Path) -> str:
+        """What `path` hashes to, against what is expected (for an error message)."""
+        if self.sha256:
+            return f"SHA-256 {file_sha256(path)}, expected {self.sha256}"
+        return f"MD5 {file_md5(path, content=self.md5_of == 'content')}, expected {self.md5}"
 
 
 def file_md5(path: Path, content: bool = False) -> str:
@@ -38,10 +45,21 @@ def file_md5(path: Path, content: bool = False) -> str:
     return digest.hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of the file's bytes (hex), read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def verify(path: Path, remote: RemoteFile) -> bool:
-    """True when `path` has the expected checksum."""
+    """True when `path` has the expected checksum(s)."""
     try:
-        return file_md5(path, content=remote.md5_of == "content") == remote.md5
+        if remote.sha256 and file_sha256(path) != remote.sha256.lower():
+            return False
+        return not remote.md5 or file_md5(path, content=remote.md5_of == "content") == remote.md5
     except (OSError, EOFError):
         return False
 
@@ -84,10 +102,12 @@ def fetch(files: tuple[RemoteFile, ...], mirrors: list[str], folder: Path,
                 continue
             if verify(dest, remote):
                 break
-            got = file_md5(dest, content=remote.md5_of == "content")
+            got = remote.describe(dest)
             dest.unlink(missing_ok=True)
-            errors.append(f"{url}: checksum mismatch (MD5 {got}, expected {remote.md5}); file rejected")
+            errors.append(f"{url}: checksum mismatch ({got}); file rejected")
         else:
+            if len(errors) == 1:  # one source: one line
+                raise DataError(f"could not download {remote.name}: {errors[0]}")
             raise DataError(f"could not download {remote.name}:\n  " + "\n  ".join(errors or ["no mirror"]))
     return folder
 

@@ -16,15 +16,17 @@ class ModelSpec:
     builder: Builder
     summary: str  # one line for `cnnlab models`
     inputs: str = "image"  # image: (C, H, W) images or spectrograms | tokens: (L,) int64 token ids
+    pretrained: object | None = None  # backbones.spec.Pretrained: published ImageNet weights it can start from
 
 
 MODELS: dict[str, ModelSpec] = {}
 
 
-def register(name: str, summary: str, inputs: str = "image") -> Callable[[Builder], Builder]:
-    """Decorator: add a builder to the registry under `name`."""
+def register(name: str, summary: str, inputs: str = "image",
+             pretrained: object | None = None) -> Callable[[Builder], Builder]:
+    """Decorator: add a builder to the registry under `name` (with the ImageNet weights it can start from)."""
     def add(builder: Builder) -> Builder:
-        MODELS[name] = ModelSpec(name, builder, summary, inputs)
+        MODELS[name] = ModelSpec(name, builder, summary, inputs, pretrained)
         return builder
     return add
 

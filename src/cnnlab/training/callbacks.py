@@ -37,6 +37,7 @@ class RunInfo:
     normalize: str  # Preprocess.describe()
     model: str
     notes: list[str] = field(default_factory=list)  # what the reader chose or assumed (working size, class names)
+    init: str = ""  # where the starting weights came from (--pretrained / --init-from), as one line
 
     def to_dict(self) -> dict:
         return asdict(self)

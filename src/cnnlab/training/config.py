@@ -76,6 +76,14 @@ class TrainConfig:
         'beside the file, else FER2013\'s for its 48×48 layout with labels 0-6, else the label values')
     # ── model ─────────────────────────────────────────────────────────────
     model: str = opt("cnn", 'a name from `cnnlab models`')
+    pretrained: bool = opt(False,
+        "start from the model's published ImageNet weights (`cnnlab models` lists which take them), normalising "
+        'inputs with their ImageNet mean/std; the file from --pretrained-weights, the cache or a download')
+    pretrained_weights: str | None = opt(None,
+        "--pretrained: a local copy of the weight file (checked by SHA-256, not copied); None: the cache or URL")
+    init_from: str | None = opt(None,
+        'a run directory, checkpoint or state_dict file: load every tensor whose name and shape match, the '
+        'classifier head newly initialised (another data set is fine); not --resume')
     # ── optimisation ──────────────────────────────────────────────────────
     epochs: int = opt(5, 'passes over the training split')
     batch_size: int = opt(128, 'images per step')

@@ -50,6 +50,8 @@ class Console(Callback):
         self.say(f"data      {info.name}: {shape}, {len(info.classes)} classes ({splits})")
         self.say(f"normalise {info.normalize}")
         self.say(f"run dir   {info.run_dir}")
+        if info.init:
+            self.say(f"init      {info.init}")
 
     def on_train_begin(self, state) -> None:
         if not self.quiet:

@@ -33,6 +33,7 @@ from cnnlab.training.recipes import apply_recipe
 from cnnlab.training.state import TrainState
 from cnnlab.training.steps import (Batches, EpochMeter, NonFiniteLoss, make_augmenter, make_batch, make_loss,
                                    non_finite_message, score_split)
+from cnnlab.runs.init import start_weights
 from cnnlab.data.rundata import load_sources, prepare_data, seed_everything, split_data  # noqa: F401  (prepare_data: re-exported)
 
 LOG_EVERY = 10  # steps between on_batch_end calls (each costs a device sync)
@@ -230,6 +231,9 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     else:
         preprocess = Preprocess.fit(train_split.images, cfg.normalize)
     model = build(cfg.model, data.input_shape, len(classes), **data.meta.get("model_options", {}))
+    started = ""  # --pretrained / --init-from: existing weights (and ImageNet normalisation) first
+    if resume is None:
+        preprocess, started = start_weights(model, cfg, classes, preprocess, data.input_shape, progress)
     if resume is None and train_split.regression:
         start_at_targets(model, train_split.labels)
     if resume_dir is not None:
@@ -240,7 +244,7 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
         runs.write_config(run_dir, cfg, data)
     callbacks.on_run_begin(RunInfo(data.name, data.source, tuple(data.input_shape), list(classes),
                                    {k: len(v) for k, v in data.splits.items()}, str(run_dir), preprocess.describe(),
-                                   cfg.model, list(data.meta.get("notes", []))))
+                                   cfg.model, list(data.meta.get("notes", [])), started or ""))
 
     result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir=run_dir, callbacks=callbacks,
                  resume=resume, input_meta=data.meta, test=data.splits.get("test"), world=world, device=device)
