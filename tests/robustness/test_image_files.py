@@ -9,7 +9,7 @@ from PIL import Image
 
 from cnnlab.data import DataError
 from cnnlab.data.folder import guess_channels
-from cnnlab.data.image import load_image, read_image
+from cnnlab.data.image_file import load_image, read_image
 
 from .robust_cases import (QUADRANTS, color16_file, gray16_png, gray_as, oriented_file, photo, quadrant_colours,
                           quadrant_scene, transparent_drawing, truncated)

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from cnnlab.data.image import load_image
+from cnnlab.data.image_file import load_image
 from cnnlab.deploy.onnx_predict import read_inputs as onnx_inputs
 from cnnlab.explain.samples import read_input
 from cnnlab.runs.predict import read_inputs as predict_inputs

@@ -13,7 +13,7 @@ import sys
 from cnnlab import __version__
 
 # modules under cnnlab.cli, in the order their commands are listed by `cnnlab --help`
-COMMANDS: list[str] = ["train", "lr_find", "catalog", "data", "bench", "export", "inspect", "serve", "ensemble"]
+COMMANDS: list[str] = ["train", "lr_find", "models", "data", "bench", "export", "inspect", "serve", "ensemble"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,7 +25,7 @@ def register(sub) -> None:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from cnnlab.cli.console import DownloadProgress
+    from cnnlab.cli.progress import DownloadProgress
     from cnnlab.data import load_data
 
     if args.source[0] == "make":

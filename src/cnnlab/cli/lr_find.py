@@ -23,7 +23,7 @@ def register(sub) -> None:
 
 
 def cmd_lr_find(args: argparse.Namespace) -> int:
-    from cnnlab.cli.console import DownloadProgress
+    from cnnlab.cli.progress import DownloadProgress
     from cnnlab.training.lr_find import lr_find_for, lr_find_figure
 
     cfg, explicit = config_from_args(args)

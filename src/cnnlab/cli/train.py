@@ -49,7 +49,7 @@ def register(sub) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from cnnlab.cli.console import DownloadProgress
+    from cnnlab.cli.progress import DownloadProgress
     from cnnlab.runs.rundir import load_checkpoint, summary_line
     from cnnlab.training.console import Console
     from cnnlab.training.loop import train

@@ -22,7 +22,7 @@ import numpy as np
 
 from cnnlab.data.base import available_memory, class_folders, size_text, visible_files
 from cnnlab.data.dataset import SPLIT_NAMES, DataError, Dataset, Split
-from cnnlab.data.image import (BACKGROUND, IMAGE_SUFFIXES, UNREADABLE_SUFFIXES, is_gray, load_image,  # noqa: F401
+from cnnlab.data.image_file import (BACKGROUND, IMAGE_SUFFIXES, UNREADABLE_SUFFIXES, is_gray, load_image,  # noqa: F401
                                open_image, read_errors, read_image, unreadable, upright)
 
 WORKING_SIDE = 128  # px: images larger than this on their longest side are trained at WORKING_SIDE²

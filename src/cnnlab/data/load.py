@@ -7,7 +7,7 @@ import numpy as np
 
 from cnnlab.data.dataset import DataError, Dataset, Split
 from cnnlab.data.download import Progress
-from cnnlab.data.image import convert_image
+from cnnlab.data.image_file import convert_image
 from cnnlab.data.named import NAMED, load_named
 from cnnlab import modalities
 

@@ -22,7 +22,7 @@ from cnnlab.runs.checkpoint import write_json
 from cnnlab.data.base import available_memory, size_text  # noqa: F401  (available_memory: re-exported)
 from cnnlab.data.dataset import DataError, Dataset, Split
 from cnnlab.data.folder import FolderListing, list_image_folder, transparency_note
-from cnnlab.data.image import read_image
+from cnnlab.data.image_file import read_image
 from cnnlab.data.named import cache_dir
 from cnnlab.data.splits import limit_indices, stratified_indices
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.data.base import UNLABELED, DataError
-from cnnlab.data.image import IMAGE_SUFFIXES, load_image
+from cnnlab.data.image_file import IMAGE_SUFFIXES, load_image
 from cnnlab.data.pixelrows import label_index, read_pixel_rows
 from cnnlab.deploy.predictions import Prediction
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from cnnlab.data import DataError, Split
-from cnnlab.data.image import IMAGE_SUFFIXES, load_image
+from cnnlab.data.image_file import IMAGE_SUFFIXES, load_image
 from cnnlab.data.io import GZIP_MAGIC
 from cnnlab.runs.rundir import LoadedRun
 

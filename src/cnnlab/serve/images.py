@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnnlab.data.base import DataError
-from cnnlab.data.image import has_alpha, upright
+from cnnlab.data.image_file import has_alpha, upright
 from cnnlab.serve.limits import size_text
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # an upload larger than this is refused (HTTP 413)
@@ -58,7 +58,7 @@ def gray_and_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def as_channels(img: Image.Image, channels: int) -> np.ndarray:
-    """The image as uint8 (H, W) gray or (H, W, 3) RGB, read as image files are (cnnlab.data.image.upright:
+    """The image as uint8 (H, W) gray or (H, W, 3) RGB, read as image files are (cnnlab.data.image_file.upright:
     EXIF orientation, 16-bit scaled to 8, transparent areas on white paper so dark ink on a clear canvas reads)."""
     try:
         pixels = upright(img, "upload")

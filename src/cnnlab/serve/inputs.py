@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cnnlab.data.image import convert_image
+from cnnlab.data.image_file import convert_image
 from cnnlab.runs.rundir import LoadedRun
 from cnnlab.serve.digits import ink_of, mnist_digit
 from cnnlab.serve.faces import Face, NoFaceDetector, crop_face, find_faces

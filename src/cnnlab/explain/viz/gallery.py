@@ -8,7 +8,7 @@ from PIL import Image
 
 from cnnlab.runs.checkpoint import atomic_write
 from cnnlab.data import DataError
-from cnnlab.data.image import read_errors, upright
+from cnnlab.data.image_file import read_errors, upright
 from cnnlab.explain.ops.filters import Filtered, to_display
 from cnnlab.explain.viz.fonts import drawing, escaped
 from cnnlab.explain.viz.plots import new_figure
