@@ -1,6 +1,8 @@
 """--log tensorboard: event files read back with TensorBoard's own reader, the missing-package error, the CLI."""
 import csv
 import io
+import os
+import subprocess
 import json
 import sys
 
@@ -76,8 +78,8 @@ def test_hparams_hold_the_config_and_the_final_metrics(run):
 
 def test_confusion_matrices_and_a_sample_batch_are_images(run):
     _, events = run
-    assert {"confusion/val", "confusion/test", "images/train_batch"} <= set(events.Tags()["images"])
-    for tag in ("confusion/val", "confusion/test", "images/train_batch"):
+    assert set(events.Tags()["images"]) == {"confusion/test", "images/train_batch"}  # test, else val
+    for tag in ("confusion/test", "images/train_batch"):
         (image,) = events.Images(tag)
         pixels = np.asarray(Image.open(io.BytesIO(image.encoded_image_string)))
         assert pixels.shape[:2] == (image.height, image.width)
@@ -98,13 +100,21 @@ def test_missing_tensorboard_stops_before_training_with_the_install_line(tmp_pat
     assert code != 0 and len(err.splitlines()) == 1 and INSTALL_HINT in err
 
 
-def test_cli_train_log_tensorboard(tiny_csv, tmp_path, capsys):
+def test_cli_train_log_tensorboard_and_resume(tiny_csv, tmp_path, capsys):
     code = main(["train", str(tiny_csv), "--model", "mnist-2conv", "--epochs", "1", "--batch-size", "64",
-                 "--log", "tensorboard", "--runs-dir", str(tmp_path / "runs"), "--run-name", "cli", "--quiet"])
+                 "--schedule", "constant", "--log", "tensorboard", "--runs-dir", str(tmp_path / "runs"),
+                 "--run-name", "cli", "--quiet"])
     assert code == 0, capsys.readouterr().err
     events = read_events(tmp_path / "runs" / "cli" / "tensorboard")
     assert STEP_TAGS | EPOCH_TAGS <= set(events.Tags()["scalars"])
-    assert "confusion/val" in events.Tags()["images"]
+    assert "confusion/val" in events.Tags()["images"]  # a CSV without a test split: val's
+    first = [e.step for e in events.Scalars("step/loss")]
+    # --resume keeps logging (cfg.log is in the run's config); the curves continue in the same folder
+    assert main(["train", "--resume", str(tmp_path / "runs" / "cli"), "--epochs", "2", "--quiet"]) == 0
+    events = read_events(tmp_path / "runs" / "cli" / "tensorboard")
+    assert [e.step for e in events.Scalars("epoch/val_acc")] == [1, 2]
+    steps = [e.step for e in events.Scalars("step/loss")]
+    assert steps[:len(first)] == first and steps == sorted(set(steps)) and len(steps) == 2 * len(first)
 
 
 def test_log_choices_and_default():
@@ -126,3 +136,16 @@ def test_display_images_rescales_each_image_to_0_1():
     assert shown.shape == x.shape
     assert shown[0].min() == 0 and shown[0].max() == 1
     assert torch.isfinite(shown[1]).all() and shown[1].max() <= 1  # a flat image does not divide by zero
+
+
+@pytest.mark.slow  # two processes: ~15 s
+def test_only_rank_0_writes_under_torchrun(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # `--` before train: torchrun's parser takes --log for --log-dir
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           "-m", "cnnlab", "--", "train", "mnist-mini", "--limit", "300", "--epochs", "1", "--model",
+                           "mnist-2conv", "--batch-size", "64", "--log", "tensorboard", "--runs-dir", str(tmp_path),
+                           "--run-name", "ddp", "--quiet"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(list((tmp_path / "ddp" / "tensorboard").iterdir())) == 1  # one event file: rank 1 wrote none
+    events = read_events(tmp_path / "ddp" / "tensorboard")
+    assert [e.step for e in events.Scalars("epoch/val_acc")] == [1]

@@ -135,7 +135,7 @@ class TrainConfig:
     runs_dir: str = opt("runs", 'parent of the run directory')
     run_name: str | None = opt(None, 'run directory name; None: <YYYYmmdd-HHMMSS>-<dataset>-<model>')
     log: str | None = opt(None,
-        "tensorboard: also write curves, config, confusion matrices and a sample batch to <run_dir>/tensorboard/ "
+        "tensorboard: also write curves, config, confusion matrix and a sample batch to <run_dir>/tensorboard/ "
         "(view with `tensorboard --logdir runs`; pip install 'cnnlab[tensorboard]')", choices=LOGGERS)
     extra: dict = opt(factory=dict, help='free-form notes kept with the run')
 

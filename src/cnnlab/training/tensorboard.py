@@ -10,7 +10,8 @@ Writes `<run_dir>/tensorboard/` with torch.utils.tensorboard's SummaryWriter (th
   train_acc, val_loss, val_acc, lr, train_images_per_s, seconds);
 - the effective config (recipe applied) as hparams, with the final metrics `final/<split>_<metric>`, and as text;
 - images: `images/train_batch` (the first training batch as the network sees it: normalised and augmented,
-  each image rescaled to [0, 1] for display) and `confusion/<split>` (the final val/test reports).
+  each image rescaled to [0, 1] for display) and `confusion/<split>` (the final test report's, else val's:
+  the run directory's confusion_matrix.png).
 
 history.csv and metrics.json are written as before; this is an extra view of the same run.
 """
@@ -75,7 +76,7 @@ def png_array(png: bytes):
 
 
 class TensorBoardLogger(Callback):
-    """Writes a run's curves, config, confusion matrices and a sample batch to `<run_dir>/tensorboard/`.
+    """Writes a run's curves, config, confusion matrix and a sample batch to `<run_dir>/tensorboard/`.
 
     Raises ValueError (with the pip line) when created without the tensorboard package.  train() adds it with
     cfg.log == "tensorboard"; under torchrun it runs on rank 0 only, like every callback given to train().
@@ -140,7 +141,7 @@ class TensorBoardLogger(Callback):
                  for k, v in report.headline.items() if v is not None and math.isfinite(v)}
         final["final/best_epoch"] = float(result.fit.best_epoch)
         self._write_hparams(Path(result.run_dir), final)
-        self._write_confusions(result.reports)
+        self._write_confusions(Path(result.run_dir), result.reports)
         self.close()
 
     def _write_hparams(self, run_dir: Path, final: dict) -> None:
@@ -155,15 +156,13 @@ class TensorBoardLogger(Callback):
             self.writer.add_scalar(tag, value)
         self.writer.add_text("config", "```\n" + json.dumps(config, indent=2) + "\n```")
 
-    def _write_confusions(self, reports: dict) -> None:
-        from cnnlab.explain.viz.plots import confusion_figure, figure_png
-
-        for split, report in reports.items():
-            confusion = getattr(report, "confusion", None)  # classification reports only
-            if confusion is None or split.endswith("_no_tta"):
-                continue
-            png = figure_png(confusion_figure(confusion, report.classes, f"{split}: final weights"))
-            self.writer.add_image(f"confusion/{split}", png_array(png), dataformats="HWC")
+    def _write_confusions(self, run_dir: Path, reports: dict) -> None:
+        """The run directory's confusion_matrix.png (the final test report, else val's), not drawn a second time
+        (a figure costs ~1 s of CPU)."""
+        png = run_dir / "confusion_matrix.png"
+        if png.exists():  # classification runs only
+            split = "test" if "test" in reports else "val"
+            self.writer.add_image(f"confusion/{split}", png_array(png.read_bytes()), dataformats="HWC")
 
     def close(self) -> None:
         """Write what is pending and close the event file."""
