@@ -106,6 +106,8 @@ class TensorBoardLogger(Callback):
             return
         self._hook.remove()
         self._hook = None
+        if self.writer is None:
+            return
         x = inputs[0] if inputs else None
         # images only: (B, 1 or 3, H, W) floats; text (token ids) and 1-D signals are not pictures
         if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() == 4 and x.shape[1] in (1, 3):
