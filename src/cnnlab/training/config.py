@@ -20,6 +20,7 @@ TTAS = ("flip", "shift")  # test-time augmentations (see evaluate.predict_logits
 MONITORS = ("val_loss", "val_acc")
 STREAMS = ("auto", "on", "off")
 FEATURES = ("logmel", "mfcc")
+LOGGERS = ("tensorboard",)  # experiment logs written beside history.csv (training/tensorboard.py)
 DATA_FORMATS = ("idx", "csv", "folder", "cifar10", "text", "audio")  # as data.load.FORMATS (which imports torch)
 
 
@@ -133,6 +134,9 @@ class TrainConfig:
     eval_batch_size: int = opt(1024, 'images per step when evaluating')
     runs_dir: str = opt("runs", 'parent of the run directory')
     run_name: str | None = opt(None, 'run directory name; None: <YYYYmmdd-HHMMSS>-<dataset>-<model>')
+    log: str | None = opt(None,
+        "tensorboard: also write curves, config, confusion matrix and a sample batch to <run_dir>/tensorboard/ "
+        "(view with `tensorboard --logdir runs`; pip install 'cnnlab[tensorboard]')", choices=LOGGERS)
     extra: dict = opt(factory=dict, help='free-form notes kept with the run')
 
     def __post_init__(self) -> None:

@@ -199,6 +199,10 @@ def train(cfg: TrainConfig, callbacks: Callbacks = None, data: Dataset | None = 
     Started by torchrun, it trains with DistributedDataParallel; rank 0 alone writes and calls `callbacks`.
     """
     t0 = time.perf_counter()
+    from cnnlab.training.tensorboard import experiment_loggers
+
+    # cfg.log's loggers, made before the data is read: a missing package stops the run at once
+    callbacks = [*CallbackList(callbacks).callbacks, *experiment_loggers(cfg)]
     warm = threading.Thread(target=_warm_imports, daemon=True)
     warm.start()
     world, device = distributed.join(cfg.device)
