@@ -87,9 +87,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         restore(state, resume, cfg)
     callbacks.on_train_begin(state)
     for epoch in range(state.epoch + 1, cfg.epochs + 1):
-        state.epoch = epoch
+        state.begin_epoch(epoch)  # model.train(); with --freeze-epochs, the phase's parameters and rates
         callbacks.on_epoch_begin(state)
-        model.train()
         meter = EpochMeter(device, train.regression)
         for step, (raw, y) in enumerate(batches.epoch(state.gen), start=1):
             x, y = make_batch(raw, y, preprocess, augmenter, len(classes), cfg.channels_last)
@@ -111,7 +110,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
             if step % LOG_EVERY == 0 or step == batches.steps:
                 stop_if_not_finite(meter, state, cfg, step, world)
                 callbacks.on_batch_end(state, meter.logs(state.epoch, step, batches.steps))
-        row, seen, train_seconds = meter.summary(state.epoch, state.optimizer.param_groups[0]["lr"], world)
+        row, seen, train_seconds = meter.summary(state.epoch, state.optimizer.param_groups[-1]["lr"], world)
         for name, split in to_score.items():
             if split is not None and len(split) and split.labeled:
                 scores = score_split(state.scored, split, preprocess, classes, cfg, device, dtype, cfg.tta, world)
