@@ -29,7 +29,7 @@ from cnnlab.runs.evaluate import Report
 from cnnlab.models import build
 from cnnlab.training.optim import regularization
 from cnnlab.data.preprocess import Preprocess
-from cnnlab.training.recipes import apply_recipe
+from cnnlab.training.recipes import apply_recipe, recipe_notes
 from cnnlab.training.state import TrainState
 from cnnlab.training.steps import (Batches, EpochMeter, NonFiniteLoss, make_augmenter, make_batch, make_loss,
                                    non_finite_message, score_split)
@@ -241,9 +241,10 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
         run_dir = Path(distributed.broadcast(str(runs.new_run_dir(cfg, data.name)) if world.main else None, world))
     if world.main:
         runs.write_config(run_dir, cfg, data)
+    notes = list(data.meta.get("notes", [])) + (recipe_notes(cfg, data) if resume is None else [])
     callbacks.on_run_begin(RunInfo(data.name, data.source, tuple(data.input_shape), list(classes),
                                    {k: len(v) for k, v in data.splits.items()}, str(run_dir), preprocess.describe(),
-                                   cfg.model, list(data.meta.get("notes", [])), started or ""))
+                                   cfg.model, notes, started or ""))
 
     result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir=run_dir, callbacks=callbacks,
                  resume=resume, input_meta=data.meta, test=data.splits.get("test"), world=world, device=device)
