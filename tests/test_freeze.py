@@ -1,5 +1,8 @@
 """Two-phase fine-tuning pieces: freeze all but the head, BatchNorm as fastai or Keras, discriminative rates."""
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -136,3 +139,40 @@ def test_freeze_epochs_must_leave_epochs_to_fine_tune():
                                          r"than epochs \(3\)"):
         TrainConfig(epochs=3, freeze_epochs=3)
     assert main(["train", "mnist-mini", "--epochs", "2", "--freeze-epochs", "2"]) != 0
+
+
+_RANKS = """
+import sys, torch
+from cnnlab.data import load_data
+from cnnlab.data.preprocess import Preprocess
+from cnnlab.models import build
+from cnnlab.training import distributed
+from cnnlab.training.config import TrainConfig
+from cnnlab.training.loop import fit, seed_everything
+world, device = distributed.join("cpu")
+mini = load_data("mnist-mini")
+cfg = TrainConfig(epochs=2, freeze_epochs=1, batch_size=32, model="fastcnn", precision="fp32", schedule="constant",
+                  optimizer="adamw", lr=2e-3)
+split = mini["train"].subset(torch.arange(128))
+seed_everything(cfg.seed + world.rank)  # different starting weights: DDP must make them rank 0's
+model = build(cfg.model, mini.input_shape, len(mini.classes))
+fit(model, split, None, cfg, Preprocess.fit(split.images, "standardize"), mini.classes, world=world, device=device)
+torch.save(model.state_dict(), f"{sys.argv[1]}/rank{world.rank}.pt")
+distributed.leave(True)
+"""
+
+
+@pytest.mark.slow  # ~20 s: two processes start torch
+def test_under_torchrun_the_ranks_stay_identical_through_both_phases(tmp_path):
+    script = tmp_path / "ranks.py"
+    script.write_text(_RANKS)
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           str(script), str(tmp_path)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    # each rank trains on its own shard: without DDP syncing the body's gradients once unfrozen, they would drift
+    # (BatchNorm's running statistics differ by the last batch each rank saw: DDP broadcasts rank 0's before each
+    # forward pass, and rank 0 alone saves them)
+    weights = [k for k in ranks[0] if "running_" not in k and "num_batches" not in k]
+    assert weights and all(torch.equal(ranks[0][k], ranks[1][k]) for k in weights)
