@@ -65,7 +65,7 @@ def test_discriminative_rates_spread_geometrically_from_body_to_head():
     assert abs(rates[1] / rates[0] - rates[2] / rates[1]) < 1e-9
 
 
-# ── --freeze-epochs in the loop ─────────────────────────────────────────────────────────────────────────────
+# ── --freeze-epochs in the loop ──────────────────────────────────────────────────────────────────────────
 def _fit(mini, run_dir=None, callbacks=None, resume=None, **options):
     """fit() of fastcnn (BatchNorm inside) on 128 mnist-mini digits, 4 steps of 32 per epoch."""
     cfg = TrainConfig(**{**dict(epochs=4, freeze_epochs=2, batch_size=32, model="fastcnn", precision="fp32",

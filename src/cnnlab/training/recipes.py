@@ -116,7 +116,9 @@ def _pretrained_photo(cfg: TrainConfig, data: Dataset, explicit: set[str]) -> bo
 
 def recipe_notes(cfg: TrainConfig, data: Dataset) -> list[str]:
     """One line when a photo recipe trains from scratch for want of the backbone's weights (what to do instead)."""
-    if cfg.recipe not in RECIPES or data_kind(data) != "photo" or cfg.model != "resnet-photo" or photo_backbone_cached():
+    if cfg.recipe not in RECIPES or data_kind(data) != "photo" or cfg.model != "resnet-photo":
+        return []
+    if photo_backbone_cached():  # the user chose resnet-photo although the weights are there
         return []
     from cnnlab.runs.pretrained import pretrained_spec, weights_dir
 
