@@ -134,11 +134,13 @@ def test_console_says_when_the_head_only_phase_ends(mini):
     assert "lr from 1e-05 to 0.001" in lines[line]
 
 
-def test_freeze_epochs_must_leave_epochs_to_fine_tune():
+def test_freeze_epochs_must_leave_epochs_to_fine_tune(capsys):
     with pytest.raises(ValueError, match=r"^freeze_epochs 3 leaves no epoch to train the whole model; give fewer "
                                          r"than epochs \(3\)"):
         TrainConfig(epochs=3, freeze_epochs=3)
     assert main(["train", "mnist-mini", "--epochs", "2", "--freeze-epochs", "2"]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error: freeze_epochs 2 leaves no epoch") and err.count("\n") == 1
 
 
 _RANKS = """
