@@ -29,6 +29,13 @@ def weights_dir() -> Path:
     return cache_dir() / "weights"
 
 
+def cached_weights(model: str) -> Path | None:
+    """The cached weight file of registry model `model` when it is in the cache (not checked here; loading it
+    checks its SHA-256), else None."""
+    path = weights_dir() / pretrained_spec(model).file
+    return path if path.is_file() else None
+
+
 def weights_mirrors(spec) -> list[str]:
     """Base URLs tried in turn: $CNNLAB_WEIGHTS_MIRROR (a local or private mirror) first, then the publisher's."""
     extra = os.environ.get("CNNLAB_WEIGHTS_MIRROR")

@@ -85,6 +85,9 @@ class TrainConfig:
     init_from: str | None = opt(None,
         'a run directory, checkpoint or state_dict file: load every tensor whose name and shape match, the '
         'classifier head newly initialised (another data set is fine); not --resume')
+    freeze_epochs: int = opt(0,
+        "fastai's fine_tune: train only the classifier head for N epochs (the rest frozen, BatchNorm statistics "
+        'fixed), then everything with a fresh schedule and rates from lr/200 (first layers) to lr/2 (head)')
     # ── optimisation ──────────────────────────────────────────────────────
     epochs: int = opt(5, 'passes over the training split')
     batch_size: int = opt(128, 'images per step')
@@ -151,6 +154,11 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "eval_batch_size", "top_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.freeze_epochs < 0:
+            raise ValueError(f"freeze_epochs must be 0 or more, got {self.freeze_epochs}")
+        if self.freeze_epochs and self.freeze_epochs >= self.epochs:
+            raise ValueError(f"freeze_epochs {self.freeze_epochs} leaves no epoch to train the whole model; "
+                             f"give fewer than epochs ({self.epochs}), or 0 to train everything from the start")
         if self.image_size is not None:
             self.image_size = [int(v) for v in self.image_size]
             if len(self.image_size) != 2 or min(self.image_size) < 1:

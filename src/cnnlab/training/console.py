@@ -59,8 +59,15 @@ class Console(Callback):
 
             self.say(f"model     {count_parameters(state.model):,} parameters on {state.device} ({state.precision}), "
                      f"{state.steps_per_epoch} steps per epoch")
+            finetune = getattr(state, "finetune", None)
+            if finetune is not None and state.epoch < finetune.freeze_epochs:
+                self.say(f"frozen    only the head ({finetune.head}) trains for {finetune.freeze_epochs} epoch(s), "
+                         f"BatchNorm statistics fixed")
 
     def on_epoch_begin(self, state) -> None:
+        finetune = getattr(state, "finetune", None)
+        if finetune is not None and state.epoch == finetune.freeze_epochs + 1 and not self.quiet:
+            self.say(finetune.describe())
         if self.bar_enabled and not self.quiet:
             if self.notebook:
                 from tqdm.auto import tqdm

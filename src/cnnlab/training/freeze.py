@@ -5,16 +5,24 @@
 2. unfrozen: everything learns, at base_lr / 2 for the head and rates spread geometrically down to a
    `lr_mult`-th of that for the earliest layers (parameter groups in definition order).
 
-BatchNorm while frozen follows fastai (train_bn=True: the body's BatchNorm layers keep learning their scale and
-shift and keep updating their running statistics, which adapts them to the new data); train_bn=False is Keras'
-behaviour for a frozen base (`trainable = False`: BatchNorm in inference mode, statistics fixed).
+BatchNorm while frozen can follow fastai (train_bn=True: the body's BatchNorm layers keep learning their scale and
+shift and keep updating their running statistics, which adapts them to the new data) or Keras (train_bn=False,
+`trainable = False` on the base: BatchNorm in inference mode, statistics fixed; Keras' transfer-learning guide,
+Chollet 2020).  `--freeze-epochs` uses Keras': the published statistics come from 1.2 M ImageNet images and a
+batch of 32 photos estimates them poorly, and with nothing before the head learning, the backward pass stops at
+the head, so a frozen epoch costs little more than a forward pass (train_bn=True backpropagates through the
+whole body to reach its BatchNorm layers).
 
-The loop uses it as: groups = layer_groups(model, head); optimizer over discriminative_groups(groups, lr);
-freeze(model, head) before the first epoch; in the loop's train-mode switch call keep_frozen_bn(model, head);
-at epoch freeze_epochs + 1: unfreeze(model) and a new scheduler over the remaining epochs with the group rates.
+FineTune is what the loop (through training.state.TrainState) uses: an optimizer over layer_groups, the body
+frozen before the first epoch, and at epoch freeze_epochs + 1 everything unfrozen with a new schedule over the
+remaining epochs at the discriminative rates (fastai's fine_tune: the same optimizer, its state kept).
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
+import torch
 from torch import nn
 
 HEAD_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d)
@@ -84,3 +92,58 @@ def unfreeze(model: nn.Module) -> None:
     """Let every parameter learn again (phase 2)."""
     for p in model.parameters():
         p.requires_grad_(True)
+
+
+@dataclass
+class FineTune:
+    """fastai's fine_tune(epochs, base_lr=lr, freeze_epochs) on one model: the parameter groups, which epochs are
+    frozen, the rates and schedule of each phase.  Epochs count from 1, as the loop's do."""
+
+    freeze_epochs: int
+    lr: float  # base_lr: the head's rate while frozen; the unfrozen phase peaks at half of it (fastai)
+    head: str  # dotted name of the classifier head
+    groups: list[list[nn.Parameter]]  # layer_groups: earliest layers first, the head last
+    lr_mult: float = 100  # the first group's rate is the head's / lr_mult once unfrozen
+
+    @classmethod
+    def create(cls, model: nn.Module, freeze_epochs: int, lr: float) -> FineTune:
+        head = head_prefix(model)
+        return cls(freeze_epochs, lr, head, layer_groups(model, head))
+
+    def param_groups(self) -> list[dict]:
+        """The optimizer's parameter groups, one per layer group (the frozen ones get no gradients: no steps)."""
+        return [{"params": g, "lr": self.lr} for g in self.groups]
+
+    def unfrozen_rates(self) -> list[float]:
+        """Per group, earliest first: fastai's slice(base_lr / 2 / lr_mult, base_lr / 2)."""
+        return [g["lr"] for g in discriminative_groups(self.groups, self.lr / 2, self.lr_mult)]
+
+    def frozen(self, epoch: int) -> bool:
+        return epoch <= self.freeze_epochs
+
+    def freeze(self, model: nn.Module) -> None:
+        freeze(model, self.head, train_bn=False)
+
+    def train_mode(self, model: nn.Module, epoch: int) -> None:
+        """model.train(), with the frozen body's BatchNorm kept in inference mode during the frozen epochs."""
+        model.train()
+        if self.frozen(epoch):
+            keep_frozen_bn(model, self.head)
+
+    def scheduler(self, cfg, optimizer: torch.optim.Optimizer, steps_per_epoch: int, frozen: bool):
+        """A fresh schedule for one phase (fastai's fit_one_cycle per phase) over that phase's epochs; for the
+        unfrozen phase the groups' rates are set to the discriminative ones first."""
+        from cnnlab.training.optim import build_scheduler
+
+        epochs = self.freeze_epochs if frozen else cfg.epochs - self.freeze_epochs
+        rates = [self.lr] * len(self.groups) if frozen else self.unfrozen_rates()
+        for group, rate in zip(optimizer.param_groups, rates):
+            group["lr"] = rate
+            group.pop("initial_lr", None)  # torch's schedulers keep an existing one: start from the new rate
+        return build_scheduler(dataclasses.replace(cfg, epochs=epochs, freeze_epochs=0), optimizer, steps_per_epoch,
+                               max_lr=rates)
+
+    def describe(self) -> str:
+        """The console line at the start of the unfrozen phase."""
+        rates = self.unfrozen_rates()
+        return f"unfrozen: all {len(self.groups)} layer groups train, lr from {rates[0]:.3g} to {rates[-1]:.3g}"

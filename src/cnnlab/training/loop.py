@@ -29,7 +29,7 @@ from cnnlab.runs.evaluate import Report
 from cnnlab.models import build
 from cnnlab.training.optim import regularization
 from cnnlab.data.preprocess import Preprocess
-from cnnlab.training.recipes import apply_recipe
+from cnnlab.training.recipes import apply_recipe, recipe_notes
 from cnnlab.training.state import TrainState
 from cnnlab.training.steps import (Batches, EpochMeter, NonFiniteLoss, make_augmenter, make_batch, make_loss,
                                    non_finite_message, score_split)
@@ -87,9 +87,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         restore(state, resume, cfg)
     callbacks.on_train_begin(state)
     for epoch in range(state.epoch + 1, cfg.epochs + 1):
-        state.epoch = epoch
+        state.begin_epoch(epoch)  # model.train(); with --freeze-epochs, the phase's parameters and rates
         callbacks.on_epoch_begin(state)
-        model.train()
         meter = EpochMeter(device, train.regression)
         for step, (raw, y) in enumerate(batches.epoch(state.gen), start=1):
             x, y = make_batch(raw, y, preprocess, augmenter, len(classes), cfg.channels_last)
@@ -111,7 +110,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
             if step % LOG_EVERY == 0 or step == batches.steps:
                 stop_if_not_finite(meter, state, cfg, step, world)
                 callbacks.on_batch_end(state, meter.logs(state.epoch, step, batches.steps))
-        row, seen, train_seconds = meter.summary(state.epoch, state.optimizer.param_groups[0]["lr"], world)
+        row, seen, train_seconds = meter.summary(state.epoch, state.optimizer.param_groups[-1]["lr"], world)
         for name, split in to_score.items():
             if split is not None and len(split) and split.labeled:
                 scores = score_split(state.scored, split, preprocess, classes, cfg, device, dtype, cfg.tta, world)
@@ -246,9 +245,10 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
         run_dir = Path(distributed.broadcast(str(runs.new_run_dir(cfg, data.name)) if world.main else None, world))
     if world.main:
         runs.write_config(run_dir, cfg, data)
+    notes = list(data.meta.get("notes", [])) + (recipe_notes(cfg, data) if resume is None else [])
     callbacks.on_run_begin(RunInfo(data.name, data.source, tuple(data.input_shape), list(classes),
                                    {k: len(v) for k, v in data.splits.items()}, str(run_dir), preprocess.describe(),
-                                   cfg.model, list(data.meta.get("notes", [])), started or ""))
+                                   cfg.model, notes, started or ""))
 
     result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir=run_dir, callbacks=callbacks,
                  resume=resume, input_meta=data.meta, test=data.splits.get("test"), world=world, device=device)

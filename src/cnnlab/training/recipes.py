@@ -61,6 +61,20 @@ VALUES: dict[tuple[str, str], dict] = {
 }
 
 
+# `--recipe fast|best` on photos starts from ImageNet weights when they are in the cache: mobilenet_v3_small trains
+# an epoch of 196 photos in 3-9 s at 128×128 on a loaded 2-core CPU (resnet18-imagenet: 27-40 s, efficientnet_b0:
+# 33-52 s), with one head-only epoch first (fastai's fine_tune).  The rest of the photo recipe stays as it is.
+PHOTO_BACKBONE = "mobilenet_v3_small"
+PRETRAINED_PHOTO = dict(model=PHOTO_BACKBONE, pretrained=True, freeze_epochs=1)
+
+
+def photo_backbone_cached() -> bool:
+    """True when the photo backbone's ImageNet weight file is in the weights cache."""
+    from cnnlab.runs.pretrained import cached_weights
+
+    return cached_weights(PHOTO_BACKBONE) is not None
+
+
 def data_kind(data: Dataset) -> str:
     """The recipe key of the data: for images digits | tiny | faces | color | other, from the channels and
     size; for other modalities their name (text, audio)."""
@@ -84,8 +98,34 @@ def apply_recipe(cfg: TrainConfig, data: Dataset, explicit: set[str] | None = No
     if explicit is None:
         defaults = TrainConfig()
         explicit = {f.name for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != getattr(defaults, f.name)}
-    values = {k: v for k, v in recipe_values(cfg.recipe or "default", data).items() if k not in explicit}
+    values = recipe_values(cfg.recipe or "default", data)
+    if _pretrained_photo(cfg, data, explicit):
+        values.update(PRETRAINED_PHOTO)
+        epochs = cfg.epochs if "epochs" in explicit else values.get("epochs", cfg.epochs)
+        values["freeze_epochs"] = min(1, epochs - 1)  # a 1-epoch run trains everything from the start
+    values = {k: v for k, v in values.items() if k not in explicit}
     return dataclasses.replace(cfg, **values)
+
+
+def _pretrained_photo(cfg: TrainConfig, data: Dataset, explicit: set[str]) -> bool:
+    """Whether `--recipe fast|best` on photos starts from the cached ImageNet backbone: the user chose neither
+    the model nor another starting point, and the weights are in the cache."""
+    return (cfg.recipe in RECIPES and data_kind(data) == "photo" and not explicit & {"model", "init_from"}
+            and photo_backbone_cached())
+
+
+def recipe_notes(cfg: TrainConfig, data: Dataset) -> list[str]:
+    """One line when a photo recipe trains from scratch for want of the backbone's weights (what to do instead)."""
+    if cfg.recipe not in RECIPES or data_kind(data) != "photo" or cfg.model != "resnet-photo":
+        return []
+    if photo_backbone_cached():  # the user chose resnet-photo although the weights are there
+        return []
+    from cnnlab.runs.pretrained import pretrained_spec, weights_dir
+
+    spec = pretrained_spec(PHOTO_BACKBONE)
+    return [f"recipe {cfg.recipe}: no {PHOTO_BACKBONE} ImageNet weights in {weights_dir()}, so resnet-photo trains "
+            f"from scratch; to fine-tune instead, put {spec.file} there ({spec.url}) or run once with "
+            f"--model {PHOTO_BACKBONE} --pretrained to download it"]
 
 
 def describe() -> str:
@@ -96,4 +136,7 @@ def describe() -> str:
     lines = []
     for (name, kind), values in rows:
         lines.append(f"{name:7s} {kind:7s} " + " ".join(f"{k}={v}" for k, v in values.items()))
+        if kind == "photo" and name in RECIPES:
+            lines.append(f"{'':15s} with {PHOTO_BACKBONE}'s weights cached: "
+                         + " ".join(f"{k}={v}" for k, v in PRETRAINED_PHOTO.items()))
     return "\n".join(lines)

@@ -12,11 +12,22 @@ import torch
 from torch import nn
 
 from cnnlab.training.config import TrainConfig
-from cnnlab.training.distributed import World
+from cnnlab.training.distributed import SINGLE, World
 from cnnlab.training.ema import EMA
-from cnnlab.training.optim import build_optimizer, build_scheduler
+from cnnlab.training.freeze import FineTune, unfreeze
+from cnnlab.training.optim import build_optimizer, build_scheduler, learning_rate
 
 AUGMENT_SEED_OFFSET = 1_000_003  # the augmentation's generator: its own stream, not a copy of the shuffling's
+
+
+def wrap(model: nn.Module, world: World, device: torch.device) -> nn.Module:
+    """What the forward pass goes through: the model, or under torchrun a DistributedDataParallel wrapper that
+    averages the gradients of the parameters that require them when it is built (torch registers only those)."""
+    if not world.distributed:
+        return model
+    from torch.nn.parallel import DistributedDataParallel  # here: it pulls in much of torch.distributed
+
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
 def cpu_copy(module: nn.Module) -> dict:
@@ -52,26 +63,28 @@ class TrainState:
     best_weights: dict | None = None  # a copy of the scored weights of the best epoch (this process's)
     stop_training: bool = False  # set by a callback to stop after this epoch
     stop_reason: str | None = None
+    finetune: FineTune | None = None  # --freeze-epochs: the two phases
+    cfg: TrainConfig | None = None  # to build the unfrozen phase's schedule
+    world: World = SINGLE
 
     @classmethod
     def create(cls, model: nn.Module, cfg: TrainConfig, steps_per_epoch: int, device: torch.device,
                dtype: torch.dtype | None, world: World, monitor: str) -> TrainState:
         """A fresh state: the model moved to `device`, the optimizer and schedule of cfg, seeded generators."""
         model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.contiguous_format)
-        net = model
-        if world.distributed:  # averages the gradients over the ranks
-            from torch.nn.parallel import DistributedDataParallel  # here: it pulls in much of torch.distributed
-
-            net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-        optimizer = build_optimizer(cfg, model)
-        return cls(model=model, net=net, optimizer=optimizer,
-                   scheduler=build_scheduler(cfg, optimizer, steps_per_epoch),
+        finetune = FineTune.create(model, cfg.freeze_epochs, learning_rate(cfg)) if cfg.freeze_epochs else None
+        if finetune is not None:  # before DDP is built: it then syncs the head's gradients alone
+            finetune.freeze(model)
+        optimizer = build_optimizer(cfg, model, finetune.param_groups() if finetune else None)
+        scheduler = (finetune.scheduler(cfg, optimizer, steps_per_epoch, frozen=True) if finetune
+                     else build_scheduler(cfg, optimizer, steps_per_epoch))
+        return cls(model=model, net=wrap(model, world, device), optimizer=optimizer, scheduler=scheduler,
                    scaler=torch.amp.GradScaler(device.type, enabled=dtype == torch.float16),
                    ema=EMA(model, cfg.ema) if cfg.ema else None,
                    gen=torch.Generator().manual_seed(cfg.seed),
                    augment_gen=torch.Generator().manual_seed(cfg.seed + AUGMENT_SEED_OFFSET + world.rank),
                    monitor=monitor, min_delta=cfg.min_delta, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch,
-                   device=device, dtype=dtype)
+                   device=device, dtype=dtype, finetune=finetune, cfg=cfg, world=world)
 
     @property
     def scored(self) -> nn.Module:
@@ -86,6 +99,24 @@ class TrainState:
     @property
     def precision(self) -> str:
         return str(self.dtype or "fp32").replace("torch.", "")
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Set the epoch and put the model in training mode; with --freeze-epochs, unfreeze at the first epoch
+        after the frozen ones."""
+        self.epoch = epoch
+        if self.finetune is None:
+            self.model.train()
+            return
+        if epoch == self.finetune.freeze_epochs + 1:
+            self.unfreeze()
+        self.finetune.train_mode(self.model, epoch)
+
+    def unfreeze(self) -> None:
+        """Start fine_tune's second phase: every parameter learns, at the discriminative rates, on a fresh schedule
+        over the remaining epochs; under torchrun DDP is rebuilt so that it syncs the body's gradients too."""
+        unfreeze(self.model)
+        self.scheduler = self.finetune.scheduler(self.cfg, self.optimizer, self.steps_per_epoch, frozen=False)
+        self.net = wrap(self.model, self.world, self.device)
 
     def step_schedule(self) -> None:
         """Advance the learning-rate schedule by one batch, also after a step the fp16 scaler skipped (its
@@ -127,6 +158,8 @@ class TrainState:
     def load_state_dict(self, state: dict) -> None:
         """Continue from a checkpoint written by state_dict() (or by an older cnnlab, which had no scaler state)."""
         self.model.load_state_dict(state.get("train_state") or state["model_state"])
+        if self.finetune is not None and state["epoch"] > self.finetune.freeze_epochs:
+            self.unfreeze()  # the unfrozen phase's schedule, which the saved states below continue
         if self.ema is not None:
             self.ema.load_state_dict(state["model_state"], state["ema_steps"])
         self.optimizer.load_state_dict(state["optimizer_state"])
