@@ -117,7 +117,7 @@ class TensorBoardLogger(Callback):
         if self.writer is None:
             return
         metric = "mae" if logs.mae is not None else "acc"
-        values = {"loss": logs.loss, metric: getattr(logs, metric), "lr": state.optimizer.param_groups[0]["lr"],
+        values = {"loss": logs.loss, metric: getattr(logs, metric), "lr": state.optimizer.param_groups[-1]["lr"],
                   "images_per_s": logs.images_per_s}
         for name, value in values.items():
             if value is not None:
