@@ -78,7 +78,7 @@ def confusion_matrix(labels: torch.Tensor, preds: torch.Tensor, num_classes: int
 
 def topk_accuracy(logits: torch.Tensor, labels: torch.Tensor, k: int) -> float:
     k = min(k, logits.shape[1])
-    return (logits.topk(k, 1).indices == labels[:, None]).any(1).float().mean().item()
+    return (logits.topk(k, 1).indices == labels[:, None]).any(1).sum().item() / len(labels)  # exact: hits / N
 
 
 @dataclass
@@ -247,7 +247,7 @@ def report(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], loss_
     k = len(classes)
     loss = build_loss(loss_kind, k)(logits, labels).item() if len(labels) else float("nan")
     preds = logits.argmax(1)
-    acc = (preds == labels).float().mean().item() if len(labels) else float("nan")
+    acc = (preds == labels).sum().item() / len(labels) if len(labels) else float("nan")  # exact: correct / N
     return Report(classes, loss, acc, min(top_k, k), topk_accuracy(logits, labels, top_k) if len(labels) else 0.0,
                   confusion_matrix(labels, preds, k))
 
