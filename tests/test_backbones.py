@@ -5,12 +5,11 @@ import functools
 import http.server
 import threading
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from cnnlab.cli import main
+from photo_helpers import two_class_photos
 from cnnlab.data import DataError
 from cnnlab.data.download import file_sha256
 from cnnlab.models import MODELS, build
@@ -170,18 +169,9 @@ def test_a_local_weight_file_is_used_as_it_is(weights):
         locate_weights("cnn")
 
 
-def _photos(root, n=4, side=32):
-    rng = np.random.default_rng(0)
-    for c, name in enumerate(("bird", "ship")):
-        (root / name).mkdir(parents=True)
-        for i in range(n):
-            Image.fromarray((rng.random((side, side, 3)) * 100 + 100 * c).astype(np.uint8)).save(
-                root / name / f"{i}.png")
-    return root
-
 
 def test_train_with_pretrained_weights_normalises_with_imagenet_statistics(weights, tmp_path, capsys):
-    data = _photos(tmp_path / "photos")
+    data = two_class_photos(tmp_path / "photos", side=32)
     code = main(["train", str(data), "--model", "mobilenet_v3_small", "--pretrained", "--epochs", "1",
                  "--batch-size", "4", "--val-split", "0.25", "--eval-batch-size", "8", "--runs-dir", str(tmp_path / "runs")])
     out = capsys.readouterr().out

@@ -4,12 +4,11 @@ The weight file is generated and placed in a temporary cache: no network."""
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from cnnlab.cli import main
+from photo_helpers import two_class_photos
 from cnnlab.data import Dataset, Split
 from cnnlab.data.download import file_sha256
 from cnnlab.models import build
@@ -70,18 +69,10 @@ def test_without_weights_the_photo_recipe_trains_from_scratch_and_says_how_to_ge
     assert recipe_notes(apply_recipe(TrainConfig(), _photo_data()), _photo_data()) == []  # no recipe: no note
 
 
-def _folder(root, n=4, side=72):
-    rng = np.random.default_rng(0)
-    for c, name in enumerate(("bird", "ship")):
-        (root / name).mkdir(parents=True)
-        for i in range(n):
-            Image.fromarray((rng.random((side, side, 3)) * 100 + 100 * c).astype(np.uint8)).save(
-                root / name / f"{i}.png")
-    return root
-
 
 def _train(tmp_path, capsys, epochs):
-    code = main(["train", str(_folder(tmp_path / "photos")), "--recipe", "fast", "--epochs", str(epochs),
+    photos = two_class_photos(tmp_path / "photos", side=72)
+    code = main(["train", str(photos), "--recipe", "fast", "--epochs", str(epochs),
                  "--image-size", "72x72", "--val-split", "0.25", "--runs-dir", str(tmp_path / "runs")])
     out = capsys.readouterr().out
     assert code == 0, out
