@@ -55,3 +55,12 @@ def test_digitnet_shrinks_28px_digits_to_one_pixel_and_names_too_small_inputs():
     assert build("digitnet", (1, 13, 13), 10)(torch.zeros(2, 1, 13, 13)).shape == (2, 10)
     with pytest.raises(ValueError, match="'digitnet' cannot take 1x12x12 input"):
         build("digitnet", (1, 12, 12), 10)
+
+
+@pytest.mark.parametrize("name", ["textcnn", "bow-dnn"])
+def test_summary_of_a_text_model_feeds_token_ids(name):
+    model = build(name, (40,), 5, vocab_size=100)
+    rows = layer_rows(model, (40,))
+    assert rows[0].name.startswith("embedding") and rows[0].params == 100 * 64
+    assert rows[-1].output_shape == (5,)
+    assert "Total params" in summary_table(model, (40,))

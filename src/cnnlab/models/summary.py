@@ -15,7 +15,8 @@ class LayerRow:
 
 
 def layer_rows(model: nn.Module, input_shape: tuple[int, int, int]) -> list[LayerRow]:
-    """One row per leaf module, in call order, with its output shape for a single (C, H, W) input."""
+    """One row per leaf module, in call order, with its output shape for a single input: (C, H, W) images or
+    features, or (L,) token ids for a model with an embedding."""
     rows: list[LayerRow] = []
     counters: dict[str, int] = {}
     hooks = []
@@ -30,9 +31,11 @@ def layer_rows(model: nn.Module, input_shape: tuple[int, int, int]) -> list[Laye
         if not list(module.children()):
             hooks.append(module.register_forward_hook(hook))
     was_training = model.training
+    # a model that starts with an embedding reads token ids (1, L), int64: a float zero input would not do
+    takes_ids = any(isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for m in model.modules())
     try:
         with torch.no_grad():
-            model.eval()(torch.zeros(1, *input_shape))
+            model.eval()(torch.zeros(1, *input_shape, dtype=torch.int64 if takes_ids else torch.float32))
     finally:
         model.train(was_training)
         for h in hooks:
