@@ -105,7 +105,7 @@ def test_a_modality_that_does_not_say_it_exports_is_refused_by_onnx_export(vecto
 def test_registered_names_and_formats_are_unique(vectors):
     with pytest.raises(ValueError, match="already registered"):
         register(VectorModality())
-    clash = type("Clash", (Modality,), {"name": "other-text", "formats": ("text",)})()
+    clash = type("Clash", (VectorModality,), {"name": "other-text", "formats": ("text",)})()
     with pytest.raises(ValueError, match="text of modality 'other-text' are already read"):
         register(clash)
 

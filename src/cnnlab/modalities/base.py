@@ -4,16 +4,17 @@ A modality is one object with a `name` (stored as "kind" in a data set's meta an
 input_meta, so old runs keep loading), the data formats it reads, how it detects and loads them, how a
 trained run reads new inputs, which recipe applies, what `explain`, the web lab and ONNX export do with it.
 Everything else (the training loop, evaluation, run directories) sees only tensors.  Subclass it, override
-what differs from the defaults below, and register an instance with cnnlab.modalities.register.
+what differs from the defaults below (`load` and `read_inputs` have none), and register an instance with cnnlab.modalities.register.
 
 This module imports no torch: the registry is consulted by torch-free code (format detection).
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 
-class Modality:
+class Modality(ABC):
     """One kind of input: detect, load, read for predict, recipe kind, explain, serve and export facts."""
 
     name: str = ""  # the serialised kind: Dataset.meta["kind"], checkpoint input_meta["kind"]
@@ -41,10 +42,10 @@ class Modality:
         """A weaker claim, asked only when no modality detected `path` (e.g. any *.csv as pixel rows)."""
         return None
 
+    @abstractmethod
     def load(self, path: Path, fmt: str, image_size: tuple[int, int] | None = None, channels: int | None = None,
              **options):
         """The data set at `path` in format `fmt` → cnnlab.data.Dataset whose meta["kind"] is self.name."""
-        raise NotImplementedError(f"the {self.name} modality cannot load data")
 
     def loader_options(self, cfg, fmt: str) -> dict:
         """The `load` options a TrainConfig asks for (held-out split, columns, features); {} by default."""
@@ -56,10 +57,10 @@ class Modality:
         return {"meta": data.meta, "classes": data.classes}
 
     # ── a trained run ────────────────────────────────────────────────────────────────────────────────────
+    @abstractmethod
     def read_inputs(self, run, paths: list[str], texts: list[str]):
         """(inputs tensor, ids, labels (-1 where unknown)) for files (and raw texts when `reads_texts`),
         encoded the way the run's training data was; DataError when there is nothing to read."""
-        raise NotImplementedError(f"the {self.name} modality cannot read inputs for predict")
 
     def recipe_kind(self, data) -> str:
         """The key of the recipe table that applies to `data` (cnnlab.training.recipes)."""
