@@ -21,10 +21,10 @@ def test_course_and_kaggle_formats_give_the_same_images(tmp_path):
     kaggle = load_data(write_pixel_csv(tmp_path / "k.csv", images, labels, "emotion,pixels,Usage", usage))
     course = load_data(write_pixel_csv(tmp_path / "c.csv", images[:8], labels[:8]))
     assert kaggle.classes == FER_CLASSES == course.classes
-    assert list(kaggle.splits) == ["train", "val", "test"]
+    assert list(kaggle.splits) == ["train", "test"]  # PrivateTest is left out when PublicTest is there
     assert (kaggle["train"].images == course["train"].images).all()
     assert (kaggle["train"].labels == course["train"].labels).all()
-    assert (kaggle["test"].images[:, 0].numpy() == images[10:]).all()
+    assert (kaggle["test"].images[:, 0].numpy() == images[8:10]).all()
     assert kaggle.input_shape == (1, 48, 48)
 
 
@@ -123,13 +123,6 @@ def test_label_values_that_are_not_indices_become_classes(tmp_path, values, clas
     assert again["train"].labels.tolist() == index and "notes" not in again.meta
 
 
-def test_unknown_usage(tmp_path):
-    images, labels = faces(2)
-    path = write_pixel_csv(tmp_path / "f.csv", images, labels, "emotion,pixels,Usage", ["Training", "Holdout"])
-    with pytest.raises(DataError, match=r"line 3: Usage 'Holdout', expected Training, PublicTest or PrivateTest"):
-        load_pixel_csv(path)
-
-
 def test_empty_file_and_missing_column(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(DataError, match="empty.csv: empty file"):
@@ -156,12 +149,13 @@ def test_fer2013_loads_fast_with_the_documented_counts(data_dir):
     data = load_data(data_dir / "fer2013" / "fer2013.csv.gz")
     seconds = time.perf_counter() - start
     assert data["train"].class_counts(7) == [3995, 436, 4097, 7215, 4830, 3171, 4965]
-    assert len(data["val"]) == 3589
+    assert len(data["test"]) == 3589 and "val" not in data  # PublicTest; validation is carved from Training
     assert seconds < 30  # ~4 s on a 2-core CPU; generous for busy CI machines
 
 
 def test_fer2013_in_the_course_format_trains_identically(data_dir, tmp_path):
-    """Kaggle's emotion,pixels,Usage file and the same rows rewritten as label,feature give the same run."""
+    """Kaggle's emotion,pixels,Usage file and the same rows rewritten as label,feature (PublicTest as --test-data)
+    give the same run: the same validation split carved from Training, the same test split."""
     import gzip as gz
 
     from cnnlab.training.config import TrainConfig
@@ -170,13 +164,15 @@ def test_fer2013_in_the_course_format_trains_identically(data_dir, tmp_path):
     lines = gz.open(data_dir / "fer2013" / "fer2013.csv.gz", "rt").read().splitlines()
     rows = [line.split(",") for line in lines[1:]]
     train_rows = [r for r in rows if r[2] == "Training"][:400]
-    val_rows = [r for r in rows if r[2] == "PublicTest"][:100]
-    (tmp_path / "kaggle.csv").write_text("emotion,pixels,Usage\n" + "\n".join(",".join(r) for r in train_rows + val_rows))
+    test_rows = [r for r in rows if r[2] == "PublicTest"][:100]
+    (tmp_path / "kaggle.csv").write_text("emotion,pixels,Usage\n"
+                                         + "\n".join(",".join(r) for r in train_rows + test_rows))
     (tmp_path / "train.csv").write_text("label,feature\n" + "\n".join(f"{r[0]},{r[1]}" for r in train_rows))
-    (tmp_path / "val.csv").write_text("label,feature\n" + "\n".join(f"{r[0]},{r[1]}" for r in val_rows))
+    (tmp_path / "test.csv").write_text("label,feature\n" + "\n".join(f"{r[0]},{r[1]}" for r in test_rows))
     common = dict(model="mnist-2conv", epochs=1, batch_size=50, runs_dir=str(tmp_path / "runs"))
     kaggle = train(TrainConfig(data=str(tmp_path / "kaggle.csv"), **common))
-    course = train(TrainConfig(data=str(tmp_path / "train.csv"), val_data=str(tmp_path / "val.csv"), **common))
+    course = train(TrainConfig(data=str(tmp_path / "train.csv"), test_data=str(tmp_path / "test.csv"), **common))
     assert kaggle.fit.history[0]["train_loss"] == course.fit.history[0]["train_loss"]
-    assert kaggle.reports["val"].accuracy == course.reports["val"].accuracy
-    assert kaggle.reports["val"].classes == course.reports["val"].classes == FER_CLASSES
+    for split in ("val", "test"):
+        assert kaggle.reports[split].accuracy == course.reports[split].accuracy
+    assert kaggle.reports["test"].classes == course.reports["test"].classes == FER_CLASSES

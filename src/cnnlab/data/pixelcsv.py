@@ -2,7 +2,11 @@
 
 Accepted layouts (header names are case-insensitive, plain or gzip):
   label,feature          the course's format (48*48 = 2,304 values per row)
-  emotion,pixels,Usage   Kaggle's FER2013; Usage gives the splits
+  emotion,pixels,Usage   Kaggle's FER2013; Usage gives the splits (chosen on validation, reported on test):
+                         Training → train, PublicTest → test; PrivateTest → test when there is no PublicTest,
+                         else left out (it is the challenge's final test: score a run on a file of those rows
+                         alone).  Nothing is tuned on the test split: the validation split is carved from
+                         Training by the run's --val-split (stratified, seeded; data.rundata.split_data).
   id,feature             unlabeled rows, for prediction
 A file without a header is read as label,pixels.  RGB rows are interleaved per pixel (r g b r g b ...).
 """
@@ -25,7 +29,8 @@ FER_CLASSES = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"
 def load_pixel_csv(path: str | Path, image_size: tuple[int, int] | None = None, channels: int | None = None,
                    classes: list[str] | None = None, name: str | None = None, target: str | None = None,
                    class_names: list[str] | None = None) -> Dataset:
-    """Read a FER-style CSV into a Dataset (splits from Usage when present, else all rows in 'train').
+    """Read a FER-style CSV into a Dataset (splits from Usage as the module says when present, else all rows in
+    'train'; never a 'val' split from Usage).
 
     Class names, first found: `classes` (a trained model's or the training file's), `class_names` (the user's),
     classes.txt beside the file, FER2013's seven emotions for 48×48 gray rows with exactly the codes 0-6 (a
@@ -60,19 +65,36 @@ def load_pixel_csv(path: str | Path, image_size: tuple[int, int] | None = None, 
                          f"({', '.join(classes)}); predictions give these indices, or names with --names")
     else:
         classes = names or read_class_names(path.parent) or []
+    split_of_row = rows.split_of_row()
+    if split_of_row is not None:
+        notes += _usage_notes(name or str(path), rows.usages, split_of_row)
     if notes:
         meta["notes"] = notes
 
-    split_of_row = rows.split_of_row()
     splits = {}
     if split_of_row is None:
         splits["train" if rows.labeled or rows.targets is not None else "test"] = Split(images, label_array, ids)
     else:
-        for split in ("train", "val", "test"):
+        for split in ("train", "test"):
             index = np.flatnonzero(split_of_row == split)
             if index.size:
                 splits[split] = Split(images[index], label_array[index], [ids[i] for i in index] if ids else None)
     return Dataset(name or _stem(path), classes, splits, source=str(path), meta=meta)
+
+
+def _usage_notes(where: str, usages: list[bytes], split_of_row: np.ndarray) -> list[str]:
+    """One line on which Usage rows are the test split (and what was left out), for meta["notes"]."""
+    if not (split_of_row == "test").any():
+        return []
+    public = any(u.strip().lower() == b"publictest" for u in usages)
+    left = int(sum(s is None for s in split_of_row))
+    note = (f"{where}: Usage {'PublicTest' if public else 'PrivateTest'} is the test split (nothing is tuned on "
+            "it); validation, unless --val-data gives one, is a stratified --val-split share of Training (seeded by "
+            "--seed)")
+    if left:
+        note += (f"; left out {left:,} PrivateTest rows (the final test: score a run on them with `cnnlab evaluate "
+                 "RUN --data` a CSV of those rows alone)")
+    return [note]
 
 
 def _fer_shaped(shape: tuple[int, ...], labels: np.ndarray) -> bool:

@@ -13,7 +13,10 @@ import numpy as np
 from cnnlab.data.base import UNLABELED, DataError
 from cnnlab.data.io import BOMS, head_text, read_bytes
 
-USAGE_SPLITS = {"training": "train", "publictest": "val", "privatetest": "test"}
+# Kaggle FER2013's Usage column.  Nothing is tuned on a reported split: PublicTest is the test split, the validation
+# split is carved from Training (data.rundata.split_data); PrivateTest (the challenge's final test) is the test
+# split only in a file without PublicTest, and is left out of one that has both (a split holds one test set).
+USAGE_SPLITS = {"training": "train", "publictest": "test", "privatetest": "test"}
 LABEL_COLUMNS = ("label", "emotion", "class", "category", "target", "y")
 PIXEL_COLUMNS = ("feature", "features", "pixels", "pixel", "image")
 ID_COLUMNS = ("id", "index", "name")
@@ -193,7 +196,8 @@ class PixelRows:
         return self.label_col is not None
 
     def split_of_row(self) -> np.ndarray | None:
-        """'train' | 'val' | 'test' per row from the Usage column, or None when the file has none."""
+        """'train' | 'test' | None (left out) per row from the Usage column (see USAGE_SPLITS), or None when the
+        file has no Usage column."""
         return _split_per_row(self.usages, self.lines, self.path) if self.usages else None
 
 
@@ -280,11 +284,13 @@ def _numbers(raws: list[bytes], convert, dtype, path: Path, line_numbers: list[i
 
 
 def _split_per_row(usages: list[bytes], lines: list[int], path: Path) -> np.ndarray:
-    out = np.empty(len(usages), dtype=object)
-    for i, usage in enumerate(usages):
-        split = USAGE_SPLITS.get(usage.decode("utf-8", "replace").strip().lower())
-        if split is None:
-            raise DataError(f"{path}, line {lines[i]}: Usage {usage.decode('utf-8', 'replace')!r}, "
-                            "expected Training, PublicTest or PrivateTest")
-        out[i] = split
+    """Each row's split by USAGE_SPLITS; PrivateTest rows are None (left out) when PublicTest rows are present."""
+    names = np.array([u.decode("utf-8", "replace").strip().lower() for u in usages], dtype=object)
+    i = next((i for i, name in enumerate(names) if name not in USAGE_SPLITS), None)
+    if i is not None:
+        raise DataError(f"{path}, line {lines[i]}: Usage {usages[i].decode('utf-8', 'replace')!r}, "
+                        "expected Training, PublicTest or PrivateTest")
+    out = np.array([USAGE_SPLITS[n] for n in names], dtype=object)
+    if (names == "publictest").any():
+        out[names == "privatetest"] = None
     return out
