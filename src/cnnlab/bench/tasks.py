@@ -151,7 +151,7 @@ def _run_process(name: str, cmd: list[str], env: dict) -> tuple[dict[str, str], 
     if code != 0:
         raise RuntimeError(f"{name}: `{' '.join(cmd)}` exited with {code}:\n{output[-2000:]}")
     lines = result_lines(output)
-    final = lines.get("test_acc") or lines.get("val_acc")  # FER2013 here has no test split: PublicTest (val)
+    final = lines.get("test_acc") or lines.get("val_acc")  # FER2013's test split is PublicTest, never tuned on
     return lines, output, float(final) if final else None, wall, usage.ru_maxrss / 1024
 
 
@@ -318,7 +318,7 @@ def markdown(results: dict) -> str:
     lines.append("")
     lines.append(f"{results['task']} ({results['data']}{', smoke run' if results['smoke'] else ''}) on {m['cpu']}, "
                  f"{m['cores']} cores, torch {m['torch']}, {m['date']}" + (f", GPU {m['gpu']}" if 'gpu' in m else "")
-                 + ". Final acc: the test split, else the validation split (FER2013: PublicTest).")
+                 + ". Final acc: the test split (FER2013: PublicTest, never tuned on), else the validation split.")
     return "\n".join(lines) + "\n"
 
 
