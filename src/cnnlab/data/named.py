@@ -10,6 +10,7 @@ from cnnlab.data.cifar import load_cifar10
 from cnnlab.data.dataset import DataError, Dataset
 from cnnlab.data.download import Progress, RemoteFile, extract_tar, fetch
 from cnnlab.data.idx import load_idx_folder
+from cnnlab.data.folder import load_image_folder
 from cnnlab.data.pixelcsv import load_pixel_csv
 
 BUNDLED = Path(__file__).parent / "bundled"
@@ -65,6 +66,12 @@ NAMED: dict[str, NamedDataset] = {
         archive=RemoteFile("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"),
         local_names=("cifar-10-batches-py/data_batch_1", "data_batch_1", "cifar-10-batches-bin/data_batch_1.bin"),
         mirrors=("https://www.cs.toronto.edu/~kriz/",)),
+    # the same images as JPEG files in class folders (train/<class>/*.jpg, a test/ beside it when there is one)
+    "cifar10-jpg": NamedDataset(
+        "cifar10-jpg", lambda p: load_image_folder(p),
+        local_names=("train",),
+        how_to_get="put a CIFAR-10 image folder there (train/<class>/*.jpg, optionally test/<class>/*.jpg), or use "
+                   "'cifar10', which downloads the official batches"),
     "fer2013": NamedDataset(
         "fer2013", lambda p: load_pixel_csv(_fer_file(p), name="fer2013"),
         local_names=("fer2013.csv", "fer2013.csv.gz"),
@@ -90,8 +97,8 @@ def _present(spec: NamedDataset, folder: Path) -> bool:
     if not folder.is_dir():
         return False
     names = spec.local_names or tuple(f.name for f in spec.files)
-    if spec.local_names:
-        return any((folder / n).is_file() for n in names)
+    if spec.local_names:  # files, or a folder such as an image folder's train/
+        return any((folder / n).exists() for n in names)
     # IDX copies may be stored uncompressed as well
     return all((folder / n).is_file() or (folder / n.removesuffix(".gz")).is_file() for n in names)
 

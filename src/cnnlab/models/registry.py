@@ -53,5 +53,22 @@ def flat_size(features: nn.Module, input_shape: tuple[int, int, int], model: str
     return int(out[0].numel())
 
 
+DATA_INIT_SAMPLE = 5000  # training images a data-dependent initialisation sees at most
+
+
+def data_init_modules(model: nn.Module) -> list[nn.Module]:
+    """The model's layers that set their weights from training data (they define `init_from_data(x)`)."""
+    return [m for m in model.modules() if callable(getattr(m, "init_from_data", None))]
+
+
+def init_from_data(model: nn.Module, images: torch.Tensor) -> bool:
+    """Initialise every data-initialised layer (e.g. whitenet's patch whitening, an input layer) from a sample of
+    preprocessed training images (N, C, H, W) float, N ≤ DATA_INIT_SAMPLE.  True when there was such a layer."""
+    layers = data_init_modules(model)
+    for layer in layers:
+        layer.init_from_data(images)
+    return bool(layers)
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

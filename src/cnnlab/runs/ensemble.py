@@ -77,7 +77,7 @@ def val_accuracy(run: LoadedRun) -> float:
 
 def make_ensemble(paths: list[str | Path], weights: str | list[float] = "equal", tta: str = "member") -> Ensemble:
     """Load the member runs; weights 'equal', 'val' (proportional to validation accuracy) or explicit numbers.
-    tta: "member" keeps each member's own test-time augmentation; "none", "flip" or "shift" sets it for all."""
+    tta: "member" keeps each member's own test-time augmentation; "none" or one of TTAS sets it for all."""
     if len(paths) < 2:
         raise ValueError("an ensemble needs at least two runs")
     if tta not in ("member", "none", *TTAS):

@@ -16,7 +16,7 @@ SCHEDULES = ("constant", "step", "cosine", "onecycle")
 NORMALIZATIONS = ("none", "standardize", "featurewise")
 BALANCING = ("none", "weights", "sampler")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-TTAS = ("flip", "shift")  # test-time augmentations (see evaluate.predict_logits)
+TTAS = ("flip", "shift", "multicrop")  # test-time augmentations (see evaluate.predict_logits)
 MONITORS = ("val_loss", "val_acc")
 STREAMS = ("auto", "on", "off")
 FEATURES = ("logmel", "mfcc")
@@ -111,7 +111,8 @@ class TrainConfig:
         '> 0: evaluate and save an exponential moving average of the weights with this decay per step')
     tta: str | None = opt(None,
         "test-time augmentation: flip = average each prediction with its mirror image's; shift = with those "
-        'of the image moved 1 px left, right, up and down (for digits, which must not flip)', choices=TTAS)
+        'of the image moved 1 px left, right, up and down (for digits, which must not flip); multicrop = the image '
+        'and its mirror, plus both moved 1 px up-left and down-right (airbench)', choices=TTAS)
     clip_grad: float | None = opt(None,
         'clip the gradients to this total L2 norm before each step (torch.nn.utils.clip_grad_norm_); a remedy for '
         'a loss that turns NaN/inf')

@@ -26,7 +26,7 @@ from cnnlab.data.splits import stratified_split  # noqa: F401  (re-exported for 
 from cnnlab.training.device import autocast, cpu_count, pick_device, pick_precision, set_threads
 from cnnlab.training.distributed import SINGLE, World
 from cnnlab.runs.evaluate import Report
-from cnnlab.models import build
+from cnnlab.models import DATA_INIT_SAMPLE, build, data_init_modules, init_from_data
 from cnnlab.training.optim import regularization
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.recipes import apply_recipe, recipe_notes
@@ -237,6 +237,8 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     started = ""  # --pretrained / --init-from: existing weights (and ImageNet normalisation) first
     if resume is None:
         preprocess, started = start_weights(model, cfg, classes, preprocess, data.input_shape, progress)
+    if resume is None and not started and data_init_modules(model):  # e.g. whitenet's patch-whitening layer
+        init_from_data(model, preprocess(train_split.images[:DATA_INIT_SAMPLE]))
     if resume is None and train_split.regression:
         start_at_targets(model, train_split.labels)
     if resume_dir is not None:

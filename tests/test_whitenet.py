@@ -1,0 +1,81 @@
+"""whitenet (the colour recipes' network), its data-dependent first layer, the per-parameter learning-rate
+scales it asks for, and the multicrop test-time augmentation."""
+import torch
+from torch import nn
+
+from cnnlab.models import build, count_macs, init_from_data
+from cnnlab.models.whitenet import BIAS_LR_SCALE, PatchWhitening, ShiftBatchNorm
+from cnnlab.runs.evaluate import tta_logits, tta_views
+from cnnlab.training.config import TrainConfig
+from cnnlab.training.optim import build_optimizer, build_scheduler
+
+
+def test_whitening_layer_decorrelates_patches():
+    gen = torch.Generator().manual_seed(0)
+    base = torch.randn(200, 3, 12, 12, generator=gen)
+    x = base + 0.8 * base.roll(1, dims=1) + 0.5 * base.roll(1, dims=3)  # correlated channels and neighbours
+    layer = PatchWhitening(3)
+    assert not layer.weight.requires_grad and layer.bias.requires_grad
+    layer.init_from_data(x)
+    with torch.no_grad():
+        out = nn.functional.conv2d(x, layer.weight)  # without the bias
+    half = out[:, :12].permute(0, 2, 3, 1).reshape(-1, 12).double()  # the 12 eigen-directions (the rest: negatives)
+    cov = half.T @ half / len(half)
+    assert torch.allclose(cov, torch.diag(torch.diagonal(cov)), atol=0.05)  # decorrelated
+    assert ((torch.diagonal(cov) > 0.5) & (torch.diagonal(cov) < 1.01)).all()  # unit variance, up to the ε
+    assert torch.equal(layer.weight[12:], -layer.weight[:12])
+
+
+def test_whitenet_shapes_params_and_data_init():
+    model = build("whitenet-s", (3, 32, 32), 10)
+    assert model(torch.randn(4, 3, 32, 32)).shape == (4, 10)
+    assert round(count_macs(model, (3, 32, 32)) / 1e6) == 33
+    assert round(count_macs(build("whitenet", (3, 32, 32), 10), (3, 32, 32)) / 1e6) == 118
+    norms = [m for m in model.modules() if isinstance(m, ShiftBatchNorm)]
+    assert norms and all(not m.weight.requires_grad and m.bias.lr_scale == BIAS_LR_SCALE for m in norms)
+    before = model[0].weight.clone()
+    assert init_from_data(model, torch.randn(50, 3, 32, 32))
+    assert not torch.equal(before, model[0].weight)
+    assert not init_from_data(build("cnn", (3, 32, 32), 10), torch.randn(5, 3, 32, 32))  # nothing to initialise
+    gray = build("whitenet-m", (1, 20, 20), 3)  # any channel count, down to 16 px
+    assert gray(torch.randn(2, 1, 20, 20)).shape == (2, 3)
+
+
+def test_whitenet_refuses_images_too_small():
+    import pytest
+
+    with pytest.raises(ValueError, match="at least 16×16"):
+        build("whitenet", (3, 12, 12), 10)
+
+
+def test_lr_scale_makes_groups_and_one_cycle_keeps_their_ratio():
+    model = build("whitenet-s", (3, 32, 32), 10)
+    cfg = TrainConfig(optimizer="sgd", lr=0.4, weight_decay=1e-3, epochs=2, schedule="onecycle")
+    opt = build_optimizer(cfg, model)
+    scaled = [g for g in opt.param_groups if g["lr"] != 0.4]
+    assert len(opt.param_groups) == 2 and len(scaled) == 1
+    assert scaled[0]["lr"] == 0.4 * BIAS_LR_SCALE and scaled[0]["weight_decay"] == 1e-3 / BIAS_LR_SCALE
+    assert all(getattr(p, "lr_scale", 1.0) == BIAS_LR_SCALE for p in scaled[0]["params"])
+    sched = build_scheduler(cfg, opt, steps_per_epoch=10)
+    for _ in range(7):
+        opt.step()
+        sched.step()
+        plain, fast = (g["lr"] for g in sorted(opt.param_groups, key=lambda g: g["lr"]))
+        assert abs(fast / plain - BIAS_LR_SCALE) < 1e-6
+    assert len(build_optimizer(cfg, build("cnn", (1, 28, 28), 10)).param_groups) == 1  # no scales: one group
+
+
+def test_multicrop_tta_views_and_weights():
+    x = torch.arange(2 * 3 * 5 * 5, dtype=torch.float32).reshape(2, 3, 5, 5)
+    views, weights = tta_views(x, "multicrop")
+    assert len(views) == 6 and abs(sum(weights) - 1) < 1e-9
+    assert torch.equal(views[1], x.flip(3))
+    assert torch.equal(views[2][..., 1:, 1:], x[..., :-1, :-1])  # moved down-right by one pixel
+    assert torch.equal(views[4][..., :-1, :-1], x[..., 1:, 1:])  # moved up-left
+    model = nn.Sequential(nn.Flatten(), nn.Linear(75, 4)).eval()
+    expected = sum(w * model(v) for v, w in zip(views, weights))
+    assert torch.allclose(tta_logits(model, x, "multicrop"), expected, atol=1e-5)
+    assert torch.allclose(tta_logits(model, x, "multicrop", stacked=True), expected, atol=1e-5)
+    assert torch.allclose(tta_logits(model, x, "flip"), (model(x) + model(x.flip(3))) / 2, atol=1e-5)
+    tokens = torch.zeros(2, 7, dtype=torch.long)
+    assert tta_views(tokens, "multicrop")[0] == [tokens]  # not images: the input alone
