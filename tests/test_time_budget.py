@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
+import time
 
 import pytest
 import torch
@@ -12,12 +14,14 @@ import torch
 from cnnlab.cli import main
 from cnnlab.data import Dataset, Split
 from cnnlab.training import recipes
-from cnnlab.training.budget import format_duration, parse_duration
+from cnnlab.training.budget import RESULTS_SECONDS, SAFETY, TimeBudget, format_duration, parse_duration
 from cnnlab.training.callbacks import Callback
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.console import Console
+from cnnlab.training.distributed import SINGLE
 from cnnlab.training.loop import train
 from cnnlab.training.optim import build_scheduler, rebuild_scheduler
+from cnnlab.training.state import TrainState
 
 BUDGET = 8.0  # seconds: a whole small run, data loading included
 SMALL = dict(data="mnist-mini", limit=500, batch_size=32, model="mnist-2conv", threads=1, val_split=0.1)
@@ -88,6 +92,48 @@ def test_a_replanned_one_cycle_peaks_once_and_ends_at_its_final_rate():
     assert rates[-1] == pytest.approx(0.01 / 10 / 100)  # one-cycle's final rate: max / div / final_div
 
 
+def test_a_plan_in_the_frozen_epochs_sets_the_unfrozen_phase_s_length_and_one_after_rebuilds_it():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    cfg = TrainConfig(epochs=3, freeze_epochs=1, lr=0.01, optimizer="adamw")
+    state = TrainState.create(model, cfg, 10, torch.device("cpu"), None, SINGLE, "val_acc")
+    frozen = state.scheduler
+    state.begin_epoch(1)
+    state.plan_epochs(6)
+    assert state.scheduler is frozen and state.cfg.epochs == state.epochs == 6  # the frozen phase: as it was
+    state.step = 10
+    state.begin_epoch(2)  # unfreezes: a schedule over the 5 epochs left
+    assert state.scheduler.total_steps == 5 * 10 + 1
+    for _ in range(5):
+        state.optimizer.step()
+        state.step_schedule()
+        state.step += 1
+    state.plan_epochs(4)
+    assert (state.scheduler.total_steps, state.scheduler.last_epoch) == (3 * 10 + 1, 5)
+
+
+def _budget(seconds, elapsed, min_epochs=1):
+    return TimeBudget(f"{seconds}s", seconds, time.perf_counter() - elapsed, steps_per_epoch=10, batch_size=10,
+                      scored_images=0, final_images=0, min_epochs=min_epochs)
+
+
+def test_a_plan_fills_the_budget_less_the_final_margin_and_stops_an_overrun():
+    budget = _budget(10, elapsed=2)
+    budget.epoch_seconds = 1.0
+    margin = RESULTS_SECONDS + SAFETY * 10
+    assert budget._plan(time.perf_counter(), 1, 0.0) == 1 + int((10 - 2 - margin) // 1)
+    assert budget.ends == pytest.approx(2 + (budget.planned - 1) + margin, abs=0.05) and budget.ends <= 10
+    planned, planned_at, started = budget.planned, budget.planned_at, budget.started
+    budget.started, budget.planned_at = started - 1, planned_at - 1  # epoch 2 took 1 s, as planned
+    assert not budget.overdue(2) and budget.pace(2) == pytest.approx(1.0, abs=0.05)
+    budget.started, budget.planned_at = started - 2, planned_at - 2  # it took 2 s: the epochs left would overrun
+    assert budget.overdue(2) and not budget.overdue(planned)
+    shorter = budget.plan_shorter(2)  # the time left, at 2 s per epoch
+    assert shorter == 2 + int((10 - 4 - margin) // 2) < planned
+    late = _budget(10, elapsed=12, min_epochs=2)  # the data took the whole budget: the least that can run
+    late.epoch_seconds = 1.0
+    assert late._plan(time.perf_counter(), 1, 0.0) == 2
+
+
 # ── a timed run ──────────────────────────────────────────────────────────────────────────────────────────
 class Rates(Callback):
     """Records the rate every LOG_EVERY steps and keeps a copy of the run directory after epoch 2."""
@@ -126,8 +172,11 @@ def test_a_timed_run_ends_within_its_budget_with_the_epochs_it_planned(timed):
 def test_each_plan_is_a_note_line(timed):
     result, out, _, _ = timed
     notes = [line for line in out.splitlines() if line.startswith("note      time budget 8s: ")]
-    # 16 steps per epoch: a plan after step 11, others after epoch 1 and (with 8 epochs or more) epoch 2
-    assert len(notes) in (2, 3), out
+    # 16 steps per epoch: a plan after step 11, others after epoch 1 and (with 8 epochs or more) epoch 2, and
+    # shorter ones where a busy machine slowed the epochs down
+    assert len(notes) >= 2, out
+    epochs = [int(re.search(r": (\d+) epochs? planned", note).group(1)) for note in notes]
+    assert all(a >= b for a, b in zip(epochs[2:], epochs[3:])), out
     assert "s/epoch estimated" in notes[0] and notes[-1].startswith(
         f"note      time budget 8s: {result.fit.epochs} epoch") and "s/epoch measured), ends ≈ " in notes[-1]
     lines = out.splitlines()
@@ -144,17 +193,16 @@ def test_the_timed_run_s_rates_rise_to_the_peak_then_anneal_to_the_final_rate(ti
 
 def test_a_timed_run_resumes_the_epochs_it_planned(timed, capsys):
     result, _, _, kept = timed
-    run = next(kept.iterdir())
-    assert torch.load(run / "last.pt", weights_only=True)["config"]["epochs"] == result.fit.epochs
+    run = next(kept.iterdir())  # as it was after epoch 2 (a busy machine may have shortened the plan since)
+    planned = torch.load(run / "last.pt", weights_only=True)["config"]["epochs"]
+    assert planned >= result.fit.epochs and json.loads((run / "config.json").read_text())["epochs"] == planned
     assert main(["train", "--resume", str(run), "--time", "1m"]) == 2
     assert "--time 1m: a resumed run continues the epochs its own plan chose" in capsys.readouterr().err
     assert main(["train", "--resume", str(run)]) == 0
     out = capsys.readouterr().out
-    assert f"note      time budget 8s: the resumed run continues the {result.fit.epochs} epochs it planned" in out
+    assert f"note      time budget 8s: the resumed run continues the {planned} epochs it planned" in out
     assert "planned (" not in out  # no new plan
-    history = (run / "history.csv").read_text().splitlines()
-    assert len(history) == 1 + result.fit.epochs
-    assert json.loads((run / "config.json").read_text())["epochs"] == result.fit.epochs
+    assert len((run / "history.csv").read_text().splitlines()) == 1 + planned
 
 
 # ── the default run ──────────────────────────────────────────────────────────────────────────────────────

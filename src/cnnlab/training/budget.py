@@ -17,7 +17,9 @@ Each plan is a whole number of epochs (at least 1; a fractional last epoch would
 rebuilds the learning-rate schedule for it from the current step (TrainState.plan_epochs), so the rates are those
 of a run planned with that many epochs from the start.  A margin is kept for the final scoring (val and test in
 fp32, with and without TTA), estimated from the validation time measured.  Should later epochs run slower than
-measured, the run stops after the epoch whose successor would overrun the budget by more than half an epoch.
+measured (a busy machine), the plan is shortened at the end of the epoch where the epochs left, at the pace since
+the last plan, would overrun: a shorter schedule from there anneals the rate to its end, where stopping would not.
+Plans only shorten after the planned ones: a longer plan past one-cycle's peak would raise the rate again.
 """
 from __future__ import annotations
 
@@ -84,6 +86,9 @@ class TimeBudget:
     scoring_seconds: float = 0.0  # the last epoch's validation scoring
     epoch_seconds: float = 0.0  # the last plan's estimate of one epoch
     final_seconds: float = 0.0  # the last plan's margin for the final scoring and results
+    per_image: float = 0.0  # the last plan's scoring seconds per image
+    planned_at: float = 0.0  # when the last plan's done epochs end(ed)
+    planned_done: int = 0  # epochs done at the last plan
     planned: int = 0
     ends: float = 0.0  # the last plan's predicted end, seconds from the start
 
@@ -94,9 +99,10 @@ class TimeBudget:
         passes = TTA_PASSES[cfg.tta]
         scored = passes * (val_size + (test_size if cfg.track_test else 0))
         final = (passes + (1 if cfg.tta else 0)) * (val_size + test_size)  # with and without TTA
-        unfrozen = cfg.freeze_epochs + 1
+        unfrozen = cfg.freeze_epochs + 1  # the first epoch that trains every layer
+        fp32_cost = 2.0 if reduced_precision and getattr(device, "type", "cpu") == "cuda" else 1.0
         return cls(cfg.time, parse_duration(cfg.time), started, steps_per_epoch, cfg.batch_size, scored, final,
-                   2.0 if reduced_precision and getattr(device, "type", "cpu") == "cuda" else 1.0, max(1, unfrozen), tuple(sorted({1, unfrozen})), device)
+                   fp32_cost, unfrozen, tuple(sorted({1, unfrozen})), device)
 
     def epoch_begin(self) -> None:
         sync(self.device)
@@ -141,23 +147,35 @@ class TimeBudget:
             seconds / (self.steps_per_epoch * self.batch_size) * FORWARD_SHARE
         return self._plan(now, epoch, per_image)
 
-    def _plan(self, free_at: float, done: int, per_image: float) -> int:
+    def _plan(self, free_at: float, done: int, per_image: float, at_most: int | None = None) -> int:
         """Epochs in all: `done` (ending at `free_at`) plus as many whole ones as fit before the final margin."""
         final = per_image * self.final_images * self.final_factor + RESULTS_SECONDS + SAFETY * self.seconds
-        self.final_seconds = final
+        self.final_seconds, self.per_image, self.planned_at, self.planned_done = final, per_image, free_at, done
         left = self.started + self.seconds - final - free_at
         more = math.floor(left / self.epoch_seconds) if self.epoch_seconds > 0 else 0
-        self.planned = max(self.min_epochs, done + max(0, more))
+        self.planned = max(self.min_epochs, min(done + max(0, more), at_most or 1 << 30))
         self.ends = free_at + (self.planned - done) * self.epoch_seconds + final - self.started
         return self.planned
 
+    def pace(self, epoch: int) -> float:
+        """Seconds per epoch since the last plan (made at the end of epoch planned_done), at the end of `epoch`."""
+        if epoch <= self.planned_done:
+            return self.epoch_seconds
+        return (time.perf_counter() - self.planned_at) / (epoch - self.planned_done)
+
     def overdue(self, epoch: int) -> bool:
-        """After an epoch before the planned last: whether the next one would end the run more than half an
-        epoch past the budget (the epochs turned out slower than measured)."""
-        if epoch >= self.planned:
+        """After an epoch before the planned last: whether the epochs left, at the pace since the last plan,
+        would end the run past the budget by more than a quarter of an epoch."""
+        if epoch >= self.planned or epoch < self.min_epochs:  # with --freeze-epochs, one unfrozen epoch at least
             return False
-        end = time.perf_counter() - self.started + self.epoch_seconds + self.final_seconds
-        return end > self.seconds + 0.5 * self.epoch_seconds
+        pace = self.pace(epoch)
+        end = time.perf_counter() - self.started + (self.planned - epoch) * pace + self.final_seconds
+        return end > self.seconds + 0.25 * pace
+
+    def plan_shorter(self, epoch: int) -> int:
+        """A plan at the end of `epoch` from the pace since the last plan, never longer than the last one."""
+        self.epoch_seconds = self.pace(epoch)
+        return self._plan(time.perf_counter(), epoch, self.per_image, at_most=self.planned)
 
     def note(self, measured: str) -> str:
         """The console line of a plan, e.g. 'time budget 3m: 7 epochs planned (25.1 s/epoch measured), ends

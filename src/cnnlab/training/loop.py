@@ -118,7 +118,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
                 state.ema.update(model)
             state.step += 1
             if budget is not None and budget.plan_due(state.epoch, step):
-                cfg = plan(state, budget.plan_from_steps(step), budget.note("estimated"), world)
+                cfg = plan(state, budget, budget.plan_from_steps(step), "estimated", world)
             meter.add(loss, logits, y)
             if step % LOG_EVERY == 0 or step == batches.steps:
                 stop_if_not_finite(meter, state, cfg, step, world)
@@ -138,16 +138,11 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         if run_dir is not None and world.main:
             runs.save_epoch(run_dir, checkpoint(state, cfg, preprocess, classes, train, input_meta),
                             is_best=state.improved)
-        if budget is not None and budget.replan_due(state.epoch):  # the epoch as it was: scored and saved
-            planned = state.epochs
-            cfg = plan(state, budget.plan_from_epoch(state.epoch), budget.note("measured"), world)
-            if run_dir is not None and world.main and state.epochs != planned:  # resume follows the new plan
+        if budget is not None and budget_epoch_end(budget, state, world):  # a new plan: last.pt and config.json
+            cfg = state.cfg  # follow it, so that --resume does
+            if run_dir is not None and world.main:
                 runs.save_epoch(run_dir, checkpoint(state, cfg, preprocess, classes, train, input_meta), False)
                 update_config(run_dir, cfg)
-        elif budget is not None and budget.overdue(state.epoch):
-            state.stop_training = True
-            state.stop_reason = (f"time budget {cfg.time}: stopped after epoch {state.epoch} of {state.epochs} "
-                                 f"(the epochs ran slower than measured)")
         callbacks.on_epoch_end(state, row)
         state.stop_training = distributed.broadcast(state.stop_training, world)  # rank 0's callbacks decide
         if state.stop_training:
@@ -157,11 +152,24 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     return FitResult(state.history, state.best_epoch, state.best_value, state.stop_training, monitor, state.epochs)
 
 
-def plan(state: TrainState, epochs: int, note: str, world: World) -> TrainConfig:
-    """Follow a time budget's plan of `epochs` epochs (rank 0's, on every rank); returns the planned config."""
-    state.plan_epochs(distributed.broadcast(epochs, world))
-    state.notes.append(note)
+def plan(state: TrainState, budget: TimeBudget, epochs: int, how: str, world: World) -> TrainConfig:
+    """Follow a time budget's plan of `epochs` epochs in all; returns the planned config.  Under torchrun every
+    rank follows rank 0's plan (they must also agree on when to plan again)."""
+    budget.planned = distributed.broadcast(epochs, world)
+    state.plan_epochs(budget.planned)
+    state.notes.append(budget.note(how))
     return state.cfg
+
+
+def budget_epoch_end(budget: TimeBudget, state: TrainState, world: World) -> bool:
+    """After an epoch, scored and saved: plan again where due, or shorten the plan when the epochs left would
+    overrun the budget (rank 0's clock decides for every rank).  True when the number of epochs changed."""
+    planned = state.epochs
+    if budget.replan_due(state.epoch):  # from the epoch as it was
+        plan(state, budget, budget.plan_from_epoch(state.epoch), "measured", world)
+    elif distributed.broadcast(budget.overdue(state.epoch), world):
+        plan(state, budget, budget.plan_shorter(state.epoch), "measured", world)
+    return state.epochs != planned
 
 
 def update_config(run_dir: Path, cfg: TrainConfig) -> None:
