@@ -11,6 +11,7 @@ import time
 import pytest
 import torch
 
+from cnnlab.api import Classifier
 from cnnlab.cli import main
 from cnnlab.data import Dataset, Split
 from cnnlab.training import recipes
@@ -203,6 +204,16 @@ def test_a_timed_run_resumes_the_epochs_it_planned(timed, capsys):
     assert f"note      time budget 8s: the resumed run continues the {planned} epochs it planned" in out
     assert "planned (" not in out  # no new plan
     assert len((run / "history.csv").read_text().splitlines()) == 1 + planned
+
+
+def test_classifier_fit_plans_its_epochs_within_a_time_budget(mini):
+    clf = Classifier("mnist-2conv")
+    start = time.perf_counter()
+    history = clf.fit(mini["train"].images[:300], mini["train"].labels[:300], time="2s", batch_size=32,
+                      threads=1, validation_split=0.1)
+    assert time.perf_counter() - start < 2 * 1.15 + 1.0
+    assert 1 <= len(history) == clf.config.epochs and clf.config.time == "2s"
+    assert len(clf.fit(mini["train"].images[:100], mini["train"].labels[:100], epochs=1, threads=1)) == 1
 
 
 # ── the default run ──────────────────────────────────────────────────────────────────────────────────────
