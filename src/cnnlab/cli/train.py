@@ -74,7 +74,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg, explicit = config_from_args(args)
         if {"epochs", "time"} <= explicit:
             raise ValueError(f"give --epochs ({cfg.epochs}) or --time ({cfg.time}), not both: a time budget plans "
-                             f"the epochs itself")
+                             "the epochs itself")
     console = Console(quiet=args.quiet)
     try:  # a NaN/inf loss ends the run with a ValueError: `error: epoch E, step S: ...`, exit status 2
         result = train(cfg, [console], resume_dir=resume_dir, progress=DownloadProgress(), explicit=explicit,
