@@ -13,6 +13,7 @@ predict → save / load.  It drives the same trainer as `cnnlab train`.
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 import numpy as np
@@ -86,12 +87,13 @@ class Classifier:
             callbacks: Callback | list[Callback] | None = None, **options) -> History:
         """Train; returns the History of this call: one dict per epoch (epoch, train_loss, train_acc, val_loss,
         val_acc, lr, seconds), a list that a notebook draws as curves.  `run_dir` also writes checkpoints and
-        history.csv.
+        history.csv.  `time="2m"` (any TrainConfig option can be passed) plans this call's epochs to fit that budget.
 
         `callbacks`: cnnlab.training.callbacks.Callback objects, e.g. cnnlab.training.console.Console() for a
         progress bar (a widget in a notebook), or your own with hooks such as on_epoch_end(state, metrics).
         """
-        cfg = dataclasses.replace(self.config, epochs=epochs, batch_size=batch_size, **options)
+        started = time.perf_counter()  # time="3m" (a budget for this call) counts from here
+        cfg = dataclasses.replace(self.config, epochs=epochs, batch_size=batch_size, **{"time": None, **options})
         self.config = cfg
         set_threads(cfg.threads)
         seed_everything(cfg.seed)
@@ -111,7 +113,8 @@ class Classifier:
         if run_dir is not None:
             Path(run_dir).mkdir(parents=True, exist_ok=True)
         result = fit(self.model, train, val, cfg, self.preprocess, self.classes,
-                     run_dir=Path(run_dir) if run_dir else None, callbacks=callbacks)
+                     run_dir=Path(run_dir) if run_dir else None, callbacks=callbacks, started=started)
+        self.config = dataclasses.replace(cfg, epochs=result.epochs)  # time=...: the epochs its budget planned
         self.history += result.history
         return History(result.history)
 

@@ -14,11 +14,13 @@ def register(sub) -> None:
 
     p = sub.add_parser("train", help="train a model and write a run directory",
                        description="Train a model on DATA (a data set name or a file/folder) and write "
-                                   "runs/<time>-<data>-<model>/.")
+                                   "runs/<time>-<data>-<model>/.  Without --epochs, --time or --recipe, images "
+                                   "train with their fast recipe within a 3-minute budget.")
     p.add_argument("data", nargs="?", default=None,
                    help="mnist-mini (bundled), mnist, fashion-mnist, kmnist, cifar10, fer2013, or a path [mnist-mini]")
     p.add_argument("--config", help="a JSON file of configuration values (options given here override it)")
-    p.add_argument("--resume", metavar="RUN", help="continue the run in RUN (its last.pt) up to --epochs")
+    p.add_argument("--resume", metavar="RUN", help="continue the run in RUN (its last.pt) up to --epochs (a timed "
+                                                    "run: up to the epochs its budget planned)")
     p.add_argument("--quiet", action="store_true", help="print only the final result lines")
     add_train_options(p)
     p.set_defaults(func=cmd_train)
@@ -54,9 +56,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from cnnlab.training.console import Console
     from cnnlab.training.loop import train
     from cnnlab.training.config import TrainConfig
+    from cnnlab.training.recipes import LENGTH_FIELDS
 
     resume_dir, explicit = None, None
     if args.resume:
+        if args.time is not None:
+            raise ValueError(f"--time {args.time}: a resumed run continues the epochs its own plan chose; give "
+                             "--epochs N to change them, or start a new run with --time")
         resume_dir = Path(args.resume)
         state = load_checkpoint(resume_dir if resume_dir.suffix == ".pt" else resume_dir / "last.pt")
         values = state["config"]
@@ -66,9 +72,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume_dir = resume_dir.parent if resume_dir.suffix == ".pt" else resume_dir
     else:
         cfg, explicit = config_from_args(args)
+        if {"epochs", "time"} <= explicit:
+            raise ValueError(f"give --epochs ({cfg.epochs}) or --time ({cfg.time}), not both: a time budget plans "
+                             "the epochs itself")
     console = Console(quiet=args.quiet)
     try:  # a NaN/inf loss ends the run with a ValueError: `error: epoch E, step S: ...`, exit status 2
-        result = train(cfg, [console], resume_dir=resume_dir, progress=DownloadProgress(), explicit=explicit)
+        result = train(cfg, [console], resume_dir=resume_dir, progress=DownloadProgress(), explicit=explicit,
+                       default_run=explicit is not None and not explicit & LENGTH_FIELDS)
     finally:
         console.close()
     if not result.main:  # another rank of a torchrun job: rank 0 reports

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnnlab.training.augment.spec import parse_augment
+from cnnlab.training.budget import parse_duration
 
 LOSSES = ("cross_entropy", "bce", "mse")
 LOSS_ALIASES = {"categorical_crossentropy": "cross_entropy", "ce": "cross_entropy",
@@ -89,7 +90,11 @@ class TrainConfig:
         "fastai's fine_tune: train only the classifier head for N epochs (the rest frozen, BatchNorm statistics "
         'fixed), then everything with a fresh schedule and rates from lr/200 (first layers) to lr/2 (head)')
     # ── optimisation ──────────────────────────────────────────────────────
-    epochs: int = opt(5, 'passes over the training split')
+    epochs: int = opt(5, 'passes over the training split (`cnnlab train` on images with no --epochs, --time or '
+                         '--recipe: the fast recipe within --time 3m instead)')
+    time: str | None = opt(None,
+        'a wall-clock budget for the whole run, e.g. 90s, 3m, 1.5m, 2h (plain numbers: seconds): the epochs and '
+        'the schedule are planned from the measured speed so that the run ends on time; instead of --epochs')
     batch_size: int = opt(128, 'images per step')
     optimizer: str = opt("adam", 'sgd | adam | adamw | rmsprop | adadelta | adagrad', choices=OPTIMIZERS)
     lr: float | None = opt(None, "peak learning rate; None: the optimizer's usual default (adam 1e-3, sgd 1e-2 ...)")
@@ -170,6 +175,9 @@ class TrainConfig:
             raise ValueError(f"clip_grad must be a norm > 0, got {self.clip_grad}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be a decay in [0, 1), got {self.ema}")
+        if self.time is not None:
+            self.time = str(self.time)
+            parse_duration(self.time)  # a ValueError naming the text and the accepted forms
         if self.augment is not None:
             parse_augment(self.augment)  # a ValueError naming the bad item
 

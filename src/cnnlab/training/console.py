@@ -27,6 +27,7 @@ class Console(Callback):
         self.bar_enabled = (self.stream.isatty() or self.notebook) if bar is None else bar
         self.quiet = quiet
         self.bar = None
+        self.noted = 0  # state.notes already printed
 
     def say(self, text: str) -> None:
         if self.bar is not None:
@@ -76,7 +77,18 @@ class Console(Callback):
             self.bar = tqdm(total=state.steps_per_epoch, desc=f"epoch {state.epoch}/{state.epochs}", unit="step",
                             file=self.stream, leave=False, dynamic_ncols=True)
 
+    def say_notes(self, state) -> None:
+        """What the loop decided since the last call (a time budget's plan), one `note` line each."""
+        notes = getattr(state, "notes", [])
+        for note in notes[self.noted:]:
+            if not self.quiet:
+                self.say(f"note      {note}")
+            if self.bar is not None:  # the planned number of epochs
+                self.bar.set_description(f"epoch {state.epoch}/{state.epochs}", refresh=False)
+        self.noted = len(notes)
+
     def on_batch_end(self, state, logs: BatchLogs) -> None:
+        self.say_notes(state)
         if self.bar is not None:
             self.bar.n = logs.step
             metric = {"mae": f"{logs.mae:.4f}"} if logs.mae is not None else {"acc": f"{logs.acc:.4f}"}
@@ -94,6 +106,7 @@ class Console(Callback):
             parts += [f"val_loss {metrics['val_loss']:.4f}", f"val_{metric} {metrics[f'val_{metric}']:.4f}"]
         parts += [f"{metrics['train_images_per_s']:.0f} img/s", f"{metrics['seconds']:.1f}s"]
         self.say("  ".join(parts) + ("  *" if state.improved else ""))
+        self.say_notes(state)
 
     def on_train_end(self, state) -> None:
         self.close()

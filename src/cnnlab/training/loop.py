@@ -7,7 +7,9 @@ What changes as it trains lives in one TrainState (training/state.py); progress 
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,7 +20,8 @@ from torch import nn
 
 from cnnlab.training import distributed
 from cnnlab.runs import rundir as runs
-from cnnlab.runs.checkpoint import load_checkpoint
+from cnnlab.runs.checkpoint import load_checkpoint, write_json
+from cnnlab.training.budget import TimeBudget
 from cnnlab.training.callbacks import Callback, CallbackList, EarlyStopping, RunInfo
 from cnnlab.training.config import TrainConfig
 from cnnlab.data import Dataset, Split
@@ -29,7 +32,7 @@ from cnnlab.runs.evaluate import Report
 from cnnlab.models import DATA_INIT_SAMPLE, build, data_init_modules, init_from_data
 from cnnlab.training.optim import regularization
 from cnnlab.data.preprocess import Preprocess
-from cnnlab.training.recipes import apply_recipe, recipe_notes
+from cnnlab.training.recipes import apply_recipe, default_run_notes, recipe_notes
 from cnnlab.training.state import TrainState
 from cnnlab.training.steps import (Batches, EpochMeter, NonFiniteLoss, make_augmenter, make_batch, make_loss,
                                    non_finite_message, score_split)
@@ -47,6 +50,7 @@ class FitResult:
     best_value: float | None = None
     stopped_early: bool = False
     monitor: str = "val_acc"  # what picked the best epoch (val_loss for regression)
+    epochs: int = 0  # planned (with cfg.time: the budget's plan)
 
 
 @dataclass
@@ -62,7 +66,7 @@ class RunResult:
 def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, preprocess: Preprocess,
         classes: list[str], *, run_dir: Path | None = None, callbacks: Callbacks = None, resume: dict | None = None,
         input_meta: dict | None = None, test: Split | None = None, world: World = SINGLE,
-        device: torch.device | None = None) -> FitResult:
+        device: torch.device | None = None, started: float | None = None) -> FitResult:
     """Train `model` on `train` for cfg.epochs, validating on `val` after each epoch.
 
     With `run_dir`, writes last.pt every epoch, best.pt when the monitored metric improves, and history.csv.
@@ -70,6 +74,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     weights are the ones evaluated and saved.  At the end the model holds the best weights when
     cfg.restore_best, else the last ones.  `test` is scored each epoch only with cfg.track_test.
     Under torchrun (`world` of several ranks) each rank trains on its shard; only rank 0 writes files.
+    With cfg.time, the epochs are planned to end the run (begun at `started`, a perf_counter(); default now)
+    within that budget (training/budget.py); FitResult.epochs is the plan.
     Raises NonFiniteLoss (a ValueError) at the first NaN/inf training loss.
     """
     device = device or pick_device(cfg.device)
@@ -85,10 +91,15 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         callbacks.callbacks.append(EarlyStopping(cfg.patience))
     if resume is not None:
         restore(state, resume, cfg)
+    budget = None if not cfg.time or resume is not None else TimeBudget.create(  # a resumed run keeps its plan
+        cfg, started or time.perf_counter(), batches.steps, len(val) if val is not None and val.labeled else 0,
+        len(test) if test is not None and test.labeled else 0, device, dtype is not None)
     callbacks.on_train_begin(state)
-    for epoch in range(state.epoch + 1, cfg.epochs + 1):
-        state.begin_epoch(epoch)  # model.train(); with --freeze-epochs, the phase's parameters and rates
+    while state.epoch < state.epochs:  # state.epochs: cfg.epochs, or a time budget's plan
+        state.begin_epoch(state.epoch + 1)  # model.train(); with --freeze-epochs, the phase's parameters and rates
         callbacks.on_epoch_begin(state)
+        if budget is not None:
+            budget.epoch_begin()
         meter = EpochMeter(device, train.regression)
         for step, (raw, y) in enumerate(batches.epoch(state.gen), start=1):
             x, y = make_batch(raw, y, preprocess, augmenter, len(classes), cfg.channels_last)
@@ -106,15 +117,20 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
             if state.ema is not None:
                 state.ema.update(model)
             state.step += 1
+            if budget is not None and budget.plan_due(state.epoch, step):
+                cfg = plan(state, budget, budget.plan_from_steps(step), "estimated", world)
             meter.add(loss, logits, y)
             if step % LOG_EVERY == 0 or step == batches.steps:
                 stop_if_not_finite(meter, state, cfg, step, world)
                 callbacks.on_batch_end(state, meter.logs(state.epoch, step, batches.steps))
         row, seen, train_seconds = meter.summary(state.epoch, state.optimizer.param_groups[-1]["lr"], world)
+        scoring = time.perf_counter()
         for name, split in to_score.items():
             if split is not None and len(split) and split.labeled:
                 scores = score_split(state.scored, split, preprocess, classes, cfg, device, dtype, cfg.tta, world)
                 row.update({f"{name}_{k}": v for k, v in scores.headline.items()})
+        if budget is not None:
+            budget.scoring_seconds = time.perf_counter() - scoring
         previous = state.history[-1]["seconds"] if state.history else 0.0
         row.update(seconds=round(previous + time.perf_counter() - meter.start, 3),
                    train_images_per_s=round(seen / max(train_seconds, 1e-9), 1), time=round(time.time(), 3))
@@ -122,13 +138,45 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         if run_dir is not None and world.main:
             runs.save_epoch(run_dir, checkpoint(state, cfg, preprocess, classes, train, input_meta),
                             is_best=state.improved)
+        if budget is not None and budget_epoch_end(budget, state, world):  # a new plan: last.pt and config.json
+            cfg = state.cfg  # follow it, so that --resume does
+            if run_dir is not None and world.main:
+                runs.save_epoch(run_dir, checkpoint(state, cfg, preprocess, classes, train, input_meta), False)
+                update_config(run_dir, cfg)
         callbacks.on_epoch_end(state, row)
         state.stop_training = distributed.broadcast(state.stop_training, world)  # rank 0's callbacks decide
         if state.stop_training:
             break
     callbacks.on_train_end(state)
     model.load_state_dict(final_weights(state, cfg, run_dir))
-    return FitResult(state.history, state.best_epoch, state.best_value, state.stop_training, monitor)
+    return FitResult(state.history, state.best_epoch, state.best_value, state.stop_training, monitor, state.epochs)
+
+
+def plan(state: TrainState, budget: TimeBudget, epochs: int, how: str, world: World) -> TrainConfig:
+    """Follow a time budget's plan of `epochs` epochs in all; returns the planned config.  Under torchrun every
+    rank follows rank 0's plan (they must also agree on when to plan again)."""
+    budget.planned = distributed.broadcast(epochs, world)
+    state.plan_epochs(budget.planned)
+    state.notes.append(budget.note(how))
+    return state.cfg
+
+
+def budget_epoch_end(budget: TimeBudget, state: TrainState, world: World) -> bool:
+    """After an epoch, scored and saved: plan again where due, or shorten the plan when the epochs left would
+    overrun the budget (rank 0's clock decides for every rank).  True when the number of epochs changed."""
+    planned = state.epochs
+    if budget.replan_due(state.epoch):  # from the epoch as it was
+        plan(state, budget, budget.plan_from_epoch(state.epoch), "measured", world)
+    elif distributed.broadcast(budget.overdue(state.epoch), world):
+        plan(state, budget, budget.plan_shorter(state.epoch), "measured", world)
+    return state.epochs != planned
+
+
+def update_config(run_dir: Path, cfg: TrainConfig) -> None:
+    """Rewrite run_dir/config.json with cfg's values (a time budget's planned epochs), keeping its data record."""
+    path = run_dir / "config.json"
+    values = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    write_json(path, {**values, **cfg.to_dict()})
 
 
 def stop_if_not_finite(meter: EpochMeter, state: TrainState, cfg: TrainConfig, step: int, world: World) -> None:
@@ -189,11 +237,14 @@ def _warm_imports() -> None:
 
 # ── the whole run ────────────────────────────────────────────────────────────────────────────────────────
 def train(cfg: TrainConfig, callbacks: Callbacks = None, data: Dataset | None = None,
-          resume_dir: Path | None = None, progress=None, explicit: set[str] | None = None) -> RunResult:
+          resume_dir: Path | None = None, progress=None, explicit: set[str] | None = None,
+          default_run: bool = False) -> RunResult:
     """Load the data, build the model, fit it, evaluate the best weights and write the run directory.
 
     With cfg.recipe, the recipe's values for this data replace the config's, except the fields named in
-    `explicit` (default: those that differ from TrainConfig's defaults), which the user chose.
+    `explicit` (default: those that differ from TrainConfig's defaults), which the user chose.  `default_run`:
+    the user chose no length (no epochs, time or recipe): image data trains with its kind's time-budgeted
+    default (recipes.DEFAULT_RUN); other data as configured.
     The final report scores the best weights in fp32, as `cnnlab evaluate` does, whatever the training precision.
     Started by torchrun, it trains with DistributedDataParallel; rank 0 alone writes and calls `callbacks`.
     """
@@ -208,7 +259,7 @@ def train(cfg: TrainConfig, callbacks: Callbacks = None, data: Dataset | None = 
     finished = False
     try:
         result = _train(cfg, CallbackList(callbacks if world.main else None), data, resume_dir, progress, explicit,
-                        world, device, t0)
+                        world, device, t0, default_run, warm)
         finished = True
         return result
     finally:
@@ -217,14 +268,15 @@ def train(cfg: TrainConfig, callbacks: Callbacks = None, data: Dataset | None = 
 
 
 def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resume_dir: Path | None, progress,
-           explicit: set[str] | None, world: World, device: torch.device | None, t0: float) -> RunResult:
+           explicit: set[str] | None, world: World, device: torch.device | None, t0: float,
+           default_run: bool = False, warm: threading.Thread | None = None) -> RunResult:
     set_threads(cfg.threads or (max(1, cpu_count() // world.local_size) if world.distributed else None))
     if data is None:
         data = load_sources(cfg, progress)
-        cfg = apply_recipe(cfg, data, explicit) if resume_dir is None else cfg
+        cfg = apply_recipe(cfg, data, explicit, default_run) if resume_dir is None else cfg
         data = split_data(data, cfg)
     elif resume_dir is None:
-        cfg = apply_recipe(cfg, data, explicit)  # a resumed run's config already holds its recipe's values
+        cfg = apply_recipe(cfg, data, explicit, default_run)  # a resumed run's config holds its recipe's values
     seed_everything(cfg.seed + world.rank)  # ranks differ in dropout; the epoch order is shared (cfg.seed)
     classes = data.classes
     train_split, val_split = data["train"], data.splits.get("val")
@@ -247,13 +299,22 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
         run_dir = Path(distributed.broadcast(str(runs.new_run_dir(cfg, data.name)) if world.main else None, world))
     if world.main:
         runs.write_config(run_dir, cfg, data)
-    notes = list(data.meta.get("notes", [])) + (recipe_notes(cfg, data) if resume is None else [])
+    notes = list(data.meta.get("notes", []))
+    if resume is None:  # the default run's line first: it says how long the run will take and how to change it
+        notes = default_run_notes(cfg, data, default_run) + notes + recipe_notes(cfg, data)
+    elif cfg.time:
+        notes.append(f"time budget {cfg.time}: the resumed run continues the {cfg.epochs} epochs it planned")
     callbacks.on_run_begin(RunInfo(data.name, data.source, tuple(data.input_shape), list(classes),
                                    {k: len(v) for k, v in data.splits.items()}, str(run_dir), preprocess.describe(),
                                    cfg.model, notes, started or ""))
 
+    if cfg.time and warm is not None:  # a time budget times the first steps: not while imports share the GIL
+        warm.join()  # (mnist-2conv, 500 images: 50 ms per step of epoch 1 beside the imports, 14 ms after)
     result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir=run_dir, callbacks=callbacks,
-                 resume=resume, input_meta=data.meta, test=data.splits.get("test"), world=world, device=device)
+                 resume=resume, input_meta=data.meta, test=data.splits.get("test"), world=world, device=device,
+                 started=t0)
+    if result.epochs != cfg.epochs:  # a time budget's plan: what config.json (already rewritten), metrics record
+        cfg = dataclasses.replace(cfg, epochs=result.epochs)
 
     reports = final_reports(model, data, preprocess, cfg, device or pick_device(cfg.device), world)
     seconds = time.perf_counter() - t0

@@ -1,6 +1,7 @@
 """Optimizers, learning-rate schedules, losses and Keras-style weight regularisers, built from a TrainConfig."""
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import torch
@@ -67,6 +68,26 @@ def build_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_pe
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_epochs * steps_per_epoch,
                                                gamma=cfg.step_gamma)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+
+
+def advance(scheduler: torch.optim.lr_scheduler.LRScheduler, steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """Step a fresh scheduler `steps` times without training: the rates it gives after that many optimisation
+    steps (stepping, not jumping, so recursive schedules such as cosine follow their own formula)."""
+    with warnings.catch_warnings():  # the optimizer has stepped, but not since this scheduler was built
+        warnings.filterwarnings("ignore", r"Detected call of `lr_scheduler.step\(\)` before", UserWarning)
+        for _ in range(steps):
+            scheduler.step()
+    return scheduler
+
+
+def rebuild_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int,
+                      steps_done: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """build_scheduler for cfg.epochs, advanced by `steps_done` steps: the rates a run planned with cfg.epochs from
+    its start would have now (a time budget fixes the length after the run started)."""
+    for group in optimizer.param_groups:  # the schedules start from the group's current rate: its initial one
+        if "initial_lr" in group:
+            group["lr"] = group["initial_lr"]
+    return advance(build_scheduler(cfg, optimizer, steps_per_epoch), steps_done)
 
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

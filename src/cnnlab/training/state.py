@@ -5,6 +5,7 @@ of the shuffling and the augmentation; where the run is (epoch, step), its histo
 """
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from cnnlab.training.config import TrainConfig
 from cnnlab.training.distributed import SINGLE, World
 from cnnlab.training.ema import EMA
 from cnnlab.training.freeze import FineTune, unfreeze
-from cnnlab.training.optim import build_optimizer, build_scheduler, learning_rate
+from cnnlab.training.optim import advance, build_optimizer, build_scheduler, learning_rate, rebuild_scheduler
 
 AUGMENT_SEED_OFFSET = 1_000_003  # the augmentation's generator: its own stream, not a copy of the shuffling's
 
@@ -66,6 +67,7 @@ class TrainState:
     finetune: FineTune | None = None  # --freeze-epochs: the two phases
     cfg: TrainConfig | None = None  # to build the unfrozen phase's schedule
     world: World = SINGLE
+    notes: list[str] = field(default_factory=list)  # what the loop decided as it went (a time budget's plans)
 
     @classmethod
     def create(cls, model: nn.Module, cfg: TrainConfig, steps_per_epoch: int, device: torch.device,
@@ -117,6 +119,18 @@ class TrainState:
         unfreeze(self.model)
         self.scheduler = self.finetune.scheduler(self.cfg, self.optimizer, self.steps_per_epoch, frozen=False)
         self.net = wrap(self.model, self.world, self.device)
+
+    def plan_epochs(self, epochs: int) -> None:
+        """Train `epochs` epochs in all (a time budget's plan): cfg.epochs set to it and the current phase's
+        schedule rebuilt for it, advanced to the current step, so that the rates from here on are those of a run
+        planned with `epochs` from its start."""
+        self.epochs = epochs
+        self.cfg = dataclasses.replace(self.cfg, epochs=epochs)
+        if self.finetune is None:
+            self.scheduler = rebuild_scheduler(self.cfg, self.optimizer, self.steps_per_epoch, self.step)
+        elif self.epoch > self.finetune.freeze_epochs:  # the frozen phase's schedule does not depend on the total
+            self.scheduler = advance(self.finetune.scheduler(self.cfg, self.optimizer, self.steps_per_epoch, False),
+                                     self.step - self.finetune.freeze_epochs * self.steps_per_epoch)
 
     def step_schedule(self) -> None:
         """Advance the learning-rate schedule by one batch, also after a step the fp16 scaler skipped (its

@@ -1,0 +1,187 @@
+"""Wall-clock training budgets (`--time 3m`): the number of epochs, and with it the whole schedule, fitted so that
+the run ends on time with the best model that time allows.
+
+The budget counts from the start of the run (`train()`; `fit()` alone: its own start), so what reading the data
+took is already spent.  Two plans, both from measured time, never from guesses about the hardware:
+
+1. after PLAN_STEPS steps of the first epoch (its first step, which pays for one-off warm-up, left out): the
+   step time × steps per epoch, plus validation estimated at a third of a training step per image (a forward
+   pass without the backward);
+2. at the end of epoch 1 (and, with --freeze-epochs, of the first unfrozen epoch, whose steps cost more): the
+   epoch as it was, validation scoring and checkpoint writing included;
+3. at the end of epoch 2 when STEADY_PLAN epochs or more are planned: short epochs are where epoch 1's one-off
+   costs (the first kernels of each shape, the first scoring and checkpoint) weigh most (mnist-2conv on 500
+   images: epoch 1 0.77 s, the next ones 0.34 s), and epoch 2 still ends before one-cycle's peak (25%).
+
+Each plan is a whole number of epochs (at least 1; a fractional last epoch would cut the annealing short) and
+rebuilds the learning-rate schedule for it from the current step (TrainState.plan_epochs), so the rates are those
+of a run planned with that many epochs from the start.  A margin is kept for the final scoring (val and test in
+fp32, with and without TTA), estimated from the validation time measured.  Should later epochs run slower than
+measured (a busy machine), the plan is shortened at the end of the epoch where the epochs left, at the pace since
+the last plan, would overrun: a shorter schedule from there anneals the rate to its end, where stopping would not.
+Plans only shorten after the planned ones: a longer plan past one-cycle's peak would raise the rate again.
+"""
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+
+PLAN_STEPS = 10  # steps timed (after the first) before the first plan
+STEADY_PLAN = 8  # epochs planned from which epoch 2 is measured again
+FORWARD_SHARE = 1 / 3  # an evaluated image costs about a third of a trained one (forward only, no backward)
+RESULTS_SECONDS = 0.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring
+SAFETY = 0.02  # share of the budget kept back for what was not measured (process exit, jitter)
+# the final scoring runs in fp32: resnet20 scoring 2,000 32×32 images with 1 thread on a CPU with native bf16
+# took 1.33 s in bf16, 3.18 s in fp32 (GPUs: about 2×); where bf16 is emulated, auto trains in fp32 (factor 1)
+FP32_COST = 2.5
+TTA_PASSES = {None: 1, "flip": 2, "shift": 5}  # forward passes per image of each test-time augmentation
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(text: str | float) -> float:
+    """Seconds (> 0) from '90', '90s', '3m', '1.5m' or '2h'; a ValueError naming the text and the accepted forms."""
+    match = _DURATION.fullmatch(str(text).strip().lower())
+    seconds = float(match.group(1)) * _UNIT[match.group(2)] if match else 0.0
+    if seconds <= 0:
+        raise ValueError(f"time {str(text)!r} is not a duration; give seconds (90 or 90s), minutes (3m, 1.5m) "
+                         f"or hours (2h), more than 0")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """'45s', '2m57s', '1h02m': a wall time as people read it."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def sync(device) -> None:
+    """Wait for the device's queued work, so that a clock reading includes it (CUDA runs asynchronously)."""
+    if getattr(device, "type", "cpu") == "cuda":
+        import torch
+
+        torch.cuda.synchronize(device)
+
+
+@dataclass
+class TimeBudget:
+    """One run's budget and the timings its plans are made from; seconds from time.perf_counter()."""
+
+    text: str  # as given, e.g. "3m"
+    seconds: float  # the whole run's budget
+    started: float  # perf_counter() at the start of the run
+    steps_per_epoch: int
+    batch_size: int
+    scored_images: int  # images scored after each epoch (val, test with track_test), TTA passes counted
+    final_images: int  # images the final reports score, TTA passes counted
+    final_factor: float = 1.0  # the final fp32 scoring's cost per image over the per-epoch scoring's
+    min_epochs: int = 1  # with --freeze-epochs, one unfrozen epoch at least
+    replan_epochs: tuple[int, ...] = (1,)  # the epochs after which the plan is made again
+    device: object = None
+    epoch_start: float = 0.0
+    first_step: float = 0.0  # when step 1 of the epoch ended
+    scoring_seconds: float = 0.0  # the last epoch's validation scoring
+    epoch_seconds: float = 0.0  # the last plan's estimate of one epoch
+    final_seconds: float = 0.0  # the last plan's margin for the final scoring and results
+    per_image: float = 0.0  # the last plan's scoring seconds per image
+    planned_at: float = 0.0  # when the last plan's done epochs end(ed)
+    planned_done: int = 0  # epochs done at the last plan
+    planned: int = 0
+    ends: float = 0.0  # the last plan's predicted end, seconds from the start
+
+    @classmethod
+    def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
+               reduced_precision: bool) -> TimeBudget:
+        """The budget of cfg.time for a run that started at `started` and scores `val_size`/`test_size` images."""
+        passes = TTA_PASSES[cfg.tta]
+        scored = passes * (val_size + (test_size if cfg.track_test else 0))
+        final = (passes + (1 if cfg.tta else 0)) * (val_size + test_size)  # with and without TTA
+        unfrozen = cfg.freeze_epochs + 1  # the first epoch that trains every layer
+        fp32_cost = FP32_COST if reduced_precision else 1.0
+        return cls(cfg.time, parse_duration(cfg.time), started, steps_per_epoch, cfg.batch_size, scored, final,
+                   fp32_cost, unfrozen, tuple(sorted({1, unfrozen})), device)
+
+    def epoch_begin(self) -> None:
+        sync(self.device)
+        self.epoch_start = time.perf_counter()
+
+    def plan_due(self, epoch: int, step: int) -> bool:
+        """After a step: whether the first plan is made now (step 1 + PLAN_STEPS of epoch 1, when the epoch has
+        that many; a shorter epoch is planned at its end).  Records when step 1 ended."""
+        if epoch != 1 or step > PLAN_STEPS + 1:
+            return False
+        if step == 1:
+            sync(self.device)
+            self.first_step = time.perf_counter()
+        return step == PLAN_STEPS + 1 and self.steps_per_epoch > PLAN_STEPS + 1
+
+    def plan_from_steps(self, step: int) -> int:
+        """The first plan, at `step` of epoch 1, from the time per step since step 1."""
+        sync(self.device)
+        now = time.perf_counter()
+        per_step = (now - self.first_step) / max(1, step - 1)
+        per_image = per_step / self.batch_size * FORWARD_SHARE
+        self.epoch_seconds = per_step * self.steps_per_epoch + per_image * self.scored_images
+        rest = per_step * (self.steps_per_epoch - step) + per_image * self.scored_images  # of epoch 1
+        return self._plan(now + rest, 1, per_image)
+
+    def replan_due(self, epoch: int) -> bool:
+        """After an epoch (scored and saved): whether the plan is made again now."""
+        return epoch in self.replan_epochs or (epoch == 2 and self.planned >= STEADY_PLAN)
+
+    def plan_from_epoch(self, epoch: int) -> int:
+        """A plan at the end of `epoch` (trained, scored, saved), from its measured length; the first epoch's
+        first step, which includes one-off warm-up, counts as an ordinary one."""
+        sync(self.device)
+        now = time.perf_counter()
+        seconds = now - self.epoch_start
+        if epoch == 1 and self.first_step:
+            warm_up = self.first_step - self.epoch_start
+            train_steps = seconds - warm_up - self.scoring_seconds  # steps 2.. plus the checkpoint writing
+            seconds -= max(0.0, warm_up - train_steps / max(1, self.steps_per_epoch - 1))
+        self.epoch_seconds = seconds
+        per_image = self.scoring_seconds / self.scored_images if self.scored_images else \
+            seconds / (self.steps_per_epoch * self.batch_size) * FORWARD_SHARE
+        return self._plan(now, epoch, per_image)
+
+    def _plan(self, free_at: float, done: int, per_image: float, at_most: int | None = None) -> int:
+        """Epochs in all: `done` (ending at `free_at`) plus as many whole ones as fit before the final margin."""
+        final = per_image * self.final_images * self.final_factor + RESULTS_SECONDS + SAFETY * self.seconds
+        self.final_seconds, self.per_image, self.planned_at, self.planned_done = final, per_image, free_at, done
+        left = self.started + self.seconds - final - free_at
+        more = math.floor(left / self.epoch_seconds) if self.epoch_seconds > 0 else 0
+        self.planned = max(self.min_epochs, min(done + max(0, more), at_most or 1 << 30))
+        self.ends = free_at + (self.planned - done) * self.epoch_seconds + final - self.started
+        return self.planned
+
+    def pace(self, epoch: int) -> float:
+        """Seconds per epoch since the last plan (made at the end of epoch planned_done), at the end of `epoch`."""
+        if epoch <= self.planned_done:
+            return self.epoch_seconds
+        return (time.perf_counter() - self.planned_at) / (epoch - self.planned_done)
+
+    def overdue(self, epoch: int) -> bool:
+        """After an epoch before the planned last: whether the epochs left, at the pace since the last plan,
+        would end the run past the budget by more than a quarter of an epoch."""
+        if epoch >= self.planned or epoch < self.min_epochs:  # with --freeze-epochs, one unfrozen epoch at least
+            return False
+        pace = self.pace(epoch)
+        end = time.perf_counter() - self.started + (self.planned - epoch) * pace + self.final_seconds
+        return end > self.seconds + 0.25 * pace
+
+    def plan_shorter(self, epoch: int) -> int:
+        """A plan at the end of `epoch` from the pace since the last plan, never longer than the last one."""
+        self.epoch_seconds = self.pace(epoch)
+        return self._plan(time.perf_counter(), epoch, self.per_image, at_most=self.planned)
+
+    def note(self, measured: str) -> str:
+        """The console line of a plan, e.g. 'time budget 3m: 7 epochs planned (25.1 s/epoch measured), ends
+        ≈ 2m57s'."""
+        return (f"time budget {self.text}: {self.planned} epoch{'s' if self.planned != 1 else ''} planned "
+                f"({self.epoch_seconds:.1f} s/epoch {measured}), ends ≈ {format_duration(self.ends)}")

@@ -1,0 +1,257 @@
+"""Wall-clock budgets (`--time`): parsing, the plan's schedule, a timed run that ends on time, resuming it, and the
+time-budgeted default run of `cnnlab train` on images."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import time
+
+import pytest
+import torch
+
+from cnnlab.api import Classifier
+from cnnlab.cli import main
+from cnnlab.data import Dataset, Split
+from cnnlab.training import recipes
+from cnnlab.training.budget import RESULTS_SECONDS, SAFETY, TimeBudget, format_duration, parse_duration
+from cnnlab.training.callbacks import Callback
+from cnnlab.training.config import TrainConfig
+from cnnlab.training.console import Console
+from cnnlab.training.distributed import SINGLE
+from cnnlab.training.loop import train
+from cnnlab.training.optim import build_scheduler, rebuild_scheduler
+from cnnlab.training.state import TrainState
+
+BUDGET = 8.0  # seconds: a whole small run, data loading included
+SMALL = dict(data="mnist-mini", limit=500, batch_size=32, model="mnist-2conv", threads=1, val_split=0.1)
+
+
+# ── parsing ──────────────────────────────────────────────────────────────────────────────────────────────
+@pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("3m", 180), ("1.5m", 90), ("2h", 7200),
+                                           (" 20S ", 20), (".5m", 30), (45, 45)])
+def test_durations_in_seconds_minutes_and_hours(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "3x", "", "m", "-1m", "0", "1m30s", "3 minutes"])
+def test_a_bad_duration_is_one_line_naming_it_and_the_accepted_forms(text):
+    with pytest.raises(ValueError) as err:
+        TrainConfig(time=text)
+    message = str(err.value)
+    assert repr(text) in message and "3m" in message and "90s" in message and "\n" not in message
+
+
+def test_durations_print_as_people_read_them():
+    assert [format_duration(s) for s in (4.6, 59.4, 177, 3725)] == ["5s", "59s", "2m57s", "1h02m"]
+
+
+def test_the_cli_refuses_a_bad_time_and_time_with_epochs(tmp_path, capsys):
+    assert main(["train", "mnist-mini", "--time", "soon", "--runs-dir", str(tmp_path)]) == 2
+    assert "time 'soon' is not a duration" in capsys.readouterr().err
+    assert main(["train", "mnist-mini", "--time", "1m", "--epochs", "3", "--runs-dir", str(tmp_path)]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+# ── the schedule of a plan ───────────────────────────────────────────────────────────────────────────────
+def _rates(cfg, plans, steps_per_epoch):
+    """The rate after each step of a run re-planned to plans[step] epochs at those steps (plans[0]: the start)."""
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.01)
+    cfg = TrainConfig(**{**cfg, "epochs": plans[0]})
+    scheduler, rates, step = build_scheduler(cfg, optimizer, steps_per_epoch), [], 0
+    while step < cfg.epochs * steps_per_epoch:
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        if step in plans:
+            cfg = TrainConfig(**{**cfg.to_dict(), "epochs": plans[step]})
+            scheduler = rebuild_scheduler(cfg, optimizer, steps_per_epoch, step)
+        rates.append(optimizer.param_groups[0]["lr"])
+    return rates
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine", "step"])
+def test_a_rebuilt_schedule_continues_as_if_planned_from_the_start(schedule):
+    cfg = dict(lr=0.01, optimizer="adamw", schedule=schedule, step_epochs=1)
+    planned = _rates(cfg, {0: 4}, 16)
+    replanned = _rates(cfg, {0: 9, 11: 6, 16: 4}, 16)  # a first plan at step 11, a second after epoch 1
+    assert len(replanned) == len(planned) == 64
+    assert replanned[16:] == pytest.approx(planned[16:], rel=1e-9)
+
+
+def test_a_replanned_one_cycle_peaks_once_and_ends_at_its_final_rate():
+    rates = _rates(dict(lr=0.01, optimizer="adamw", schedule="onecycle"), {0: 5, 11: 7, 16: 6}, 16)
+    peak = rates.index(max(rates))
+    assert max(rates) == pytest.approx(0.01, rel=0.02)  # the peak step falls between two steps
+    near = [i for i, rate in enumerate(rates) if rate > 0.95 * max(rates)]
+    assert near == list(range(near[0], near[-1] + 1))  # the peak is reached once (warm-up steps may jump a little
+    assert rates[0] < rates[11] < rates[near[0]]  # between plans: each plan's rate at that step) ...
+    assert all(a >= b - 1e-12 for a, b in zip(rates[peak:], rates[peak + 1:]))  # ... and the anneal is monotone
+    assert rates[-1] == pytest.approx(0.01 / 10 / 100)  # one-cycle's final rate: max / div / final_div
+
+
+def test_a_plan_in_the_frozen_epochs_sets_the_unfrozen_phase_s_length_and_one_after_rebuilds_it():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    cfg = TrainConfig(epochs=3, freeze_epochs=1, lr=0.01, optimizer="adamw")
+    state = TrainState.create(model, cfg, 10, torch.device("cpu"), None, SINGLE, "val_acc")
+    frozen = state.scheduler
+    state.begin_epoch(1)
+    state.plan_epochs(6)
+    assert state.scheduler is frozen and state.cfg.epochs == state.epochs == 6  # the frozen phase: as it was
+    state.step = 10
+    state.begin_epoch(2)  # unfreezes: a schedule over the 5 epochs left
+    assert state.scheduler.total_steps == 5 * 10 + 1
+    for _ in range(5):
+        state.optimizer.step()
+        state.step_schedule()
+        state.step += 1
+    state.plan_epochs(4)
+    assert (state.scheduler.total_steps, state.scheduler.last_epoch) == (3 * 10 + 1, 5)
+
+
+def _budget(seconds, elapsed, min_epochs=1):
+    return TimeBudget(f"{seconds}s", seconds, time.perf_counter() - elapsed, steps_per_epoch=10, batch_size=10,
+                      scored_images=0, final_images=0, min_epochs=min_epochs)
+
+
+def test_a_plan_fills_the_budget_less_the_final_margin_and_stops_an_overrun():
+    budget = _budget(10, elapsed=2)
+    budget.epoch_seconds = 1.0
+    margin = RESULTS_SECONDS + SAFETY * 10
+    assert budget._plan(time.perf_counter(), 1, 0.0) == 1 + int((10 - 2 - margin) // 1)
+    assert budget.ends == pytest.approx(2 + (budget.planned - 1) + margin, abs=0.05) and budget.ends <= 10
+    planned, planned_at, started = budget.planned, budget.planned_at, budget.started
+    budget.started, budget.planned_at = started - 1, planned_at - 1  # epoch 2 took 1 s, as planned
+    assert not budget.overdue(2) and budget.pace(2) == pytest.approx(1.0, abs=0.05)
+    budget.started, budget.planned_at = started - 2, planned_at - 2  # it took 2 s: the epochs left would overrun
+    assert budget.overdue(2) and not budget.overdue(planned)
+    shorter = budget.plan_shorter(2)  # the time left, at 2 s per epoch
+    assert shorter == 2 + int((10 - 4 - margin) // 2) < planned
+    late = _budget(10, elapsed=12, min_epochs=2)  # the data took the whole budget: the least that can run
+    late.epoch_seconds = 1.0
+    assert late._plan(time.perf_counter(), 1, 0.0) == 2
+
+
+# ── a timed run ──────────────────────────────────────────────────────────────────────────────────────────
+class Rates(Callback):
+    """Records the rate every LOG_EVERY steps and keeps a copy of the run directory after epoch 2."""
+
+    def __init__(self, keep):
+        self.rates, self.keep = [], keep
+
+    def on_batch_end(self, state, logs):
+        self.rates.append(state.optimizer.param_groups[0]["lr"])
+
+    def on_epoch_end(self, state, metrics):
+        if state.epoch == 2:  # after the last plan (a run planned for fewer than 8 epochs is not re-planned here)
+            shutil.copytree(state.cfg.runs_dir, self.keep)
+
+
+@pytest.fixture(scope="module")
+def timed(tmp_path_factory):
+    """One run of SMALL within BUDGET: (result, console output, rate recorder, copy of the run after epoch 2)."""
+    tmp = tmp_path_factory.mktemp("timed")
+    out, rates = io.StringIO(), Rates(tmp / "after-epoch-2")
+    result = train(TrainConfig(**SMALL, time=f"{BUDGET:g}s", runs_dir=str(tmp / "runs")),
+                   [Console(stream=out, bar=False), rates])
+    return result, out.getvalue(), rates, tmp / "after-epoch-2"
+
+
+def test_a_timed_run_ends_within_its_budget_with_the_epochs_it_planned(timed):
+    result, out, _, _ = timed
+    assert BUDGET * 0.5 < result.seconds < BUDGET * 1.15 + 1.0, out
+    epochs = result.fit.epochs
+    assert epochs >= 1 and len(result.fit.history) == epochs and not result.fit.stopped_early
+    config = json.loads((result.run_dir / "config.json").read_text())
+    assert config["epochs"] == epochs and config["time"] == "8s" and config["_dataset"]["name"] == "mnist-mini"
+    assert torch.load(result.run_dir / "last.pt", weights_only=True)["config"]["epochs"] == epochs
+
+
+def test_each_plan_is_a_note_line(timed):
+    result, out, _, _ = timed
+    notes = [line for line in out.splitlines() if line.startswith("note      time budget 8s: ")]
+    # 16 steps per epoch: a plan after step 11, others after epoch 1 and (with 8 epochs or more) epoch 2, and
+    # shorter ones where a busy machine slowed the epochs down
+    assert len(notes) >= 2, out
+    epochs = [int(re.search(r": (\d+) epochs? planned", note).group(1)) for note in notes]
+    assert all(a >= b for a, b in zip(epochs[2:], epochs[3:])), out
+    assert "s/epoch estimated" in notes[0] and notes[-1].startswith(
+        f"note      time budget 8s: {result.fit.epochs} epoch") and "s/epoch measured), ends ≈ " in notes[-1]
+    lines = out.splitlines()
+    assert lines.index(notes[1]) == lines.index(next(l for l in lines if l.startswith("epoch   1"))) + 1
+
+
+def test_the_timed_run_s_rates_rise_to_the_peak_then_anneal_to_the_final_rate(timed):
+    result, _, rates, _ = timed
+    lr = 1e-3  # adam's default
+    assert result.fit.history[-1]["lr"] == pytest.approx(lr / 1000, rel=1e-6)  # the plan's last step: the end
+    peak = rates.rates.index(max(rates.rates))
+    assert all(a >= b - 1e-12 for a, b in zip(rates.rates[peak:], rates.rates[peak + 1:]))
+
+
+def test_a_timed_run_resumes_the_epochs_it_planned(timed, capsys):
+    result, _, _, kept = timed
+    run = next(kept.iterdir())  # as it was after epoch 2 (a busy machine may have shortened the plan since)
+    planned = torch.load(run / "last.pt", weights_only=True)["config"]["epochs"]
+    assert planned >= result.fit.epochs and json.loads((run / "config.json").read_text())["epochs"] == planned
+    assert main(["train", "--resume", str(run), "--time", "1m"]) == 2
+    assert "--time 1m: a resumed run continues the epochs its own plan chose" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert f"note      time budget 8s: the resumed run continues the {planned} epochs it planned" in out
+    assert "planned (" not in out  # no new plan
+    assert len((run / "history.csv").read_text().splitlines()) == 1 + planned
+
+
+def test_classifier_fit_plans_its_epochs_within_a_time_budget(mini):
+    clf = Classifier("mnist-2conv")
+    start = time.perf_counter()
+    history = clf.fit(mini["train"].images[:300], mini["train"].labels[:300], time="2s", batch_size=32,
+                      threads=1, validation_split=0.1)
+    assert time.perf_counter() - start < 2 * 1.15 + 1.0
+    assert 1 <= len(history) == clf.config.epochs and clf.config.time == "2s"
+    assert len(clf.fit(mini["train"].images[:100], mini["train"].labels[:100], epochs=1, threads=1)) == 1
+
+
+# ── the default run ──────────────────────────────────────────────────────────────────────────────────────
+def test_images_without_a_length_take_the_time_budgeted_fast_recipe(mini):
+    cfg = recipes.apply_recipe(TrainConfig(), mini, explicit=set(), default_run=True)
+    assert (cfg.recipe, cfg.time, cfg.model) == ("fast", "3m", "fastcnn")
+    assert recipes.default_run_notes(cfg, mini, True) == [
+        "default run: recipe fast for digit-sized gray images, time budget 3m (choose --epochs N, --time T or "
+        "--recipe best to change)"]
+    for chosen in ({"epochs"}, {"time"}, {"recipe"}):
+        kept = TrainConfig(epochs=2) if chosen == {"epochs"} else TrainConfig(time="1m") if chosen == {"time"} \
+            else TrainConfig(recipe="best")
+        cfg = recipes.apply_recipe(kept, mini, explicit=chosen, default_run=True)
+        assert cfg.time == kept.time and cfg.recipe == kept.recipe and cfg.epochs == (2 if chosen == {"epochs"}
+                                                                                         else cfg.epochs)
+    assert recipes.apply_recipe(TrainConfig(), mini) == TrainConfig()  # Python callers keep their 5 epochs
+
+
+def test_other_modalities_keep_their_defaults():
+    texts = Dataset("words", ["a", "b"], {"train": Split(torch.zeros(4, 8, dtype=torch.int64),
+                                                         torch.tensor([0, 1, 0, 1]))}, meta={"kind": "text"})
+    cfg = recipes.apply_recipe(TrainConfig(), texts, explicit=set(), default_run=True)
+    assert cfg.time is None and cfg.recipe is None
+    assert recipes.default_run_notes(cfg, texts, True) == []
+
+
+def test_the_cli_default_run_says_so_first_and_explicit_epochs_win(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(recipes.DEFAULT_RUN, "time", "3s")  # the 3-minute default, shortened for the test
+    args = ["train", "mnist-mini", "--limit", "300", "--threads", "1", "--runs-dir", str(tmp_path / "a")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == ("note      default run: recipe fast for digit-sized gray images, time budget 3s "
+                                   "(choose --epochs N, --time T or --recipe best to change)")
+    assert "note      time budget 3s: " in out
+    config = json.loads(next((tmp_path / "a").iterdir()).joinpath("config.json").read_text())
+    assert (config["recipe"], config["time"], config["model"]) == ("fast", "3s", "fastcnn")
+    assert main([*args[:-1], str(tmp_path / "b"), "--epochs", "1", "--model", "dnn"]) == 0
+    out = capsys.readouterr().out
+    assert "default run" not in out and "time budget" not in out
+    config = json.loads(next((tmp_path / "b").iterdir()).joinpath("config.json").read_text())
+    assert (config["recipe"], config["time"], config["epochs"]) == (None, None, 1)
