@@ -1,10 +1,12 @@
-"""What each technique of the fast MNIST recipe is worth: the recipe with one thing changed at a time.
+"""What each technique of a fast recipe is worth: the recipe with one thing changed at a time.
 
-Every variant runs as a fresh `cnnlab train mnist --recipe fast ...` process, `--repeats` times, the variants
+Every variant runs as a fresh `cnnlab train DATA --recipe fast ...` process, `--repeats` times, the variants
 taken in turn (A, B, C, A, B, C ...) so that a busy spell of the machine falls on all of them alike.
-Prints a markdown table: wall seconds min / median, ratio to the recipe, final test accuracy.
+Prints a markdown table: wall seconds min / median, ratio to the recipe, final accuracy (test split, else the
+validation split: CIFAR-10's stratified 10% of train/).
 
-    CNNLAB_DATA=../shared/data .venv/bin/python bench/ablation.py [--repeats 2]
+    CNNLAB_DATA=../shared/data .venv/bin/python bench/ablation.py [--task mnist|cifar10] [--repeats 2]
+        [--only NAME ...] [--threads N]
 """
 import argparse
 import statistics
@@ -12,7 +14,7 @@ import subprocess
 import sys
 import time
 
-VARIANTS = {
+MNIST = {
     "fast recipe": [],
     "fp32 instead of bf16 autocast": ["--precision", "fp32"],
     "channels-first memory format": ["--no-channels-last"],
@@ -21,29 +23,76 @@ VARIANTS = {
     "constant lr instead of one-cycle": ["--schedule", "constant", "--lr", "1e-3"],
     "course model mnist-2conv, same 2 epochs": ["--model", "mnist-2conv"],
 }
+# the fast colour recipe (whitenet-m, cnnlab.training.recipes) with one of airbench's techniques taken out
+CIFAR10 = {
+    "fast recipe": [],
+    "flip TTA instead of multicrop": ["--tta", "flip"],
+    "no TTA": ["--tta", "none"],
+    "no label smoothing (0.2)": ["--label-smoothing", "0"],
+    "no EMA of the weights": ["--ema", "0"],
+    "plain batch norm (learned scale, momentum 0.1) and conv init": ["--model", "whitenet-m-plain"],
+    "learned 2×2 first layer instead of whitening": ["--model", "whitenet-m-learned"],
+    "fp32 instead of bf16 autocast": ["--precision", "fp32"],
+    "resnet20, same epochs and schedule": ["--model", "resnet20"],
+}
+TASKS = {"mnist": ("mnist", MNIST), "cifar10": ("cifar10-jpg", CIFAR10)}
 
 
-def run(extra: list[str]) -> tuple[float, float]:
+def register_variants() -> None:
+    """The ablation's model variants: whitenet-m with one of its techniques undone (registered here, not in cnnlab)."""
+    from torch import nn
+
+    from cnnlab.models import register
+    from cnnlab.models import whitenet as w
+
+    def plain(input_shape, num_classes):  # BN learns its scale too, torch's momentum and eps; default conv init
+        model = w.whitenet_model(input_shape, num_classes, (48, 192, 192))
+        for m in model.modules():
+            if isinstance(m, w.ShiftBatchNorm):
+                m.momentum, m.eps = 0.1, 1e-5
+                m.weight.requires_grad_(True)
+                del m.bias.lr_scale
+            elif isinstance(m, w.DiracConv):
+                nn.Conv2d.reset_parameters(m)
+        return model
+
+    def learned(input_shape, num_classes):  # the 2×2 first layer is trained from a random start
+        model = w.whitenet_model(input_shape, num_classes, (48, 192, 192))
+        first = nn.Conv2d(input_shape[0], model[0].out_channels, 2)
+        model[0] = first
+        return model
+
+    register("whitenet-m-plain", "ablation: plain batch norm and conv init")(plain)
+    register("whitenet-m-learned", "ablation: learned first layer")(learned)
+
+
+def run(data: str, extra: list[str]) -> tuple[float, float]:
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "cnnlab", "train", "mnist", "--recipe", "fast", "--quiet",
+    done = subprocess.run([sys.executable, __file__, "--cnnlab", "train", data, "--recipe", "fast", "--quiet",
                            "--runs-dir", "runs/ablation", *extra], capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if done.returncode:
         raise SystemExit(f"{extra}: exited with {done.returncode}\n{done.stderr[-2000:]}")
     lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
-    return wall, float(lines["test_acc"])
+    return wall, float(lines.get("test_acc") or lines["val_acc"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=sorted(TASKS), default="mnist")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--only", nargs="+", metavar="VARIANT", help="these variants (and the recipe) only")
+    parser.add_argument("--threads", type=int, help="torch threads per run (passed to cnnlab train)")
     args = parser.parse_args()
-    results = {name: [] for name in VARIANTS}
+    data, variants = TASKS[args.task]
+    variants = {k: v for k, v in variants.items() if not args.only or k == "fast recipe" or k in args.only}
+    threads = ["--threads", str(args.threads)] if args.threads else []
+    results = {name: [] for name in variants}
     for _ in range(args.repeats):
-        for name, extra in VARIANTS.items():
-            results[name].append(run(extra))
+        for name, extra in variants.items():
+            results[name].append(run(data, extra + threads))
     base = statistics.median(w for w, _ in results["fast recipe"])
-    print("| variant | wall s min / median | × recipe | test acc (median) |\n|---|---|---|---|")
+    print("| variant | wall s min / median | × recipe | acc (median) |\n|---|---|---|---|")
     for name, rows in results.items():
         walls = [w for w, _ in rows]
         print(f"| {name} | {min(walls):.1f} / {statistics.median(walls):.1f} | "
@@ -51,4 +100,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--cnnlab"]:  # one variant's run: cnnlab's own command, with the variants registered
+        register_variants()
+        from cnnlab.cli import main as cnnlab_main
+
+        sys.exit(cnnlab_main(sys.argv[2:]))
     main()
