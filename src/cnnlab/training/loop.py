@@ -23,7 +23,7 @@ from cnnlab.runs import rundir as runs
 from cnnlab.runs.checkpoint import load_checkpoint, write_json
 from cnnlab.training.budget import TimeBudget
 from cnnlab.training.callbacks import Callback, CallbackList, EarlyStopping, RunInfo
-from cnnlab.training.config import TrainConfig
+from cnnlab.training.config import TrainConfig, epoch_tta
 from cnnlab.data import Dataset, Split
 from cnnlab.data.splits import stratified_split  # noqa: F401  (re-exported for the Python API)
 from cnnlab.training.device import autocast, cpu_count, pick_device, pick_precision, set_threads
@@ -95,6 +95,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         cfg, started or time.perf_counter(), batches.steps, len(val) if val is not None and val.labeled else 0,
         len(test) if test is not None and test.labeled else 0, device, dtype is not None)
     callbacks.on_train_begin(state)
+    planned_in_epoch = False
     while state.epoch < state.epochs:  # state.epochs: cfg.epochs, or a time budget's plan
         state.begin_epoch(state.epoch + 1)  # model.train(); with --freeze-epochs, the phase's parameters and rates
         callbacks.on_epoch_begin(state)
@@ -119,6 +120,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
             state.step += 1
             if budget is not None and budget.plan_due(state.epoch, step):
                 cfg = plan(state, budget, budget.plan_from_steps(step), "estimated", world)
+                planned_in_epoch = True  # config.json is rewritten at the epoch's end
             meter.add(loss, logits, y)
             if step % LOG_EVERY == 0 or step == batches.steps:
                 stop_if_not_finite(meter, state, cfg, step, world)
@@ -127,7 +129,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         scoring = time.perf_counter()
         for name, split in to_score.items():
             if split is not None and len(split) and split.labeled:
-                scores = score_split(state.scored, split, preprocess, classes, cfg, device, dtype, cfg.tta, world)
+                scores = score_split(state.scored, split, preprocess, classes, cfg, device, dtype, epoch_tta(cfg.tta),
+                                     world)
                 row.update({f"{name}_{k}": v for k, v in scores.headline.items()})
         if budget is not None:
             budget.scoring_seconds = time.perf_counter() - scoring
@@ -138,8 +141,9 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         if run_dir is not None and world.main:
             runs.save_epoch(run_dir, checkpoint(state, cfg, preprocess, classes, train, input_meta),
                             is_best=state.improved)
-        if budget is not None and budget_epoch_end(budget, state, world):  # a new plan: last.pt and config.json
-            cfg = state.cfg  # follow it, so that --resume does
+        if budget is not None and (budget_epoch_end(budget, state, world) or planned_in_epoch):
+            cfg = state.cfg  # a new plan: follow it, and record it in last.pt and config.json so that --resume does
+            planned_in_epoch = False
             if run_dir is not None and world.main:
                 runs.save_epoch(run_dir, checkpoint(state, cfg, preprocess, classes, train, input_meta), False)
                 update_config(run_dir, cfg)
