@@ -56,7 +56,7 @@ def test_with_cached_weights_the_photo_recipes_fine_tune_the_backbone(cache):
     chosen = apply_recipe(TrainConfig(recipe="fast", model="resnet-photo"), _photo_data(), explicit={"model"})
     assert (chosen.model, chosen.pretrained, chosen.freeze_epochs) == ("resnet-photo", False, 0)
     small = apply_recipe(TrainConfig(recipe="fast"), _photo_data(side=32))  # colour at 32 px: not a photo
-    assert small.model == "resnet20" and not small.pretrained
+    assert small.model == "whitenet-m" and not small.pretrained
     assert f"with {PHOTO_BACKBONE}'s weights cached: model={PHOTO_BACKBONE} pretrained=True" in describe()
 
 
