@@ -19,7 +19,7 @@ def test_every_model_runs_forward_and_backward(name, shape):
     out = model(x)
     assert out.shape == (4, 7)
     out.sum().backward()
-    assert all(p.grad is not None for p in model.parameters())
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)  # whitenet fixes some
 
 
 def test_parameter_counts_of_the_slide_models():
