@@ -23,13 +23,13 @@ MNIST = {
     "constant lr instead of one-cycle": ["--schedule", "constant", "--lr", "1e-3"],
     "course model mnist-2conv, same 2 epochs": ["--model", "mnist-2conv"],
 }
-# the fast colour recipe (whitenet-m, cnnlab.training.recipes) with one of airbench's techniques taken out
+# the fast colour recipe (whitenet-m, cnnlab.training.recipes) with one of its techniques undone, or an EMA added
 CIFAR10 = {
     "fast recipe": [],
     "flip TTA instead of multicrop": ["--tta", "flip"],
     "no TTA": ["--tta", "none"],
     "no label smoothing (0.2)": ["--label-smoothing", "0"],
-    "no EMA of the weights": ["--ema", "0"],
+    "with an EMA of the weights (0.99 per step)": ["--ema", "0.99"],
     "plain batch norm (learned scale, momentum 0.1) and conv init": ["--model", "whitenet-m-plain"],
     "learned 2×2 first layer instead of whitening": ["--model", "whitenet-m-learned"],
     "fp32 instead of bf16 autocast": ["--precision", "fp32"],

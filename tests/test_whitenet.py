@@ -56,6 +56,7 @@ def test_lr_scale_makes_groups_and_one_cycle_keeps_their_ratio():
     assert len(opt.param_groups) == 2 and len(scaled) == 1
     assert scaled[0]["lr"] == 0.4 * BIAS_LR_SCALE and scaled[0]["weight_decay"] == 1e-3 / BIAS_LR_SCALE
     assert all(getattr(p, "lr_scale", 1.0) == BIAS_LR_SCALE for p in scaled[0]["params"])
+    assert opt.param_groups[-1]["lr"] == 0.4  # the plain rate last: what the history reports
     sched = build_scheduler(cfg, opt, steps_per_epoch=10)
     for _ in range(7):
         opt.step()

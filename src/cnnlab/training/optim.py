@@ -41,9 +41,9 @@ def build_optimizer(cfg: TrainConfig, model: nn.Module, groups: list[dict] | Non
 def scaled_groups(params: list[nn.Parameter], lr: float, weight_decay: float) -> list[dict] | list[nn.Parameter]:
     """The parameters as they are, or, when some carry an `lr_scale` attribute (e.g. whitenet's batch-norm shifts,
     which airbench trains at 64× the rate), one optimizer group per scale with lr × scale and weight decay ÷ scale."""
-    scales = sorted({float(getattr(p, "lr_scale", 1.0)) for p in params})
+    scales = sorted({float(getattr(p, "lr_scale", 1.0)) for p in params}, key=lambda s: s == 1.0)
     if scales == [1.0]:
-        return params
+        return params  # the unscaled group goes last: the history's "lr" column reports the last group's rate
     return [{"params": [p for p in params if float(getattr(p, "lr_scale", 1.0)) == s], "lr": lr * s,
              "weight_decay": weight_decay / s} for s in scales]
 

@@ -41,7 +41,7 @@ VALUES: dict[tuple[str, str], dict] = {
     # mean-loss terms: lr 11.5 per 1,024 summed losses with momentum 0.85 → 1.5 per batch of 1,024, weight decay
     # 0.0153 (decoupled) → 2e-6; label smoothing 0.2; 2-px reflected shifts and flips; multicrop TTA.
     ("fast", "color"): dict(model="whitenet-m", epochs=12, **_COLOR_TRAINING),
-    ("best", "color"): dict(model="whitenet", epochs=24, **_COLOR_TRAINING),
+    ("best", "color"): dict(model="whitenet", epochs=20, **_COLOR_TRAINING),
     # photos: resnet-photo's strided stem makes a 128×128 image cost what a 32×32 one does in resnet20; batches of
     # 32 keep peak memory well under 1 GB.  Cost, measured as process CPU time (getrusage) of 4 fp32 AdamW steps
     # with 2 torch threads on a 2-core x86 CPU: 55 CPU-ms per 128×128 image (resnet20 on 32×32: 13), i.e. about
