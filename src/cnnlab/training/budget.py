@@ -2,7 +2,7 @@
 the run ends on time with the best model that time allows.
 
 The budget counts from the start of the run (`train()`; `fit()` alone: its own start), so what reading the data
-took is already spent.  Two plans, both from measured time, never from guesses about the hardware:
+took is already spent.  The plans come from measured time, never from guesses about the hardware:
 
 1. after PLAN_STEPS steps of the first epoch (its first step, which pays for one-off warm-up, left out): the
    step time × steps per epoch, plus validation estimated at a third of a training step per image (a forward
