@@ -93,6 +93,19 @@ class Permute(nn.Module):
         return x.permute(*self.dims)
 
 
+def init_weights(model: nn.Module, linear_init: Callable[[torch.Tensor], None]) -> None:
+    """torchvision's initialisation of its MobileNet/EfficientNet: convs Kaiming-normal (fan-out) with zero bias,
+    dense layers' weights by `linear_init` (it differs between the two papers) with zero bias."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            linear_init(m.weight)
+            nn.init.zeros_(m.bias)
+
+
 def check_input(model: str, input_shape: tuple[int, ...], min_side: int) -> int:
     """The number of input channels (1 or 3) of (C, H, W) images; a ValueError for other shapes."""
     if len(input_shape) != 3:

@@ -7,7 +7,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from cnnlab.models.backbones.layers import SqueezeExcitation, conv_norm_act, make_divisible
+from cnnlab.models.backbones.layers import SqueezeExcitation, conv_norm_act, init_weights, make_divisible
 
 # (kernel, expanded channels, output channels, squeeze-excite, hard-swish, stride) per bottleneck, from the paper
 LARGE = [(3, 16, 16, False, False, 1), (3, 64, 24, False, False, 2), (3, 72, 24, False, False, 1),
@@ -61,14 +61,7 @@ class MobileNetV3(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Linear(6 * c_in, last_channel), nn.Hardswish(inplace=True),
                                         nn.Dropout(p=0.2, inplace=True), nn.Linear(last_channel, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_weights(self, lambda w: nn.init.normal_(w, 0, 0.01))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
