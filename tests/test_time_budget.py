@@ -221,7 +221,7 @@ def test_classifier_fit_plans_its_epochs_within_a_time_budget(mini):
 # ── the default run ──────────────────────────────────────────────────────────────────────────────────────
 def test_images_without_a_length_take_the_time_budgeted_fast_recipe(mini):
     cfg = recipes.apply_recipe(TrainConfig(), mini, explicit=set(), default_run=True)
-    assert (cfg.recipe, cfg.time, cfg.model) == ("fast", "3m", "fastcnn")
+    assert (cfg.recipe, cfg.time, cfg.model) == ("fast", "3m", "fastcnn-patch")
     assert recipes.default_run_notes(cfg, mini, True) == [
         "default run: recipe fast for digit-sized gray images, time budget 3m (choose --epochs N, --time T or "
         "--recipe best to change)"]
@@ -251,7 +251,7 @@ def test_the_cli_default_run_says_so_first_and_explicit_epochs_win(tmp_path, cap
                                    "(choose --epochs N, --time T or --recipe best to change)")
     assert "note      time budget 3s: " in out
     config = json.loads(next((tmp_path / "a").iterdir()).joinpath("config.json").read_text())
-    assert (config["recipe"], config["time"], config["model"]) == ("fast", "3s", "fastcnn")
+    assert (config["recipe"], config["time"], config["model"]) == ("fast", "3s", "fastcnn-patch")
     assert main([*args[:-1], str(tmp_path / "b"), "--epochs", "1", "--model", "dnn"]) == 0
     out = capsys.readouterr().out
     assert "default run" not in out and "time budget" not in out

@@ -1,6 +1,4 @@
 """`python -m cnnlab` runs the cnnlab command."""
-import sys
+from cnnlab.cli import run
 
-from cnnlab.cli import main
-
-sys.exit(main())
+run()

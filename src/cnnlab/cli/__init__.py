@@ -7,6 +7,7 @@ takes the parsed arguments and returns an exit code.  A new command is a new mod
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 
@@ -43,9 +44,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def run() -> None:
+    """The console entry point: main(), then exit without the interpreter's last garbage collection pass.
+
+    At exit CPython collects cycles among every live object; with torch loaded that is ~10^5 objects and
+    0.4-0.9 s of a short command's wall time.  gc.freeze() moves them out of the collector's reach (they are
+    all freed with the process anyway); main() itself leaves the collector alone, so in-process callers
+    (tests, notebooks) keep it.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -50,6 +50,28 @@ def fastcnn(input_shape: tuple[int, int, int], num_classes: int, widths: tuple[i
                          nn.Linear(hidden, num_classes))
 
 
+@register("fastcnn-patch", "the fast digits recipe's model: crop 2 px, 2×2 stride-2 patch stem (16), 2 convs "
+                          "(32/64) with BN after the pools, dense 128")
+def fastcnn_patch(input_shape: tuple[int, int, int], num_classes: int, widths: tuple[int, int, int] = (16, 32, 64),
+                  hidden: int = 128) -> nn.Module:
+    """Crop → 2×2 conv with stride 2 (a "patchify" stem, as in ConvNeXt, Liu et al. 2022) → BN → ReLU →
+    [conv 3×3 → max-pool → BN → ReLU] × 2 → dense 128 → dense.
+
+    fastcnn with its first conv + pool replaced by one strided 2×2 conv: the 3×3 conv at full resolution and
+    its pool were the costliest layers of a step.  On MNIST (bf16, 2 cores) ~20% more training images/s than
+    fastcnn; test accuracy after the fast recipe's two epochs 99.33-99.37% over seeds 0-3 (fastcnn:
+    99.33-99.42%).  Takes images of 8×8 and up (after the 2-px crop of images of 24 px or more).
+    """
+    c, h, w = input_shape
+    border = 2 if min(h, w) >= 24 else 0
+    w1, w2, w3 = widths
+    features = nn.Sequential(Crop(border), nn.Conv2d(c, w1, 2, stride=2, bias=False), nn.BatchNorm2d(w1),
+                             nn.ReLU(inplace=True), *conv_pool_bn(w1, w2), *conv_pool_bn(w2, w3))
+    n = flat_size(features, input_shape, "fastcnn-patch")
+    return nn.Sequential(*features, nn.Flatten(), nn.Linear(n, hidden), nn.ReLU(inplace=True),
+                         nn.Linear(hidden, num_classes))
+
+
 @register("fastcnn-wide", "fastcnn with widths 32/64/128, no crop, dense 256, dropout 0.3")
 def fastcnn_wide(input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
     """fastcnn at twice the width (7.4M multiply-adds per 28×28 image), keeping the frame (augmented digits

@@ -15,7 +15,7 @@ from cnnlab.modalities import MODALITIES, modality_of
 
 RECIPES = ("fast", "best")
 
-_FAST_DIGITS = dict(model="fastcnn", epochs=2, batch_size=256, optimizer="adamw", lr=1.2e-2, weight_decay=5e-4,
+_FAST_DIGITS = dict(model="fastcnn-patch", epochs=2, batch_size=256, optimizer="adamw", lr=1.2e-2, weight_decay=5e-4,
                     label_smoothing=0.1, schedule="onecycle", val_split=0.0)
 _DIGIT_TRAINING = dict(batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=5e-4, label_smoothing=0.1,
                        schedule="onecycle", augment="rotation=10,shift=0.1,zoom=0.1,fill=constant", ema=0.999)
@@ -30,7 +30,7 @@ _COLOR_TRAINING = dict(batch_size=1024, optimizer="sgd", lr=1.5, momentum=0.85, 
 VALUES: dict[tuple[str, str], dict] = {
     ("fast", "digits"): _FAST_DIGITS,
     ("best", "digits"): dict(model="digitnet", epochs=12, **_DIGIT_TRAINING),
-    ("fast", "tiny"): _FAST_DIGITS,
+    ("fast", "tiny"): {**_FAST_DIGITS, "model": "fastcnn"},  # under 13 px a strided stem would leave too little
     ("best", "tiny"): dict(model="fastcnn-wide", epochs=20, **_DIGIT_TRAINING),
     ("fast", "faces"): dict(model="cnn", epochs=15, batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=5e-4,
                             label_smoothing=0.1, schedule="onecycle", augment="fer", tta="flip"),
