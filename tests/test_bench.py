@@ -21,6 +21,17 @@ def test_bench_mnist_smoke(tmp_path, capsys, data_dir, monkeypatch):
     assert run["epochs"] and run["train_images_per_s"] > 0 and run["infer_images_per_s"] > 0 and run["peak_mb"] > 50
 
 
+def test_bench_time_budget_smoke_ends_on_time_with_the_fast_recipe(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("CNNLAB_DATA", str(data_dir))
+    code = main(["bench", "mnist-time", "--smoke", "--only", "1 min", "--out", str(tmp_path / "results"),
+                 "--runs-dir", str(tmp_path / "runs")])
+    assert code == 0
+    run = json.loads((tmp_path / "results" / "mnist-time-smoke.json").read_text())["entries"]["1 min"]["runs"][0]
+    config = json.loads((Path(run["run_dir"]) / "config.json").read_text())
+    assert (config["recipe"], config["time"], config["model"]) == ("fast", "10s", "fastcnn-patch")
+    assert run["wall_seconds"] < 10 + 15  # the budget counts from training's set-up: imports and start-up on top
+
+
 def test_time_to_threshold_and_ratios():
     fast = Measurement("fast", 10.0, 0.993, epochs=[{"epoch": 1, "test_acc": 0.99, "seconds": 5.0},
                                                     {"epoch": 2, "test_acc": 0.994, "seconds": 9.0}])

@@ -225,12 +225,16 @@ def test_images_without_a_length_take_the_time_budgeted_fast_recipe(mini):
     assert recipes.default_run_notes(cfg, mini, True) == [
         "default run: recipe fast for digit-sized gray images, time budget 3m (choose --epochs N, --time T or "
         "--recipe best to change)"]
-    for chosen in ({"epochs"}, {"time"}, {"recipe"}):
-        kept = TrainConfig(epochs=2) if chosen == {"epochs"} else TrainConfig(time="1m") if chosen == {"time"} \
-            else TrainConfig(recipe="best")
+    for chosen in ({"epochs"}, {"recipe"}):
+        kept = TrainConfig(epochs=2) if chosen == {"epochs"} else TrainConfig(recipe="best")
         cfg = recipes.apply_recipe(kept, mini, explicit=chosen, default_run=True)
         assert cfg.time == kept.time and cfg.recipe == kept.recipe and cfg.epochs == (2 if chosen == {"epochs"}
                                                                                          else cfg.epochs)
+    # --time alone: the same fast recipe within the user's budget, said so
+    cfg = recipes.apply_recipe(TrainConfig(time="1m"), mini, explicit={"time"}, default_run=True)
+    assert (cfg.recipe, cfg.time, cfg.model) == ("fast", "1m", "fastcnn-patch")
+    assert recipes.default_run_notes(cfg, mini, True)[0].startswith(
+        "default run: recipe fast for digit-sized gray images, time budget 1m")
     assert recipes.apply_recipe(TrainConfig(), mini) == TrainConfig()  # Python callers keep their 5 epochs
 
 

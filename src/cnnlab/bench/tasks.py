@@ -47,12 +47,19 @@ RESNET20_CIFAR = ("--model", "resnet20", "--epochs", "15", "--batch-size", "128"
                   "--nesterov", "--weight-decay", "5e-4", "--label-smoothing", "0.1", "--schedule", "onecycle",
                   "--augment", "crop=4,flip=h", "--tta", "flip")
 
+# `cnnlab train DATA --time T` (the data kind's fast recipe fitted to the budget) at 1, 3 and 10 minutes, and the
+# best recipe within 10: the time-to-accuracy curve of the untuned default.  Smoke runs: 10 s on 300 images.
+BUDGETS = (Entry("1 min", ("--time", "1m")), Entry("3 min", ("--time", "3m"), reference=True),
+           Entry("10 min", ("--time", "10m")), Entry("best, 10 min", ("--recipe", "best", "--time", "10m")))
+BUDGET_SMOKE = ("--limit", "300", "--time", "10s")
+
 TASKS: dict[str, Task] = {
     "mnist": Task("mnist", (0.99, 0.992, 0.993, 0.995, 0.996), (
         Entry("fast", ("--recipe", "fast")),
         Entry("slide", SLIDE_MNIST, reference=True),
         Entry("keras", command=("bench/keras_mnist.py",), needs="keras", python=str(KERAS_PYTHON)),
     )),
+    "mnist-time": Task("mnist", (0.99, 0.993, 0.995, 0.996), BUDGETS, smoke_args=BUDGET_SMOKE),
     "mnist-best": Task("mnist", (0.993, 0.995, 0.996, 0.997), (
         Entry("best", ("--recipe", "best")),
         Entry("slide", SLIDE_MNIST, reference=True),
@@ -77,6 +84,7 @@ TASKS: dict[str, Task] = {
         Entry("best", ("--recipe", "best")),
         Entry("fast", ("--recipe", "fast"), reference=True),
     ), smoke_args=("--limit", "500", "--epochs", "1")),
+    "fer2013-time": Task("fer2013", (0.55, 0.60, 0.65, 0.68), BUDGETS, smoke_args=BUDGET_SMOKE),
     "fer2013": Task("fer2013", (0.60, 0.65, 0.68, 0.70), (
         Entry("fer", ("--recipe", "best")),
         Entry("default", ("--epochs", "5"), reference=True),  # TrainConfig's defaults (cnn, 5 epochs)

@@ -14,8 +14,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("train", help="train a model and write a run directory",
                        description="Train a model on DATA (a data set name or a file/folder) and write "
-                                   "runs/<time>-<data>-<model>/.  Without --epochs, --time or --recipe, images "
-                                   "train with their fast recipe within a 3-minute budget.")
+                                   "runs/<time>-<data>-<model>/.  Without --epochs or --recipe, images train "
+                                   "with their fast recipe within --time (default: a 3-minute budget).")
     p.add_argument("data", nargs="?", default=None,
                    help="mnist-mini (bundled), mnist, fashion-mnist, kmnist, cifar10, fer2013, or a path [mnist-mini]")
     p.add_argument("--config", help="a JSON file of configuration values (options given here override it)")
@@ -78,7 +78,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     console = Console(quiet=args.quiet)
     try:  # a NaN/inf loss ends the run with a ValueError: `error: epoch E, step S: ...`, exit status 2
         result = train(cfg, [console], resume_dir=resume_dir, progress=DownloadProgress(), explicit=explicit,
-                       default_run=explicit is not None and not explicit & LENGTH_FIELDS)
+                       default_run=explicit is not None and not explicit & LENGTH_FIELDS)  # --time alone: its budget
     finally:
         console.close()
     if not result.main:  # another rank of a torchrun job: rank 0 reports

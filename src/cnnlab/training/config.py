@@ -97,8 +97,8 @@ class TrainConfig:
         "fastai's fine_tune: train only the classifier head for N epochs (the rest frozen, BatchNorm statistics "
         'fixed), then everything with a fresh schedule and rates from lr/200 (first layers) to lr/2 (head)')
     # ── optimisation ──────────────────────────────────────────────────────
-    epochs: int = opt(5, 'passes over the training split (`cnnlab train` on images with no --epochs, --time or '
-                         '--recipe: the fast recipe within --time 3m instead)')
+    epochs: int = opt(5, 'passes over the training split (`cnnlab train` on images with neither --epochs nor '
+                         '--recipe: the fast recipe within --time, 3m if not given, instead)')
     time: str | None = opt(None,
         'a wall-clock budget for the whole run, e.g. 90s, 3m, 1.5m, 2h (plain numbers: seconds): the epochs and '
         'the schedule are planned from the measured speed so that the run ends on time; instead of --epochs')

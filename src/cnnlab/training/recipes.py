@@ -70,23 +70,24 @@ PHOTO_BACKBONE = "mobilenet_v3_small"
 PRETRAINED_PHOTO = dict(model=PHOTO_BACKBONE, pretrained=True, freeze_epochs=1)
 
 
-# `cnnlab train IMAGES` with no --epochs, --time or --recipe: the kind's fast recipe, its length set by a wall-clock
-# budget instead of its epochs (training/budget.py plans them), so that a first run on unknown data takes a known
-# time on any machine.  Python callers (train(TrainConfig()), Classifier.fit) keep TrainConfig's epochs.
+# `cnnlab train IMAGES` with no --epochs or --recipe: the kind's fast recipe, its length set by a wall-clock budget
+# instead of its epochs (training/budget.py plans them): the user's --time, else 3 minutes, so that a first run on
+# unknown data takes a known time on any machine.  Python callers (train(TrainConfig()), Classifier.fit) keep
+# TrainConfig's epochs.
 DEFAULT_RUN = dict(recipe="fast", time="3m")
-LENGTH_FIELDS = {"epochs", "time", "recipe"}  # any of these given: the user chose the run's length
+LENGTH_FIELDS = {"epochs", "recipe"}  # any of these given: the user chose the run; --time alone sets its budget
 KIND_WORDS = {"digits": "digit-sized gray images", "tiny": "tiny gray images", "faces": "face-sized gray images",
               "color": "color images", "photo": "photos", "other": "images"}
 
 
 def default_run_applies(cfg: TrainConfig, data: Dataset, explicit: set[str]) -> bool:
-    """Whether the time-budgeted default run applies: image data, and no length chosen (epochs, time, recipe)."""
+    """Whether the time-budgeted default run applies: image data, and neither epochs nor a recipe chosen."""
     return modality_of(data).name == "image" and cfg.recipe is None and not explicit & LENGTH_FIELDS
 
 
 def default_run_notes(cfg: TrainConfig, data: Dataset, default_run: bool) -> list[str]:
     """The note that opens a default run's output: which recipe and budget it took, and how to choose."""
-    if not default_run or modality_of(data).name != "image" or cfg.time != DEFAULT_RUN["time"]:
+    if not default_run or modality_of(data).name != "image" or cfg.recipe != DEFAULT_RUN["recipe"] or not cfg.time:
         return []
     return [f"default run: recipe {cfg.recipe} for {KIND_WORDS.get(data_kind(data), 'images')}, time budget "
             f"{cfg.time} (choose --epochs N, --time T or --recipe best to change)"]
@@ -135,13 +136,14 @@ def small_data_batch(values: dict, images: int) -> dict:
 def apply_recipe(cfg: TrainConfig, data: Dataset, explicit: set[str] | None = None,
                  default_run: bool = False) -> TrainConfig:
     """cfg with its recipe's values (or the data kind's defaults when no recipe is named), except for the
-    fields in `explicit` (default: those not at their default value).  With `default_run` (the CLI: no length
-    chosen), image data takes DEFAULT_RUN: the fast recipe within a time budget."""
+    fields in `explicit` (default: those not at their default value).  With `default_run` (the CLI: neither
+    epochs nor a recipe chosen), image data takes DEFAULT_RUN: the fast recipe within the user's --time, else 3m."""
     if explicit is None:
         defaults = TrainConfig()
         explicit = {f.name for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != getattr(defaults, f.name)}
     if default_run and default_run_applies(cfg, data, explicit):
-        cfg = dataclasses.replace(cfg, **DEFAULT_RUN)
+        cfg = dataclasses.replace(cfg, recipe=DEFAULT_RUN["recipe"],
+                                  time=cfg.time if "time" in explicit else DEFAULT_RUN["time"])
     values = recipe_values(cfg.recipe or "default", data)
     if _pretrained_photo(cfg, data, explicit):
         values.update(PRETRAINED_PHOTO)
