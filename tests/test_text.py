@@ -222,6 +222,18 @@ def test_textcnn_is_max_over_time_of_ngram_dot_products():
     assert model.embedding.weight[PAD_ID].abs().sum() == 0 and model.embedding.weight.abs().max() <= 0.05
 
 
+def test_textcnn_meanmax_pools_the_max_and_the_mean_over_windows_that_start_on_a_word():
+    torch.manual_seed(0)
+    model = build("textcnn", (12,), 3, vocab_size=50, embed_dim=4, filters=2, widths=(3,), pool="meanmax").eval()
+    tokens = torch.randint(2, 50, (1, 12))
+    tokens[0, 7:] = PAD_ID  # 7 words, then padding: windows 0..6 start on a word
+    fmap = model.feature_maps(tokens)[0][0]  # (filters, 10)
+    pooled = torch.cat([fmap.amax(1), fmap[:, :7].mean(1)])
+    assert model.fc.in_features == 4 and torch.allclose(model(tokens)[0], model.fc(pooled), atol=1e-5)
+    with pytest.raises(ValueError, match="pool must be one of max, meanmax"):
+        build("textcnn", (12,), 3, vocab_size=50, pool="mean")
+
+
 # ── pretrained vectors ───────────────────────────────────────────────────────────────────────────────────
 def test_word2vec_and_glove_text_files_fill_the_embedding(tmp_path):
     tok = Tokenizer(min_freq=1).fit(["paris is big", "rome is old"])
