@@ -32,11 +32,12 @@ def _check(input_shape: tuple[int, ...], vocab_size: int | None, name: str, min_
 
 
 class TextCNN(nn.Module):
-    """Embedding → parallel Conv1d of several widths (n-gram detectors) → max over time → dropout → dense."""
+    """Embedding → parallel Conv1d of several widths (n-gram detectors) → max over time (Kim 2014; with pool
+    "meanmax", the default, also the mean over the windows that start on a word) → dropout → dense."""
 
     def __init__(self, vocab_size: int, num_classes: int, embed_dim: int = 64, filters: int = 128,
                  widths: tuple[int, ...] = (3, 4, 5), dropout: float = 0.5, word_dropout: float = 0.0,
-                 pool: str = "max"):
+                 pool: str = "meanmax"):
         super().__init__()
         if pool not in POOLS:
             raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
@@ -84,11 +85,12 @@ class BagOfWords(nn.Module):
         return self.head(self.embedding(tokens))  # (B, L) → (B, E) → (B, classes)
 
 
-@register("textcnn", "Kim 2014 text CNN: embedding 64 → Conv1d widths 3/4/5 × 128 → max over time → dropout → dense",
+@register("textcnn", "Kim 2014 text CNN: embedding 64 → Conv1d widths 3/4/5 × 128 → max and mean over time → dropout "
+          "→ dense",
           inputs="tokens")
 def textcnn(input_shape: tuple[int, ...], num_classes: int, vocab_size: int | None = None, embed_dim: int = 64,
             filters: int = 128, widths: tuple[int, ...] = (3, 4, 5), dropout: float = 0.5,
-            word_dropout: float = 0.0, pool: str = "max") -> nn.Module:
+            word_dropout: float = 0.0, pool: str = "meanmax") -> nn.Module:
     """Kim's sentence CNN on token ids (L,); the embedding is learned from scratch (or filled with
     pretrained vectors by cnnlab.modalities.text.vectors.fill_embedding)."""
     _check(input_shape, vocab_size, "textcnn", max(widths))
