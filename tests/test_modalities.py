@@ -15,9 +15,10 @@ def results(out):
 
 def test_bbc_text_life_cycle(data_dir, tmp_path, capsys):
     bbc = data_dir / "bbc" / "bbc-text.csv.gz"
-    out = run(capsys, "train", bbc, "--limit", "600", "--epochs", "3", "--runs-dir", tmp_path, "--threads", "1")
+    out = run(capsys, "train", bbc, "--limit", "600", "--epochs", "5", "--runs-dir", tmp_path, "--threads", "1")
     r = results(out)
-    assert float(r["test_acc"]) > 0.6  # 600 articles, 3 epochs; the full recipe reaches ≥ 97%
+    assert float(r["test_acc"]) > 0.6  # 600 articles, 5 epochs at the recipe's lr 5e-3 (0.84; 3 epochs: 0.56);
+    # the full recipe averages 97.5% over five split seeds
     run_dir = r["run_dir"]
     assert '"model": "textcnn"' in (tmp_path / run_dir.split("/")[-1] / "config.json").read_text()
     out = run(capsys, "predict", run_dir, "--text", "The striker scored twice as the club won the cup final")

@@ -180,7 +180,7 @@ def test_bbc_arrays_and_split(data_dir):
     assert classes == ["business", "entertainment", "politics", "sport", "tech"]
     assert np.bincount(parts["test"][1]).tolist() == [102, 77, 83, 102, 80]  # 20% of 510 386 417 511 401
     assert parts["train"][0].shape == (1781, 400) and parts["test"][0].shape == (444, 400)
-    assert tok.vocab_size == 9859 and tok.unknown_rate(rows.texts[:100]) < 0.06  # words seen 5+ times
+    assert tok.vocab_size == 18171 and tok.unknown_rate(rows.texts[:100]) < 0.06  # words seen 2+ times
 
 
 def test_load_data_reads_a_text_csv_into_a_dataset(tmp_path):
@@ -211,7 +211,7 @@ def test_text_models_forward_backward(name):
 
 def test_textcnn_is_max_over_time_of_ngram_dot_products():
     torch.manual_seed(0)
-    model = build("textcnn", (12,), 3, vocab_size=50, embed_dim=4, filters=2, widths=(3,)).eval()
+    model = build("textcnn", (12,), 3, vocab_size=50, embed_dim=4, filters=2, widths=(3,), pool="max").eval()
     tokens = torch.randint(2, 50, (1, 12))
     emb = model.embedding.weight[tokens[0]]  # (L, E)
     conv = model.convs[0]
@@ -220,6 +220,18 @@ def test_textcnn_is_max_over_time_of_ngram_dot_products():
     assert torch.allclose(model.feature_maps(tokens)[0][0].amax(1), by_hand, atol=1e-5)
     assert torch.allclose(model(tokens)[0], model.fc(by_hand), atol=1e-5)
     assert model.embedding.weight[PAD_ID].abs().sum() == 0 and model.embedding.weight.abs().max() <= 0.05
+
+
+def test_textcnn_meanmax_pools_the_max_and_the_mean_over_windows_that_start_on_a_word():
+    torch.manual_seed(0)
+    model = build("textcnn", (12,), 3, vocab_size=50, embed_dim=4, filters=2, widths=(3,), pool="meanmax").eval()
+    tokens = torch.randint(2, 50, (1, 12))
+    tokens[0, 7:] = PAD_ID  # 7 words, then padding: windows 0..6 start on a word
+    fmap = model.feature_maps(tokens)[0][0]  # (filters, 10)
+    pooled = torch.cat([fmap.amax(1), fmap[:, :7].mean(1)])
+    assert model.fc.in_features == 4 and torch.allclose(model(tokens)[0], model.fc(pooled), atol=1e-5)
+    with pytest.raises(ValueError, match="pool must be one of max, meanmax"):
+        build("textcnn", (12,), 3, vocab_size=50, pool="mean")
 
 
 # ── pretrained vectors ───────────────────────────────────────────────────────────────────────────────────

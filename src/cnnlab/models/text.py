@@ -6,6 +6,7 @@ from torch import nn
 
 from cnnlab.models.registry import register
 
+POOLS = ("max", "meanmax")  # TextCNN pooling over time: Kim's max, or max and mean side by side
 PAD_ID, UNK_ID = 0, 1  # the tokenizer's padding and unknown-word ids (cnnlab.modalities.text.tokenizer)
 EMBED_INIT = 0.05  # word vectors start uniform in ±0.05 (as Keras's Embedding), not N(0, 1): Adam moves a row
 # by about lr per step, so small vectors let words find their place in a few epochs (at lr 1e-2: 3-5 epochs)
@@ -31,11 +32,16 @@ def _check(input_shape: tuple[int, ...], vocab_size: int | None, name: str, min_
 
 
 class TextCNN(nn.Module):
-    """Embedding → parallel Conv1d of several widths (n-gram detectors) → max over time → dropout → dense."""
+    """Embedding → parallel Conv1d of several widths (n-gram detectors) → max over time (Kim 2014; with pool
+    "meanmax", the default, also the mean over the windows that start on a word) → dropout → dense."""
 
     def __init__(self, vocab_size: int, num_classes: int, embed_dim: int = 64, filters: int = 128,
-                 widths: tuple[int, ...] = (3, 4, 5), dropout: float = 0.5, word_dropout: float = 0.0):
+                 widths: tuple[int, ...] = (3, 4, 5), dropout: float = 0.5, word_dropout: float = 0.0,
+                 pool: str = "meanmax"):
         super().__init__()
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
+        self.pool = pool
         self.word_dropout = word_dropout
         self.widths = tuple(int(w) for w in widths)
         self.filters = int(filters)
@@ -43,7 +49,7 @@ class TextCNN(nn.Module):
         small_init(self.embedding)
         self.convs = nn.ModuleList(nn.Conv1d(embed_dim, filters, w) for w in self.widths)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(filters * len(self.widths), num_classes)
+        self.fc = nn.Linear(filters * len(self.widths) * (2 if pool == "meanmax" else 1), num_classes)
 
     def feature_maps(self, tokens: torch.Tensor) -> list[torch.Tensor]:
         """Per width w: ReLU activations (B, filters, L − w + 1); position t covers words t..t+w−1."""
@@ -54,7 +60,13 @@ class TextCNN(nn.Module):
         if self.training and self.word_dropout > 0:  # hide random words (as unknown): no single word decides
             hide = (torch.rand(tokens.shape, device=tokens.device) < self.word_dropout) & (tokens != PAD_ID)
             tokens = tokens.masked_fill(hide, UNK_ID)
-        pooled = [m.amax(dim=2) for m in self.feature_maps(tokens)]  # max over time: (B, filters) each
+        maps = self.feature_maps(tokens)
+        pooled = [m.amax(dim=2) for m in maps]  # max over time: (B, filters) each
+        if self.pool == "meanmax":  # and the mean over the windows that start on a word (padding left out)
+            words = (tokens != PAD_ID).to(maps[0].dtype)
+            for m in maps:
+                mask = words[:, None, :m.shape[2]]
+                pooled.append((m * mask).sum(2) / mask.sum(2).clamp_min(1))
         return self.fc(self.dropout(torch.cat(pooled, 1)))  # (B, classes)
 
 
@@ -73,15 +85,16 @@ class BagOfWords(nn.Module):
         return self.head(self.embedding(tokens))  # (B, L) → (B, E) → (B, classes)
 
 
-@register("textcnn", "Kim 2014 text CNN: embedding 64 → Conv1d widths 3/4/5 × 128 → max over time → dropout → dense",
+@register("textcnn", "Kim 2014 text CNN: embedding 64 → Conv1d widths 3/4/5 × 128 → max and mean over time → dropout "
+          "→ dense",
           inputs="tokens")
 def textcnn(input_shape: tuple[int, ...], num_classes: int, vocab_size: int | None = None, embed_dim: int = 64,
             filters: int = 128, widths: tuple[int, ...] = (3, 4, 5), dropout: float = 0.5,
-            word_dropout: float = 0.0) -> nn.Module:
+            word_dropout: float = 0.0, pool: str = "meanmax") -> nn.Module:
     """Kim's sentence CNN on token ids (L,); the embedding is learned from scratch (or filled with
     pretrained vectors by cnnlab.modalities.text.vectors.fill_embedding)."""
     _check(input_shape, vocab_size, "textcnn", max(widths))
-    return TextCNN(vocab_size, num_classes, embed_dim, filters, widths, dropout, word_dropout)
+    return TextCNN(vocab_size, num_classes, embed_dim, filters, widths, dropout, word_dropout, pool)
 
 
 @register("bow-dnn", "bag-of-words baseline: mean of word embeddings 64 → Dense 128 → dropout → dense (no convolution)",

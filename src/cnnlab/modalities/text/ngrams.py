@@ -50,14 +50,14 @@ def explain_text(model: torch.nn.Module, meta: dict, text: str, classes: list[st
     device = model.fc.weight.device
     ids = torch.from_numpy(tokenizer.encode([text])).to(device)  # (1, L)
     maps = model.feature_maps(ids)  # per width: (1, filters, L − w + 1)
-    logits = model.fc(torch.cat([m.amax(2) for m in maps], 1))[0]  # (K,)
+    logits = model(ids)[0]  # (K,), whatever the pooling (max, or max and mean)
     model.train(was_training)
     probs = torch.softmax(logits.float(), 0)
     pred = int(probs.argmax())
     words = split_words(text, tokenizer.lower)[:tokenizer.length]
     shown = [w if i != 1 else f"[{w}]" for w, i in zip(words, tokenizer.ids(words))]  # 1 = UNK_ID
     out = TextExplanation(text, list(classes), probs.tolist(), classes[pred])
-    weight = model.fc.weight.float()  # (K, filters × widths)
+    weight = model.fc.weight.float()  # (K, filters × widths), then as many for the means with pool "meanmax"
     for k, (width, fmap) in enumerate(zip(model.widths, maps)):
         value, where = fmap[0].float().max(1)  # (filters,) strongest activation and its position
         w = weight[:, k * model.filters:(k + 1) * model.filters]  # (K, filters)

@@ -40,8 +40,9 @@ class Tokenizer:
     """Vocabulary and settings; `fit` on training texts, then `encode` any text into `length` ids."""
 
     max_words: int = 20000  # vocabulary size cap, the two special tokens included
-    min_freq: int = 5  # a word must occur this often in the training texts to get its own id (rarer words,
-    # seen in a handful of texts, only teach a from-scratch embedding to memorise them; lower it for small corpora)
+    min_freq: int = 2  # a word must occur this often in the training texts to get its own id (a word seen once
+    # only teaches a from-scratch embedding to memorise it); BBC: 2 keeps ~17,100 words where 5 kept ~9,300, and
+    # the names and terms seen 2-4 times help topics (textcnn 97.52% mean over 5 split seeds, with 5: 97.39%)
     max_length: int = 400  # texts are cut to their first `max_length` words
     lower: bool = True
     length: int | None = None  # the padded length: min(max_length, longest training text), set by fit
