@@ -295,3 +295,31 @@ def test_explanation_finds_the_ngram_that_decides():
     with pytest.raises(ValueError, match="need a textcnn"):
         explain_text(build("bow-dnn", (10,), 2, vocab_size=5), text_meta(tok), "x")
     assert isinstance(model, TextCNN)
+
+
+def test_a_textcnn_run_saved_before_meanmax_pooling_still_loads_and_resumes(tmp_path):
+    """Checkpoints of version 1 were saved when textcnn pooled max only: they rebuild with pool="max"."""
+    from cnnlab.runs.checkpoint import load_checkpoint
+    from cnnlab.runs.rundir import load_run
+    from cnnlab.training.config import TrainConfig
+    from cnnlab.training.loop import train
+
+    words = ["goal match team cup", "vote party election minister", "film actor award music"]
+    lines = ["label,text"] + [f"{k},{words[k]} {words[k].split()[i % 4]} row{i}" for k in range(3) for i in range(12)]
+    csv = _write(tmp_path / "t.csv", "\n".join(lines) + "\n")
+    run = train(TrainConfig(data=str(csv), model="textcnn", epochs=1, batch_size=8, threads=1, schedule="constant",
+                            runs_dir=str(tmp_path / "runs"), test_split=0.25))
+    for name in ("best.pt", "last.pt"):  # as the earlier cnnlab wrote them: a max-pooling head, version 1
+        state = load_checkpoint(run.run_dir / name)
+        old = build("textcnn", tuple(state["input_shape"]), 3, pool="max", **state["input_meta"]["model_options"])
+        state.update(model_state=old.state_dict(), version=1)
+        if state.get("optimizer_state") is not None:  # a fresh optimizer for the new head's shapes
+            state["optimizer_state"] = torch.optim.Adam(old.parameters()).state_dict()
+        torch.save(state, run.run_dir / name)
+    loaded = load_run(run.run_dir)
+    assert loaded.model.pool == "max" and loaded.model.fc.in_features == 3 * 128
+    tokens = encode_texts(loaded.checkpoint["input_meta"], ["the team won the cup"])
+    assert loaded.model(tokens).shape == (1, 3)
+    config = TrainConfig.from_dict({**load_checkpoint(run.run_dir / "last.pt")["config"], "epochs": 2})
+    resumed = train(config, resume_dir=run.run_dir)  # as `cnnlab train --resume RUN --epochs 2` does
+    assert len(resumed.fit.history) == 2

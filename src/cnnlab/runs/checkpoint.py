@@ -12,7 +12,10 @@ if TYPE_CHECKING:  # torch is imported where it is used: `cnnlab predict model.o
     import torch
 
 FORMAT = "cnnlab-checkpoint"
-VERSION = 1
+VERSION = 2
+# Builder options whose default changed since an earlier checkpoint version: a checkpoint of version v rebuilds its
+# model with LEGACY_OPTIONS[v][model name] under its own stored options.  2: textcnn pools max and mean, was max.
+LEGACY_OPTIONS: dict[int, dict[str, dict]] = {1: {"textcnn": {"pool": "max"}}}
 
 
 class CheckpointError(ValueError):
@@ -58,6 +61,13 @@ def save_checkpoint(path: Path, checkpoint: dict) -> None:
 
     checkpoint = {"format": FORMAT, "version": VERSION, **checkpoint}
     atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+
+
+def model_options(checkpoint: dict) -> dict:
+    """The keyword options that rebuild the checkpoint's model with models.build: those stored with its inputs
+    (e.g. a text model's vocab_size), over the builder defaults of the cnnlab version that saved it."""
+    legacy = LEGACY_OPTIONS.get(checkpoint.get("version", VERSION), {}).get(checkpoint.get("model_name"), {})
+    return {**legacy, **(checkpoint.get("input_meta") or {}).get("model_options", {})}
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:

@@ -11,7 +11,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnlab.runs.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write_json, write_text
+from cnnlab.runs.checkpoint import (CheckpointError, load_checkpoint, model_options, save_checkpoint, write_json,
+                                   write_text)
 from cnnlab.training.config import TrainConfig
 from cnnlab.data import Dataset
 from cnnlab.models import build
@@ -170,8 +171,7 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     try:
         cfg = TrainConfig.from_dict(state["config"], strict=False)
         shape = tuple(state["input_shape"])
-        meta = state.get("input_meta") or {}
-        model = build(state["model_name"], shape, len(state["classes"]), **meta.get("model_options", {}))
+        model = build(state["model_name"], shape, len(state["classes"]), **model_options(state))
         model.load_state_dict(state["model_state"])
     except (KeyError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{file}: cannot rebuild the model ({str(exc).splitlines()[0]})") from None
