@@ -135,6 +135,14 @@ def test_a_plan_fills_the_budget_less_the_final_margin_and_stops_an_overrun():
     assert late._plan(time.perf_counter(), 1, 0.0) == 2
 
 
+def test_max_epochs_caps_every_plan_and_the_note_says_so():
+    budget = _budget(100, elapsed=1)
+    budget.max_epochs, budget.epoch_seconds = 6, 1.0
+    assert budget._plan(time.perf_counter(), 1, 0.0) == 6  # ~95 would fit
+    assert budget.note("measured").startswith("time budget 100s: 6 epochs planned (--max-epochs) (1.0 s/epoch")
+    assert budget.ends < 10
+
+
 # ── a timed run ──────────────────────────────────────────────────────────────────────────────────────────
 class Rates(Callback):
     """Records the rate every LOG_EVERY steps and keeps a copy of the run directory after epoch 2."""
@@ -235,6 +243,13 @@ def test_images_without_a_length_take_the_time_budgeted_fast_recipe(mini):
     assert (cfg.recipe, cfg.time, cfg.model) == ("fast", "1m", "fastcnn-patch")
     assert recipes.default_run_notes(cfg, mini, True)[0].startswith(
         "default run: recipe fast for digit-sized gray images, time budget 1m")
+    # a long budget alone: the best recipe, which uses it (the fast one stops at its max_epochs)
+    cfg = recipes.apply_recipe(TrainConfig(time="10m"), mini, explicit={"time"}, default_run=True)
+    assert (cfg.recipe, cfg.time, cfg.model, cfg.max_epochs) == ("best", "10m", "digitnet", None)
+    assert recipes.default_run_notes(cfg, mini, True) == [
+        "default run: recipe best for digit-sized gray images, time budget 10m (choose --epochs N, --time T or "
+        "--recipe fast to change)"]
+    assert recipes.apply_recipe(TrainConfig(time="3m"), mini, explicit={"time"}, default_run=True).max_epochs == 16
     assert recipes.apply_recipe(TrainConfig(), mini) == TrainConfig()  # Python callers keep their 5 epochs
 
 

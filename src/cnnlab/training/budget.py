@@ -82,6 +82,7 @@ class TimeBudget:
     final_images: int  # images the final reports score, TTA passes counted
     final_factor: float = 1.0  # the final fp32 scoring's cost per image over the per-epoch scoring's
     min_epochs: int = 1  # with --freeze-epochs, one unfrozen epoch at least
+    max_epochs: int | None = None  # cfg.max_epochs: no plan goes beyond it
     replan_epochs: tuple[int, ...] = (1,)  # the epochs after which the plan is made again
     device: object = None
     epoch_start: float = 0.0
@@ -106,7 +107,7 @@ class TimeBudget:
         unfrozen = cfg.freeze_epochs + 1  # the first epoch that trains every layer
         fp32_cost = FP32_COST if reduced_precision else 1.0
         return cls(cfg.time, parse_duration(cfg.time), started, steps_per_epoch, cfg.batch_size, scored, final,
-                   fp32_cost, unfrozen, tuple(sorted({1, unfrozen})), device)
+                   fp32_cost, unfrozen, cfg.max_epochs, tuple(sorted({1, unfrozen})), device)
 
     def epoch_begin(self) -> None:
         sync(self.device)
@@ -157,7 +158,7 @@ class TimeBudget:
         self.final_seconds, self.per_image, self.planned_at, self.planned_done = final, per_image, free_at, done
         left = self.started + self.seconds - final - free_at
         more = math.floor(left / self.epoch_seconds) if self.epoch_seconds > 0 else 0
-        self.planned = max(self.min_epochs, min(done + max(0, more), at_most or 1 << 30))
+        self.planned = max(self.min_epochs, min(done + max(0, more), at_most or 1 << 30, self.max_epochs or 1 << 30))
         self.ends = free_at + (self.planned - done) * self.epoch_seconds + final - self.started
         return self.planned
 
@@ -184,5 +185,6 @@ class TimeBudget:
     def note(self, measured: str) -> str:
         """The console line of a plan, e.g. 'time budget 3m: 7 epochs planned (25.1 s/epoch measured), ends
         ≈ 2m57s'."""
-        return (f"time budget {self.text}: {self.planned} epoch{'s' if self.planned != 1 else ''} planned "
+        capped = " (--max-epochs)" if self.planned == self.max_epochs else ""
+        return (f"time budget {self.text}: {self.planned} epoch{'s' if self.planned != 1 else ''} planned{capped} "
                 f"({self.epoch_seconds:.1f} s/epoch {measured}), ends ≈ {format_duration(self.ends)}")

@@ -102,6 +102,9 @@ class TrainConfig:
     time: str | None = opt(None,
         'a wall-clock budget for the whole run, e.g. 90s, 3m, 1.5m, 2h (plain numbers: seconds): the epochs and '
         'the schedule are planned from the measured speed so that the run ends on time; instead of --epochs')
+    max_epochs: int | None = opt(None,
+        'with --time: the most epochs a plan may take, ending the run early (recipes set it where their longer '
+        'runs stopped paying, e.g. the fast digits recipe without augmentation overfits past ~16)')
     batch_size: int = opt(128, 'images per step')
     optimizer: str = opt("adam", 'sgd | adam | adamw | rmsprop | adadelta | adagrad', choices=OPTIMIZERS)
     lr: float | None = opt(None, "peak learning rate; None: the optimizer's usual default (adam 1e-3, sgd 1e-2 ...)")
