@@ -15,8 +15,8 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a model and write a run directory",
                        description="Train a model on DATA (a data set name or a file/folder) and write "
                                    "runs/<time>-<data>-<model>/.  Without --epochs or --recipe, images train "
-                                   "with their fast recipe within --time (default: a 3-minute budget; 10 "
-                                   "minutes or more: their best recipe).")
+                                   "with their fast recipe within --time (default: a 3-minute budget; a "
+                                   "budget long enough for their best recipe takes it).")
     p.add_argument("data", nargs="?", default=None,
                    help="mnist-mini (bundled), mnist, fashion-mnist, kmnist, cifar10, fer2013, or a path [mnist-mini]")
     p.add_argument("--config", help="a JSON file of configuration values (options given here override it)")
