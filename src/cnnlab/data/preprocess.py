@@ -9,17 +9,38 @@ import torch
 STATS_BATCH = 4096  # images per step when computing statistics (bounds the float copy)
 
 
-def _channel_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and std (C,1,1), in units of x/255, of uint8 images (N, C, H, W), exact: from each
-    channel's histogram of the 256 pixel values (one bincount pass, ~15× faster than summing x and x²)."""
+def _channel_moments(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and variance (C,1,1) float64, in units of x/255, of uint8 images (N, C, H, W), exact:
+    from each channel's histogram of the 256 pixel values (one bincount pass, ~15× faster than summing x and x²)."""
     values = torch.arange(256, dtype=torch.float64) / 255
     counts = torch.stack([torch.bincount(images[:, c].reshape(-1), minlength=256)
                           for c in range(images.shape[1])]).double()
     pixels = counts.sum(1)
     mean = counts @ values / pixels
     var = counts @ values ** 2 / pixels - mean ** 2
-    std = var.clamp_min(1e-12).sqrt().clamp_min(1e-3)
-    return mean.float()[:, None, None], std.float()[:, None, None]
+    return mean[:, None, None], var[:, None, None]
+
+
+def _sums_moments(images: torch.Tensor, mode: str, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and variance float64 in units of x/scale: per channel (C,1,1) for "standardize", per pixel (C,H,W)
+    for "featurewise" (like sklearn's preprocessing.scale), from sums of x and x² over batches of images."""
+    n = len(images)
+    # uint8 pixels: exact integer sums (x ≤ 255, x² ≤ 65,025 fit int32 per image; totals in int64)
+    exact = images.dtype == torch.uint8
+    total = torch.zeros(images.shape[1:], dtype=torch.int64 if exact else torch.float64)
+    total_sq = torch.zeros_like(total)
+    for lo in range(0, n, STATS_BATCH):
+        x = images[lo:lo + STATS_BATCH].to(torch.int32 if exact else torch.float64)
+        total += x.sum(0)
+        total_sq += (x * x).sum(0)
+    total, total_sq = total.double() / scale, total_sq.double() / scale ** 2
+    if mode == "standardize":
+        pixels = n * images.shape[2] * images.shape[3]
+        mean = total.sum((1, 2)) / pixels
+        var = total_sq.sum((1, 2)) / pixels - mean ** 2
+        return mean[:, None, None], var[:, None, None]
+    mean = total / n  # featurewise: every pixel position its own mean/std
+    return mean, total_sq / n - mean ** 2
 
 
 @dataclass
@@ -43,26 +64,10 @@ class Preprocess:
         scale = 255.0 if images.dtype == torch.uint8 else 1.0
         if mode == "none" or len(images) == 0:
             return cls("none", scale=scale)
-        n = len(images)
         if mode == "standardize" and images.dtype == torch.uint8:
-            return cls(mode, *_channel_stats(images), scale)
-        # uint8 pixels: exact integer sums (x ≤ 255, x² ≤ 65,025 fit int32 per image; totals in int64)
-        exact = images.dtype == torch.uint8
-        total = torch.zeros(images.shape[1:], dtype=torch.int64 if exact else torch.float64)
-        total_sq = torch.zeros_like(total)
-        for lo in range(0, n, STATS_BATCH):
-            x = images[lo:lo + STATS_BATCH].to(torch.int32 if exact else torch.float64)
-            total += x.sum(0)
-            total_sq += (x * x).sum(0)
-        total, total_sq = total.double() / scale, total_sq.double() / scale ** 2
-        if mode == "standardize":
-            pixels = n * images.shape[2] * images.shape[3]
-            mean = total.sum((1, 2)) / pixels
-            var = total_sq.sum((1, 2)) / pixels - mean ** 2
-            mean, var = mean[:, None, None], var[:, None, None]
-        else:  # featurewise: every pixel position its own mean/std, like sklearn's preprocessing.scale
-            mean = total / n
-            var = total_sq / n - mean ** 2
+            mean, var = _channel_moments(images)
+        else:
+            mean, var = _sums_moments(images, mode, scale)
         std = var.clamp_min(1e-12).sqrt().clamp_min(1e-3)  # constant pixels (e.g. borders) stay finite
         return cls(mode, mean.float(), std.float(), scale)
 
