@@ -63,11 +63,15 @@ def save_checkpoint(path: Path, checkpoint: dict) -> None:
     atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
+def legacy_options(checkpoint: dict) -> dict:
+    """The builder defaults of the cnnlab version that saved the checkpoint, where they differ from today's."""
+    return LEGACY_OPTIONS.get(checkpoint.get("version", VERSION), {}).get(checkpoint.get("model_name"), {})
+
+
 def model_options(checkpoint: dict) -> dict:
     """The keyword options that rebuild the checkpoint's model with models.build: those stored with its inputs
-    (e.g. a text model's vocab_size), over the builder defaults of the cnnlab version that saved it."""
-    legacy = LEGACY_OPTIONS.get(checkpoint.get("version", VERSION), {}).get(checkpoint.get("model_name"), {})
-    return {**legacy, **(checkpoint.get("input_meta") or {}).get("model_options", {})}
+    (e.g. a text model's vocab_size), over legacy_options."""
+    return {**legacy_options(checkpoint), **(checkpoint.get("input_meta") or {}).get("model_options", {})}
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:

@@ -20,7 +20,7 @@ from torch import nn
 
 from cnnlab.training import distributed
 from cnnlab.runs import rundir as runs
-from cnnlab.runs.checkpoint import load_checkpoint, model_options, write_json
+from cnnlab.runs.checkpoint import legacy_options, load_checkpoint, write_json
 from cnnlab.training.budget import TimeBudget
 from cnnlab.training.callbacks import Callback, CallbackList, EarlyStopping, RunInfo
 from cnnlab.training.config import TrainConfig, epoch_tta
@@ -289,10 +289,8 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
         preprocess = Preprocess.from_state(resume["preprocess"])
     else:
         preprocess = Preprocess.fit(train_split.images, cfg.normalize)
-    options = data.meta.get("model_options", {})
-    if resume is not None:  # the builder options of the cnnlab that started the run (runs.checkpoint.LEGACY_OPTIONS)
-        options = {**model_options({**resume, "input_meta": {}}), **options}
-    model = build(cfg.model, data.input_shape, len(classes), **options)
+    options = {**(legacy_options(resume) if resume is not None else {}), **data.meta.get("model_options", {})}
+    model = build(cfg.model, data.input_shape, len(classes), **options)  # a resumed run: its cnnlab's defaults
     started = ""  # --pretrained / --init-from: existing weights (and ImageNet normalisation) first
     if resume is None:
         preprocess, started = start_weights(model, cfg, classes, preprocess, data.input_shape, progress)
