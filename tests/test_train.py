@@ -155,3 +155,36 @@ def test_onecycle_rate_stays_positive_to_the_last_step(steps):
         scheduler.step()
         rates.append(optimizer.param_groups[0]["lr"])
     assert min(rates) > 0 and max(rates) <= 0.01 + 1e-12
+
+
+@pytest.mark.parametrize("momentum, highest", [(0.85, 0.95), (0.5, 0.95), (0.97, 0.97)])
+def test_onecycle_sgd_momentum_is_the_configured_one_at_the_peak_rate(momentum, highest):
+    """--momentum is what SGD's one-cycle reaches at the peak rate (it starts and ends at max(momentum, 0.95))."""
+    from cnnlab.training.optim import build_optimizer, build_scheduler
+
+    model = torch.nn.Linear(2, 2)
+    c = TrainConfig(epochs=1, lr=0.1, optimizer="sgd", momentum=momentum, schedule="onecycle")
+    optimizer = build_optimizer(c, model)
+    scheduler = build_scheduler(c, optimizer, 100)
+    seen = []
+    for _ in range(100):
+        seen.append((optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["momentum"]))
+        optimizer.step()
+        scheduler.step()
+    assert seen[0][1] == pytest.approx(highest) and seen[-1][1] == pytest.approx(highest, abs=0.02)
+    assert max(seen)[1] == pytest.approx(momentum, abs=0.01)  # the momentum at the highest rate
+
+
+def test_onecycle_adam_cycles_beta1_from_095_to_085():
+    from cnnlab.training.optim import build_optimizer, build_scheduler
+
+    model = torch.nn.Linear(2, 2)
+    c = TrainConfig(epochs=1, lr=0.01, optimizer="adamw", schedule="onecycle")
+    optimizer = build_optimizer(c, model)
+    scheduler = build_scheduler(c, optimizer, 100)
+    betas = []
+    for _ in range(100):
+        betas.append(optimizer.param_groups[0]["betas"][0])
+        optimizer.step()
+        scheduler.step()
+    assert betas[0] == pytest.approx(0.95) and min(betas) == pytest.approx(0.85, abs=0.01)

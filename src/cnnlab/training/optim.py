@@ -56,12 +56,17 @@ def build_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_pe
     # and must still be inside the schedule (OneCycleLR extrapolates, even to negative rates, beyond it)
     total = max(1, cfg.epochs * steps_per_epoch) + 1
     if cfg.schedule == "onecycle" and total >= 8:  # shorter runs cannot warm up and anneal: constant rate
+        # momentum cycles against the rate (Smith 2018): high while the rate is low, lowest at the peak rate.  SGD's
+        # cycle ends at the configured momentum (--momentum) at the peak, from max(momentum, 0.95); Adam's β1 takes
+        # fastai's 0.95 → 0.85 → 0.95 (torch's OneCycleLR defaults)
         defaults = optimizer.defaults
-        has_momentum = "betas" in defaults or defaults.get("momentum", 0) > 0
+        momentum = defaults.get("momentum", 0.0)
+        has_momentum = "betas" in defaults or momentum > 0
+        moms = dict(base_momentum=momentum, max_momentum=max(momentum, 0.95)) if "betas" not in defaults else {}
         peaks = max_lr or [g.get("max_lr", g["lr"]) for g in optimizer.param_groups]  # max_lr: set by a OneCycleLR
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, total_steps=total,
                                                    pct_start=0.25, anneal_strategy="linear", cycle_momentum=has_momentum,
-                                                   div_factor=10.0, final_div_factor=100.0)
+                                                   div_factor=10.0, final_div_factor=100.0, **moms)
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
     if cfg.schedule == "step":
