@@ -141,50 +141,37 @@ def test_stratified_split_keeps_class_balance(mini):
     assert all(abs(c - f * 0.1) <= 1 for c, f in zip(counts, full))
 
 
-@pytest.mark.parametrize("steps", [1, 3, 5, 40])
-def test_onecycle_rate_stays_positive_to_the_last_step(steps):
+def _schedule_trace(c: TrainConfig, steps: int) -> list[dict]:
+    """The first parameter group's settings (lr, momentum / betas) before each of `steps` one-epoch steps, and
+    after the last, under c's optimizer and schedule."""
     from cnnlab.training.optim import build_optimizer, build_scheduler
 
-    model = torch.nn.Linear(2, 2)
-    c = TrainConfig(epochs=1, lr=0.01)
-    optimizer = build_optimizer(c, model)
+    optimizer = build_optimizer(c, torch.nn.Linear(2, 2))
     scheduler = build_scheduler(c, optimizer, steps)
-    rates = []
+    trace = [dict(optimizer.param_groups[0])]
     for _ in range(steps):
         optimizer.step()
         scheduler.step()
-        rates.append(optimizer.param_groups[0]["lr"])
+        trace.append(dict(optimizer.param_groups[0]))
+    return trace
+
+
+@pytest.mark.parametrize("steps", [1, 3, 5, 40])
+def test_onecycle_rate_stays_positive_to_the_last_step(steps):
+    rates = [group["lr"] for group in _schedule_trace(TrainConfig(epochs=1, lr=0.01), steps)[1:]]
     assert min(rates) > 0 and max(rates) <= 0.01 + 1e-12
 
 
 @pytest.mark.parametrize("momentum, highest", [(0.85, 0.95), (0.5, 0.95), (0.97, 0.97)])
 def test_onecycle_sgd_momentum_is_the_configured_one_at_the_peak_rate(momentum, highest):
     """--momentum is what SGD's one-cycle reaches at the peak rate (it starts and ends at max(momentum, 0.95))."""
-    from cnnlab.training.optim import build_optimizer, build_scheduler
-
-    model = torch.nn.Linear(2, 2)
     c = TrainConfig(epochs=1, lr=0.1, optimizer="sgd", momentum=momentum, schedule="onecycle")
-    optimizer = build_optimizer(c, model)
-    scheduler = build_scheduler(c, optimizer, 100)
-    seen = []
-    for _ in range(100):
-        seen.append((optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["momentum"]))
-        optimizer.step()
-        scheduler.step()
+    seen = [(group["lr"], group["momentum"]) for group in _schedule_trace(c, 100)[:100]]
     assert seen[0][1] == pytest.approx(highest) and seen[-1][1] == pytest.approx(highest, abs=0.02)
     assert max(seen)[1] == pytest.approx(momentum, abs=0.01)  # the momentum at the highest rate
 
 
 def test_onecycle_adam_cycles_beta1_from_095_to_085():
-    from cnnlab.training.optim import build_optimizer, build_scheduler
-
-    model = torch.nn.Linear(2, 2)
     c = TrainConfig(epochs=1, lr=0.01, optimizer="adamw", schedule="onecycle")
-    optimizer = build_optimizer(c, model)
-    scheduler = build_scheduler(c, optimizer, 100)
-    betas = []
-    for _ in range(100):
-        betas.append(optimizer.param_groups[0]["betas"][0])
-        optimizer.step()
-        scheduler.step()
+    betas = [group["betas"][0] for group in _schedule_trace(c, 100)[:100]]
     assert betas[0] == pytest.approx(0.95) and min(betas) == pytest.approx(0.85, abs=0.01)
