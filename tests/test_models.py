@@ -64,3 +64,28 @@ def test_summary_of_a_text_model_feeds_token_ids(name):
     assert rows[0].name.startswith("embedding") and rows[0].params == 100 * 64
     assert rows[-1].output_shape == (5,)
     assert "Total params" in summary_table(model, (40,))
+
+
+def test_a_fastcnn_patch_run_saved_at_32_64_filters_still_loads_and_resumes(tmp_path, tiny_csv):
+    """Checkpoints before version 3 were saved when fastcnn-patch's convs had 32/64 filters: they rebuild so."""
+    from cnnlab.runs.checkpoint import load_checkpoint
+    from cnnlab.runs.rundir import load_run
+    from cnnlab.training.config import TrainConfig
+    from cnnlab.training.loop import train
+
+    run = train(TrainConfig(data=str(tiny_csv), model="fastcnn-patch", epochs=1, batch_size=64, threads=1, schedule="constant",
+                            runs_dir=str(tmp_path / "runs")))
+    assert run.fit is not None and load_run(run.run_dir).model[4].out_channels == 24  # today's widths
+    for name in ("best.pt", "last.pt"):  # as cnnlab wrote them before version 3
+        state = load_checkpoint(run.run_dir / name)
+        old = build("fastcnn-patch", tuple(state["input_shape"]), len(state["classes"]), widths=(16, 32, 64))
+        state.update(model_state=old.state_dict(), version=2)
+        if state.get("optimizer_state") is not None:
+            state["optimizer_state"] = torch.optim.AdamW(old.parameters()).state_dict()
+        torch.save(state, run.run_dir / name)
+    loaded = load_run(run.run_dir)
+    assert [m.out_channels for m in loaded.model if isinstance(m, torch.nn.Conv2d)] == [16, 32, 64]
+    assert loaded.model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    config = TrainConfig.from_dict({**load_checkpoint(run.run_dir / "last.pt")["config"], "epochs": 2})
+    resumed = train(config, resume_dir=run.run_dir)  # as `cnnlab train --resume RUN --epochs 2` does
+    assert len(resumed.fit.history) == 2

@@ -12,10 +12,13 @@ if TYPE_CHECKING:  # torch is imported where it is used: `cnnlab predict model.o
     import torch
 
 FORMAT = "cnnlab-checkpoint"
-VERSION = 2
+VERSION = 3
 # Builder options whose default changed since an earlier checkpoint version: a checkpoint of version v rebuilds its
 # model with LEGACY_OPTIONS[v][model name] under its own stored options.  2: textcnn pools max and mean, was max.
-LEGACY_OPTIONS: dict[int, dict[str, dict]] = {1: {"textcnn": {"pool": "max"}}}
+# 3: fastcnn-patch's two 3×3 convs have 24/48 filters, were 32/64.
+_FASTCNN_PATCH_V2 = {"fastcnn-patch": {"widths": (16, 32, 64)}}
+LEGACY_OPTIONS: dict[int, dict[str, dict]] = {1: {"textcnn": {"pool": "max"}, **_FASTCNN_PATCH_V2},
+                                              2: _FASTCNN_PATCH_V2}
 
 
 class CheckpointError(ValueError):
