@@ -53,3 +53,18 @@ def tiny_csv(tmp_path: Path, mini) -> Path:
     """300 mnist-mini training digits as a label,feature CSV (28×28)."""
     split = mini["train"]
     return write_pixel_csv(tmp_path / "digits.csv", split.images[:300, 0].numpy(), split.labels[:300].numpy())
+
+
+def save_as_older_version(run_dir: Path, old_model, version: int, optimizer_class) -> None:
+    """Rewrite the run's best.pt and last.pt as an earlier cnnlab wrote them: `old_model`'s weights (built with
+    that version's defaults), checkpoint `version`, and a fresh `optimizer_class` state for its shapes."""
+    import torch
+
+    from cnnlab.runs.checkpoint import load_checkpoint
+
+    for name in ("best.pt", "last.pt"):
+        state = load_checkpoint(run_dir / name)
+        state.update(model_state=old_model.state_dict(), version=version)
+        if state.get("optimizer_state") is not None:
+            state["optimizer_state"] = optimizer_class(old_model.parameters()).state_dict()
+        torch.save(state, run_dir / name)

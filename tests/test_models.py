@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from cnnlab.models import MODELS, build, count_parameters, layer_rows, summary_table
+from conftest import save_as_older_version
 
 SHAPES = [(1, 28, 28), (1, 48, 48), (3, 32, 32)]
 IMAGE_MODELS = [name for name, spec in MODELS.items() if spec.inputs == "image"]
@@ -73,18 +74,16 @@ def test_a_fastcnn_patch_run_saved_at_32_64_filters_still_loads_and_resumes(tmp_
     from cnnlab.training.config import TrainConfig
     from cnnlab.training.loop import train
 
-    run = train(TrainConfig(data=str(tiny_csv), model="fastcnn-patch", epochs=1, batch_size=64, threads=1, schedule="constant",
-                            runs_dir=str(tmp_path / "runs")))
-    assert run.fit is not None and load_run(run.run_dir).model[4].out_channels == 24  # today's widths
-    for name in ("best.pt", "last.pt"):  # as cnnlab wrote them before version 3
-        state = load_checkpoint(run.run_dir / name)
-        old = build("fastcnn-patch", tuple(state["input_shape"]), len(state["classes"]), widths=(16, 32, 64))
-        state.update(model_state=old.state_dict(), version=2)
-        if state.get("optimizer_state") is not None:
-            state["optimizer_state"] = torch.optim.AdamW(old.parameters()).state_dict()
-        torch.save(state, run.run_dir / name)
+    def widths(model):
+        return [m.out_channels for m in model if isinstance(m, torch.nn.Conv2d)]
+
+    run = train(TrainConfig(data=str(tiny_csv), model="fastcnn-patch", epochs=1, batch_size=64, threads=1,
+                            schedule="constant", runs_dir=str(tmp_path / "runs")))
+    assert widths(load_run(run.run_dir).model) == [16, 24, 48]  # today's
+    old = build("fastcnn-patch", (1, 28, 28), 10, widths=(16, 32, 64))
+    save_as_older_version(run.run_dir, old, 2, torch.optim.AdamW)
     loaded = load_run(run.run_dir)
-    assert [m.out_channels for m in loaded.model if isinstance(m, torch.nn.Conv2d)] == [16, 32, 64]
+    assert widths(loaded.model) == [16, 32, 64]
     assert loaded.model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
     config = TrainConfig.from_dict({**load_checkpoint(run.run_dir / "last.pt")["config"], "epochs": 2})
     resumed = train(config, resume_dir=run.run_dir)  # as `cnnlab train --resume RUN --epochs 2` does

@@ -17,6 +17,7 @@ from cnnlab.modalities.text.loader import (encode_rows, encode_texts, looks_like
 from cnnlab.modalities.text.ngrams import explain_text, render_explanation
 from cnnlab.modalities.text.tokenizer import PAD_ID, UNK_ID, Tokenizer, split_words
 from cnnlab.modalities.text.vectors import fill_embedding, load_word_vectors, vector_dim
+from conftest import save_as_older_version
 
 
 # ── tokenizer ────────────────────────────────────────────────────────────────────────────────────────────
@@ -309,13 +310,9 @@ def test_a_textcnn_run_saved_before_meanmax_pooling_still_loads_and_resumes(tmp_
     csv = _write(tmp_path / "t.csv", "\n".join(lines) + "\n")
     run = train(TrainConfig(data=str(csv), model="textcnn", epochs=1, batch_size=8, threads=1, schedule="constant",
                             runs_dir=str(tmp_path / "runs"), test_split=0.25))
-    for name in ("best.pt", "last.pt"):  # as the earlier cnnlab wrote them: a max-pooling head, version 1
-        state = load_checkpoint(run.run_dir / name)
-        old = build("textcnn", tuple(state["input_shape"]), 3, pool="max", **state["input_meta"]["model_options"])
-        state.update(model_state=old.state_dict(), version=1)
-        if state.get("optimizer_state") is not None:  # a fresh optimizer for the new head's shapes
-            state["optimizer_state"] = torch.optim.Adam(old.parameters()).state_dict()
-        torch.save(state, run.run_dir / name)
+    state = load_checkpoint(run.run_dir / "best.pt")  # as the earlier cnnlab wrote them: a max-pooling head
+    old = build("textcnn", tuple(state["input_shape"]), 3, pool="max", **state["input_meta"]["model_options"])
+    save_as_older_version(run.run_dir, old, 1, torch.optim.Adam)
     loaded = load_run(run.run_dir)
     assert loaded.model.pool == "max" and loaded.model.fc.in_features == 3 * 128
     tokens = encode_texts(loaded.checkpoint["input_meta"], ["the team won the cup"])
