@@ -175,6 +175,8 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
         model.load_state_dict(state["model_state"])
     except (KeyError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{file}: cannot rebuild the model ({str(exc).splitlines()[0]})") from None
-    model.to(device).eval()
+    # the memory format it trained in (TrainState.create): the same convolution kernels, so the same logits to the
+    # last bit as the model had at the end of training (NCHW weights against channels-last inputs differ by ~1e-6)
+    model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.contiguous_format).eval()
     return LoadedRun(file.parent, model, Preprocess.from_state(state["preprocess"]), list(state["classes"]),
                      shape, cfg, state)
