@@ -225,3 +225,27 @@ def test_the_final_report_of_a_bf16_run_is_what_evaluate_scores(tmp_path, capsys
     assert main(["evaluate", str(result.run_dir), "--split", "val"]) == 0
     printed = dict(line.split(" ") for line in capsys.readouterr().out.splitlines() if line.startswith("val_"))
     assert printed == {f"val_{k}": f"{v:.4f}" for k, v in result.reports["val"].headline.items()}
+
+
+def test_micro_batches_accumulate_the_same_gradient_and_loss_as_the_whole_batch():
+    import contextlib
+
+    from torch import nn
+
+    from cnnlab.training.steps import forward_backward
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(12, 4))
+    x, y = torch.randn(10, 3, 2, 2), torch.randint(0, 4, (10,))
+    loss_fn = nn.functional.cross_entropy
+    grads = {}
+    for micro in (None, 3, 10, 64):
+        net.zero_grad()
+        penalty = 1e-3 * net[1].weight.square().sum()  # an l2 term: counted once per step, not per piece
+        logits, loss = forward_backward(net, x, y, loss_fn, lambda v: v, micro, contextlib.nullcontext, penalty)
+        assert logits.shape == (10, 4)
+        grads[micro] = (loss.item(), net[1].weight.grad.clone(), net[1].bias.grad.clone())
+    whole = grads[None]
+    for micro in (3, 10, 64):
+        assert grads[micro][0] == pytest.approx(whole[0], rel=1e-6)
+        assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(grads[micro][1:], whole[1:]))

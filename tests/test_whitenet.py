@@ -98,12 +98,14 @@ def test_colour_recipes_take_whitenet_and_smaller_batches_on_small_data():
         images = torch.zeros(n, 3, 32, 32, dtype=torch.uint8)
         return Dataset("c", [str(i) for i in range(10)], {"train": Split(images, torch.arange(n) % 10)})
 
-    big = apply_recipe(TrainConfig(recipe="fast"), colour(9000))
-    assert (big.model, big.batch_size, big.lr, big.tta) == ("whitenet-m", 1024, 1.5, "multicrop")
-    best = apply_recipe(TrainConfig(recipe="best"), colour(9000))
-    assert (best.model, best.batch_size) == ("whitenet", 1024)
+    big = apply_recipe(TrainConfig(recipe="fast"), colour(16000))
+    assert (big.model, big.batch_size, big.lr, big.tta, big.optimizer) == ("whitenet-m", 2000, 1.66, "multicrop",
+                                                                          "muon")
+    best = apply_recipe(TrainConfig(recipe="best"), colour(16000))
+    assert (best.model, best.batch_size) == ("whitenet", 2000)
     small = apply_recipe(TrainConfig(recipe="fast"), colour(2000))
-    assert (small.batch_size, small.lr) == (128, 1.5 * 128 / 1024)  # 2000 / 8 = 250 → 128: ≥ 8 steps
+    assert (small.batch_size, small.lr) == (128, 1.66 * 128 / 2000)  # 2000 / 8 = 250 → 128: ≥ 8 steps
+    assert small.muon_lr == 0.24  # Muon's step is in units of the filters' norm: not scaled with the batch
     assert small_data_batch({"batch_size": 1024, "lr": 1.0}, 100)["batch_size"] == 32  # never below 32
     assert small_data_batch({"batch_size": 1024, "lr": 1.0}, 8192) == {}
     chosen = apply_recipe(TrainConfig(recipe="fast", batch_size=64), colour(2000), explicit={"batch_size"})

@@ -12,8 +12,8 @@ from cnnlab.training.budget import parse_duration
 LOSSES = ("cross_entropy", "bce", "mse")
 LOSS_ALIASES = {"categorical_crossentropy": "cross_entropy", "ce": "cross_entropy",
                 "binary_crossentropy": "bce", "mean_squared_error": "mse"}
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adadelta", "adagrad")
-SCHEDULES = ("constant", "step", "cosine", "onecycle")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adadelta", "adagrad", "muon")
+SCHEDULES = ("constant", "step", "cosine", "onecycle", "linear")
 NORMALIZATIONS = ("none", "standardize", "featurewise")
 BALANCING = ("none", "weights", "sampler")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -106,15 +106,23 @@ class TrainConfig:
         'with --time: the most epochs a plan may take, ending the run early (recipes set it where their longer '
         'runs stopped paying, e.g. the fast digits recipe without augmentation overfits past ~16)')
     batch_size: int = opt(128, 'images per step')
-    optimizer: str = opt("adam", 'sgd | adam | adamw | rmsprop | adadelta | adagrad', choices=OPTIMIZERS)
+    micro_batch: int | None = opt(None,
+        'pass each batch through the model in pieces of this many images, accumulating their gradients into one '
+        'step: less memory, and faster on a CPU when a big batch overflows its caches; batch norm then normalises '
+        'each piece by its own statistics')
+    optimizer: str = opt("adam", 'sgd | adam | adamw | rmsprop | adadelta | adagrad | muon (Muon on the conv '
+                                 'filters at --muon-lr, Nesterov SGD at --lr on the rest)', choices=OPTIMIZERS)
     lr: float | None = opt(None, "peak learning rate; None: the optimizer's usual default (adam 1e-3, sgd 1e-2 ...)")
-    momentum: float = opt(0.9, 'sgd momentum')
+    momentum: float = opt(0.9, 'sgd momentum (muon: of its SGD part)')
+    muon_lr: float = opt(0.24, "muon: the conv filters' peak rate, a step in units of their norm whatever the "
+                               "loss's scale (airbench94_muon's 0.24)")
     nesterov: bool = opt(False, 'sgd: Nesterov momentum')
     weight_decay: float = opt(0.0, 'decoupled for adamw, L2-in-gradient for the others')
     l1: float = opt(0.0, 'Keras-style kernel regulariser: adds l1·Σ|w| over conv/dense weights to the loss')
     l2: float = opt(0.0, 'Keras-style kernel regulariser: adds l2·Σw² over conv/dense weights to the loss')
     schedule: str = opt("onecycle",
-        'onecycle (warm up then anneal) | cosine | step | constant; stepped per batch', choices=SCHEDULES)
+        'onecycle (warm up then anneal) | cosine | step | constant | linear (from lr straight down to 0); '
+        'stepped per batch', choices=SCHEDULES)
     step_epochs: int = opt(10, 'step schedule: multiply the lr by step_gamma every step_epochs epochs')
     step_gamma: float = opt(0.1, 'step schedule: the factor applied every step_epochs epochs')
     loss: str = opt("cross_entropy",
@@ -167,6 +175,8 @@ class TrainConfig:
                 raise ValueError(f"{f.name} {value!r} is not one of {', '.join(allowed)}")
         if not 0 <= self.val_split < 1:
             raise ValueError(f"val_split must be in [0, 1), got {self.val_split}")
+        if self.micro_batch is not None and self.micro_batch < 1:
+            raise ValueError(f"micro_batch must be at least 1, got {self.micro_batch}")
         for name in ("epochs", "batch_size", "eval_batch_size", "top_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

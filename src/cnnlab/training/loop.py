@@ -34,8 +34,8 @@ from cnnlab.training.optim import regularization
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.recipes import apply_recipe, default_run_notes, recipe_notes
 from cnnlab.training.state import TrainState
-from cnnlab.training.steps import (Batches, EpochMeter, NonFiniteLoss, make_augmenter, make_batch, make_loss,
-                                   non_finite_message, score_split)
+from cnnlab.training.steps import (Batches, EpochMeter, NonFiniteLoss, forward_backward, make_augmenter, make_batch,
+                                   make_loss, non_finite_message, score_split)
 from cnnlab.runs.init import start_weights
 from cnnlab.data.rundata import load_sources, prepare_data, seed_everything, split_data  # noqa: F401  (prepare_data: re-exported)
 
@@ -104,11 +104,10 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         meter = EpochMeter(device, train.regression)
         for step, (raw, y) in enumerate(batches.epoch(state.gen), start=1):
             x, y = make_batch(raw, y, preprocess, augmenter, len(classes), cfg.channels_last)
-            with autocast(device, dtype):
-                logits = state.net(x)
-            loss = loss_fn(logits, y) + regularization(model, cfg.l1, cfg.l2)
             state.optimizer.zero_grad(set_to_none=True)
-            state.scaler.scale(loss).backward()  # fp16: a scaled loss keeps small gradients from flushing to 0
+            # fp16: the scaler's scaled loss keeps small gradients from flushing to 0
+            logits, loss = forward_backward(state.net, x, y, loss_fn, state.scaler.scale, cfg.micro_batch,
+                                            lambda: autocast(device, dtype), regularization(model, cfg.l1, cfg.l2))
             if cfg.clip_grad:
                 state.scaler.unscale_(state.optimizer)  # clip the true gradients, not the scaled ones
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)

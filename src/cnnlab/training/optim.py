@@ -9,8 +9,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.training.config import TrainConfig
+from cnnlab.training.muon import MuonSGD, muon_groups
 
-DEFAULT_LR = {"sgd": 1e-2, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adadelta": 1.0, "adagrad": 1e-2}
+DEFAULT_LR = {"sgd": 1e-2, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adadelta": 1.0, "adagrad": 1e-2,
+              "muon": 1e-2}  # muon: its SGD part's (the filters take cfg.muon_lr)
 
 
 def learning_rate(cfg: TrainConfig) -> float:
@@ -24,6 +26,9 @@ def build_optimizer(cfg: TrainConfig, model: nn.Module, groups: list[dict] | Non
     # one fused kernel per step instead of a loop of small ops: +13-18% images/s for the small models on a CPU
     fused = True if params and params[0].device.type in ("cpu", "cuda") else None
     params = groups if groups is not None else scaled_groups(params, lr, wd)
+    if cfg.optimizer == "muon":
+        as_groups = params if params and isinstance(params[0], dict) else [{"params": params}]
+        return MuonSGD(muon_groups(as_groups, lr, cfg.muon_lr), lr=lr, momentum=cfg.momentum, weight_decay=wd)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=wd,
                                fused=fused)
@@ -61,7 +66,8 @@ def build_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_pe
         # fastai's 0.95 → 0.85 → 0.95 (torch's OneCycleLR defaults)
         defaults = optimizer.defaults
         momentum = defaults.get("momentum", 0.0)
-        has_momentum = "betas" in defaults or momentum > 0
+        # Muon's filters keep their own momentum: a cycle shared by all groups would overwrite it
+        has_momentum = ("betas" in defaults or momentum > 0) and not isinstance(optimizer, MuonSGD)
         moms = dict(base_momentum=momentum, max_momentum=max(momentum, 0.95)) if "betas" not in defaults else {}
         peaks = max_lr or [g.get("max_lr", g["lr"]) for g in optimizer.param_groups]  # max_lr: set by a OneCycleLR
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, total_steps=total,
@@ -69,6 +75,8 @@ def build_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_pe
                                                    div_factor=10.0, final_div_factor=100.0, **moms)
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    if cfg.schedule == "linear":  # straight down to 0 at the last step (airbench94_muon)
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1 - step / (total - 1)))
     if cfg.schedule == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_epochs * steps_per_epoch,
                                                gamma=cfg.step_gamma)

