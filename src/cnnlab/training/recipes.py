@@ -142,9 +142,10 @@ MIN_STEPS = 8  # optimisation steps per epoch that the colour recipes' big batch
 
 
 def small_data_batch(values: dict, images: int) -> dict:
-    """The colour recipes' batch of 1,024 on a small data set: the largest power of two ≤ images / 8 (≥ 32), so
+    """The colour recipes' batch of 2,000 on a small data set: the largest power of two ≤ images / 8 (≥ 32), so
     that an epoch still takes 8 steps, with the SGD rate scaled in proportion (the linear scaling rule, Goyal et
-    al. 2017, "Accurate, large minibatch SGD").  {} when the data set is large enough."""
+    al. 2017, "Accurate, large minibatch SGD"; Muon's rate is a step relative to the filters' norm and stays).
+    {} when the data set is large enough."""
     batch = values["batch_size"]
     if images >= MIN_STEPS * batch:
         return {}
