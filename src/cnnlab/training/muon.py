@@ -20,8 +20,8 @@ MUON_MOMENTUM = 0.6  # airbench94_muon's (Nesterov)
 
 
 def orthogonalize(g: torch.Tensor, steps: int = NS_STEPS, eps: float = 1e-7) -> torch.Tensor:
-    """An approximately semi-orthogonal matrix U·S'·Vᵀ (S' ∈ ~[0.5, 1.5]) from g = U·S·Vᵀ (2-D, any float dtype),
-    by `steps` quintic Newton-Schulz iterations in bf16 (Jordan 2024); the result has g's dtype."""
+    """An approximately semi-orthogonal matrix U·S'·Vᵀ (S' ∈ ~[0.5, 1.5]) from g = U·S·Vᵀ (2-D, any float
+    dtype), by `steps` quintic Newton-Schulz iterations in bf16 (Jordan 2024); the result has g's dtype."""
     a, b, c = NS_COEFFICIENTS
     x = g.bfloat16()
     wide = x.shape[0] <= x.shape[1]
@@ -49,7 +49,8 @@ class MuonSGD(torch.optim.Optimizer):
 
     def __init__(self, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0):
         if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"MuonSGD needs lr, momentum and weight_decay ≥ 0, got {lr}, {momentum}, {weight_decay}")
+            raise ValueError(f"MuonSGD needs lr, momentum and weight_decay ≥ 0, got {lr}, {momentum}, "
+                             f"{weight_decay}")
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=True, muon=False))
         for group in self.param_groups:
             if group["muon"] and any(p.ndim < 2 for p in group["params"]):

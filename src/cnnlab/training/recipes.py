@@ -33,8 +33,8 @@ _DIGIT_TRAINING = dict(batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=
 # unit-std layer divided by 256 is the same 1.66 on whitenet's; weight decay 2e-6 per example → 0.004 per step =
 # 1.66 × 2.4e-3.  On CIFAR-10's JPEGs (validation split) airbench's own script, ported to the CPU, reached 90.72%
 # (SGD + lookahead, 9.9 epochs) and 90.72% (Muon, 8 epochs); the Muon one at whitenet-m's width 90.88% in 12.
-_COLOR_TRAINING = dict(batch_size=2000, micro_batch=1000, optimizer="muon", lr=1.66, muon_lr=0.24, momentum=0.85, nesterov=True,
-                       weight_decay=2.4e-3, label_smoothing=0.2, schedule="linear",
+_COLOR_TRAINING = dict(batch_size=2000, micro_batch=1000, optimizer="muon", lr=1.66, muon_lr=0.24, momentum=0.85,
+                       nesterov=True, weight_decay=2.4e-3, label_smoothing=0.2, schedule="linear",
                        augment="crop=2,flip=h,fill=reflect", tta="multicrop")
 
 # Per kind of image (cnnlab.modalities.image.ImageModality.recipe_kind).  digits: 1 channel, 13-32 px (MNIST, Fashion-MNIST, KMNIST); tiny: 1 channel under 13 px
