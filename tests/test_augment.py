@@ -57,7 +57,7 @@ def test_parse_names_presets_and_aliases():
     ("rotation=-5", r"'rotation=-5': expected a value in \[0, 180\]"),
     ("zoom=1", r"'zoom=1': expected a value in \[0, 1\)"),
     ("shift=abc", r"'shift=abc': expected a number"),
-    ("flip=d", r"'flip=d': expected h, v or hv"),
+    ("flip=d", r"'flip=d': expected h, v, hv or alt"),
     ("fill=mirror", r"'fill=mirror': expected one of constant, nearest, reflect, wrap"),
     ("crop=2.5", r"'crop=2.5': expected a whole number of pixels"),
     ("mixup=nan", r"'mixup=nan': expected a value at least 0"),
@@ -118,6 +118,32 @@ def test_horizontal_flip_is_torch_flip_per_sample(image):
     # folded into the affine matrix (when there is a warp anyway) it is the same, up to rounding
     torch.testing.assert_close(warp(image, theta(2, flip_x=True)), image.flip(-1))
     torch.testing.assert_close(warp(image, theta(2, flip_y=True)), image.flip(-2))
+
+
+def test_alternating_flip_turns_each_image_every_other_epoch(image):
+    assert parse_augment("flip=alt,crop=2").flip == "alt" == parse_augment("flip=Alternating").flip
+    assert parse_augment("flip=alt").to_spec() == "flip=alt"
+    batch, index = image.repeat(64, 1, 1, 1), torch.randperm(1000, generator=gen(3))[:128]
+    for spec in ("flip=alt", "flip=alt,crop=1"):  # flips alone, and folded into the warp's matrices
+        aug, seen = Augmenter(spec, gen()), []
+        for epoch in (1, 2, 3, 4):
+            out = aug(batch, index, epoch)
+            if spec == "flip=alt":
+                kept, flipped = ((out == ref).flatten(1).all(1) for ref in (batch, batch.flip(-1)))
+                assert (kept ^ flipped).all()
+            seen.append(aug.draw(128, 8, 8, index, epoch))
+        flips = [p.flip_x if p.flip_x is not None else p.theta[:, 0, 0] < 0 for p in seen]
+        assert 40 < flips[0].sum() < 88  # about half of the images start flipped
+        assert (flips[0] ^ flips[1]).all() and (flips[0] == flips[2]).all() and (flips[1] == flips[3]).all()
+    # an image's flips follow its index, not its place in the batch (shuffled batches of other epochs)
+    aug, order = Augmenter("flip=alt", gen()), torch.randperm(128, generator=gen(4))
+    assert (aug.draw(128, 8, 8, index[order], 1).flip_x == aug.draw(128, 8, 8, index, 1).flip_x[order]).all()
+    halves = aug.draw(4096, 8, 8, torch.arange(4096), 1).flip_x.reshape(8, -1).float().mean(1)
+    assert ((halves - 0.5).abs() < 0.05).all()  # balanced along the split (class-ordered folders)
+    without = Augmenter("flip=alt", gen()).draw(256, 8, 8).flip_x  # no indices (e.g. a preview): coins
+    assert 80 < without.sum() < 176
+    with pytest.raises(ValueError, match="expected 128 image indices, got 3"):
+        aug.draw(128, 8, 8, index[:3], 1)
 
 
 def test_shift_by_whole_pixels_with_nearest_fill(image):

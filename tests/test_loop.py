@@ -20,7 +20,8 @@ from cnnlab.training.callbacks import BatchLogs, Callback, CallbackList
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.console import Console
 from cnnlab.training.loop import fit, seed_everything, train
-from cnnlab.training.steps import NonFiniteLoss
+from cnnlab.training.distributed import SINGLE
+from cnnlab.training.steps import Batches, NonFiniteLoss
 
 
 def fit_digits(mini, epochs=1, n=256, run_dir=None, callbacks=None, resume=None, **options):
@@ -249,3 +250,14 @@ def test_micro_batches_accumulate_the_same_gradient_and_loss_as_the_whole_batch(
     for micro in (3, 10, 64):
         assert grads[micro][0] == pytest.approx(whole[0], rel=1e-6)
         assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(grads[micro][1:], whole[1:]))
+
+
+def test_batches_carry_each_images_index_in_the_split(mini):
+    split = mini["train"].subset(torch.arange(300))
+    cfg = TrainConfig(batch_size=64)
+    batches = Batches(split, cfg, 10, SINGLE, torch.device("cpu"))
+    seen = []
+    for raw, y, idx in batches.epoch(torch.Generator().manual_seed(0)):
+        assert torch.equal(raw, split.images[idx]) and torch.equal(y, split.labels[idx])
+        seen.append(idx)
+    assert sorted(torch.cat(seen).tolist()) == list(range(300))

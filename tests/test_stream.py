@@ -22,8 +22,9 @@ def digits_folder(tmp_path, mini, monkeypatch):
 
 
 def test_streamed_training_equals_in_memory_training(digits_folder, tmp_path):
+    # alternating flips follow each image's index in the split: the workers' batches carry the same indices
     common = dict(data=str(digits_folder), model="mnist-2conv", epochs=2, batch_size=64, precision="fp32",
-                  runs_dir=str(tmp_path / "runs"), workers=2)
+                  runs_dir=str(tmp_path / "runs"), workers=2, augment="flip=alt,crop=1")
     memory = train(TrainConfig(**common, stream="off"))
     streamed = train(TrainConfig(**common, stream="on"))
     assert [r["train_loss"] for r in streamed.fit.history] == pytest.approx(

@@ -102,8 +102,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         if budget is not None:
             budget.epoch_begin()
         meter = EpochMeter(device, train.regression)
-        for step, (raw, y) in enumerate(batches.epoch(state.gen), start=1):
-            x, y = make_batch(raw, y, preprocess, augmenter, len(classes), cfg.channels_last)
+        for step, (raw, y, idx) in enumerate(batches.epoch(state.gen), start=1):
+            x, y = make_batch(raw, y, preprocess, augmenter, len(classes), cfg.channels_last, idx, state.epoch)
             state.optimizer.zero_grad(set_to_none=True)
             # fp16: the scaler's scaled loss keeps small gradients from flushing to 0
             logits, loss = forward_backward(state.net, x, y, loss_fn, state.scaler.scale, cfg.micro_batch,

@@ -65,30 +65,33 @@ class Batches:
         self.sample_weights = class_weights(train.class_counts(num_classes))[train.labels] \
             if cfg.balance == "sampler" and not train.regression else None
 
-    def epoch(self, gen: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """This epoch's (uint8 images, labels) batches: indexed in memory, or read by workers from a memory map."""
+    def epoch(self, gen: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """This epoch's (uint8 images, labels, their indices in the split) batches: indexed in memory, or read by
+        workers from a memory map."""
         order = shard(epoch_order(self.n, gen, self.sample_weights), self.world)[:self.n_local]
         order = order if self.streamed else order.to(self.device)
         chunks = [order[step * self.batch:(step + 1) * self.batch] for step in range(self.steps)]
         if not self.streamed:
             for idx in chunks:
-                yield self.images[idx], self.labels[idx]
+                yield self.images[idx], self.labels[idx], idx
             return
         loader = torch.utils.data.DataLoader(_Rows(self.images, self.labels), sampler=chunks, batch_size=None,
                                              num_workers=self.workers, pin_memory=self.device.type == "cuda",
                                              prefetch_factor=4 if self.workers else None,
                                              generator=torch.Generator())  # leaves the global RNG (dropout) alone
-        for x, y in loader:
-            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        for (x, y), idx in zip(loader, chunks):
+            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True), idx
 
 
 def make_batch(raw: torch.Tensor, y: torch.Tensor, preprocess: Preprocess, augmenter: Augmenter | None,
-               num_classes: int, channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """The model's input batch and its targets (int labels, or soft (B, K) targets after mixup/cutmix)."""
+               num_classes: int, channels_last: bool, index: torch.Tensor | None = None,
+               epoch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's input batch and its targets (int labels, or soft (B, K) targets after mixup/cutmix).
+    `index`, `epoch`: the images' positions in the split and the epoch, for alternating flips."""
     if augmenter is None:
         x = preprocess(raw)  # (B, C, H, W) float, or (B, L) token ids
     else:
-        x = preprocess.normalize(augmenter(raw.float() / 255))  # augment in pixel units [0, 1]
+        x = preprocess.normalize(augmenter(raw.float() / 255, index, epoch))  # augment in pixel units [0, 1]
         if augmenter.mixes:
             x, y = augmenter.mix(x, y, num_classes)
     if channels_last and x.dim() == 4:  # images and spectrograms; token ids (B, L) have no memory format

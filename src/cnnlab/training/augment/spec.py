@@ -8,6 +8,8 @@ The Keras `ImageDataGenerator` options, by their cnnlab names:
     zoom_range                zoom=Z              x and y scale factors drawn apart, uniform in [1 − Z, 1 + Z]
     shear_range               shear=DEG           shear angle uniform in [−DEG, DEG]
     horizontal/vertical_flip  flip=h | v | hv     each flip with probability 1/2
+                              flip=alt            horizontal flips that alternate: each image flipped at random in
+                                                  the first epoch, then the other way round every next epoch
     fill_mode, cval           fill=constant | nearest | reflect | wrap, cval=V (in [0, 1] pixel units)
     brightness_range          brightness=B        multiply by a factor uniform in [1 − B, 1 + B]
     featurewise_center +      not an augmentation here: TrainConfig.normalize (`--normalize featurewise`:
@@ -22,7 +24,7 @@ import math
 from dataclasses import dataclass, fields
 
 FILLS = ("constant", "nearest", "reflect", "wrap")
-FLIPS = ("", "h", "v", "hv")
+FLIPS = ("", "h", "v", "hv", "alt")
 ALIASES = {"rotation_range": "rotation", "width_shift_range": "width_shift", "height_shift_range": "height_shift",
            "zoom_range": "zoom", "shear_range": "shear", "fill_mode": "fill", "brightness_range": "brightness"}
 NORMALIZATION_NAMES = ("featurewise_center", "featurewise_std_normalization", "samplewise_center",
@@ -44,7 +46,8 @@ class AugmentConfig:
     zoom: float = 0.0  # x and y scale factors (drawn apart, as in Keras) uniform in [1 − zoom, 1 + zoom]
     shear: float = 0.0  # degrees: shear angle uniform in [−shear, shear]
     crop: int = 0  # pixels: pad by `crop` then crop back to size, i.e. an integer shift in [−crop, crop]
-    flip: str = ""  # "" | h | v | hv: flip left-right and/or up-down, each with probability 1/2
+    flip: str = ""  # "" | h | v | hv: flip left-right and/or up-down, each with probability 1/2; alt: left-right,
+    # alternating per image from epoch to epoch (airbench's "alternating flip", Jordan 2024)
     fill: str = "nearest"  # pixels moved in from outside: constant (cval) | nearest (edge) | reflect | wrap
     cval: float = 0.0  # the constant fill and erasing value, in [0, 1] pixel units
     brightness: float = 0.0  # multiply each image by a factor uniform in [1 − b, 1 + b], then clip to [0, 1]
@@ -102,9 +105,11 @@ def check_value(name: str, value):
     """`value` (a string or a number) converted to option `name`'s type; ValueError saying what was expected."""
     if name == "flip":
         text = str(value).strip().lower()
+        if text in ("alt", "alternate", "alternating"):
+            return "alt"
         text = "" if text in ("none", "no", "false", "0") else "".join(sorted(set(text)))
         if text not in FLIPS:
-            raise ValueError(f"expected h, v or hv, got {value!r}")
+            raise ValueError(f"expected h, v, hv or alt, got {value!r}")
         return text
     if name == "fill":
         text = str(value).strip().lower()
