@@ -30,10 +30,12 @@ def test_bbc_text_life_cycle(data_dir, tmp_path, capsys):
 
 def test_spoken_digits_life_cycle(data_dir, tmp_path, capsys):
     recordings = data_dir / "fsdd" / "recordings"
-    out = run(capsys, "train", recordings, "--limit", "600", "--epochs", "3", "--runs-dir", tmp_path,
+    out = run(capsys, "train", recordings, "--limit", "600", "--epochs", "5", "--runs-dir", tmp_path,
               "--threads", "1")
     r = results(out)
-    assert float(r["test_acc"]) > 0.5  # standard split: clips 0-4 of each speaker and digit
+    # standard split: clips 0-4 of each speaker and digit.  5 epochs: 0.78 on an Intel Xeon; after 3 the
+    # score still climbs steeply and depended on the CPU's kernels (0.49 on a Xeon, over 0.5 on an EPYC)
+    assert float(r["test_acc"]) > 0.5
     wav = recordings / "7_theo_3.wav"
     out = run(capsys, "predict", r["run_dir"], wav)
     assert out.startswith(f"{wav}: ")
