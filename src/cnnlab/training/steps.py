@@ -68,12 +68,14 @@ class Batches:
     def epoch(self, gen: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """This epoch's (uint8 images, labels, their indices in the split) batches: indexed in memory, or read by
         workers from a memory map."""
-        order = shard(epoch_order(self.n, gen, self.sample_weights), self.world)[:self.n_local]
-        order = order if self.streamed else order.to(self.device)
+        order = shard(epoch_order(self.n, gen, self.sample_weights), self.world)[:self.n_local]  # on the CPU
+        # the indices handed on stay on the CPU, where the augmentation draws (alternating flips): no device sync
         chunks = [order[step * self.batch:(step + 1) * self.batch] for step in range(self.steps)]
         if not self.streamed:
-            for idx in chunks:
-                yield self.images[idx], self.labels[idx], idx
+            on_device = order.to(self.device)
+            for step, idx in enumerate(chunks):
+                rows = on_device[step * self.batch:(step + 1) * self.batch]
+                yield self.images[rows], self.labels[rows], idx
             return
         loader = torch.utils.data.DataLoader(_Rows(self.images, self.labels), sampler=chunks, batch_size=None,
                                              num_workers=self.workers, pin_memory=self.device.type == "cuda",

@@ -69,7 +69,7 @@ class Augmenter:
         if self.cfg.flip == "alt" and index is not None:
             if len(index) != n:
                 raise ValueError(f"expected {n} image indices, got {len(index)}")
-            first = ((index.detach().to("cpu", torch.int64) * GOLDEN) & 0xFFFFFFFF) >> 31
+            first = ((index.detach().to("cpu", torch.int64) * GOLDEN) & 0xFFFFFFFF) >> 31  # CPU: a no-op from fit
             return (first == 1) ^ (epoch % 2 == 0)
         if "h" in self.cfg.flip or self.cfg.flip == "alt":
             return self._coin(n)
