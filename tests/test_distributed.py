@@ -1,4 +1,5 @@
 """Two training processes on loopback with torchrun (gloo on the CPU) against one process."""
+import contextlib
 import os
 import subprocess
 import sys
@@ -58,3 +59,39 @@ def test_leave_waits_for_every_rank_only_after_a_finished_run(monkeypatch):
     calls.clear()
     d.leave(finished=False)  # a failed rank must not wait for ranks that may never come
     assert calls == ["destroy"]
+
+
+def test_micro_batches_all_reduce_once_per_step(tmp_path):
+    """Gradient accumulation under DDP: the pieces before the last keep their gradients local (no_sync), so a
+    batch of 4 pieces costs one all-reduce per bucket, not four, and the gradients are those of the whole batch."""
+    import torch.distributed as dist
+    from torch import nn
+    from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
+    from torch.nn.parallel import DistributedDataParallel
+
+    from cnnlab.training.steps import forward_backward
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+        net = DistributedDataParallel(model)
+        calls = []
+
+        def counting_hook(state, bucket):
+            calls.append(bucket.index())
+            return allreduce_hook(state, bucket)
+
+        net.register_comm_hook(None, counting_hook)
+        x, y = torch.randn(8, 1, 3, 4), torch.randint(0, 3, (8,))
+        loss_fn = nn.CrossEntropyLoss()
+        _, loss = forward_backward(net, x, y, loss_fn, lambda t: t, 2, contextlib.nullcontext)
+        assert len(calls) == 1  # one bucket, reduced once for the 4 pieces
+        whole = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+        whole.load_state_dict(model.state_dict())
+        loss_fn(whole(x), y).backward()
+        for p, q in zip(model.parameters(), whole.parameters()):
+            assert torch.allclose(p.grad, q.grad, atol=1e-6)
+        assert torch.isclose(loss, loss_fn(whole(x), y).detach(), atol=1e-6)
+    finally:
+        dist.destroy_process_group()

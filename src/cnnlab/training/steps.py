@@ -2,6 +2,7 @@
 figures kept on the device, and the scoring of a labelled split."""
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Callable, Iterator
 
@@ -113,13 +114,17 @@ def forward_backward(net: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: 
     piece.  On a CPU a piece that fits the caches is faster: whitenet-m's forward and backward passes ran 598
     images/s in batches of 2,000 and 752 in pieces of 1,000 (bf16, 2 cores).  `scale`: the fp16 loss scaler's
     scale; `autocast_ctx()`: the precision context."""
-    pieces = zip(x.split(micro_batch), y.split(micro_batch)) if micro_batch else ((x, y),)
+    pieces = list(zip(x.split(micro_batch), y.split(micro_batch))) if micro_batch else [(x, y)]
     outputs, total = [], 0.0
     for i, (xs, ys) in enumerate(pieces):
-        with autocast_ctx():
-            logits = net(xs)
-        loss = loss_fn(logits, ys) * (len(xs) / len(x)) + (penalty if i == 0 else 0.0)  # the penalty once
-        scale(loss).backward()
+        # under DistributedDataParallel the gradients are all-reduced once per batch, with the last piece's backward
+        # pass (DDP's no_sync keeps the earlier pieces' gradients local); unwrapped models have no no_sync
+        no_sync = getattr(net, "no_sync", None) if i < len(pieces) - 1 else None
+        with no_sync() if no_sync is not None else contextlib.nullcontext():
+            with autocast_ctx():
+                logits = net(xs)
+            loss = loss_fn(logits, ys) * (len(xs) / len(x)) + (penalty if i == 0 else 0.0)  # the penalty once
+            scale(loss).backward()
         outputs.append(logits.detach())
         total = total + loss.detach()
     return (outputs[0] if len(outputs) == 1 else torch.cat(outputs)), total
