@@ -98,10 +98,10 @@ def test_colour_recipes_take_whitenet_and_smaller_batches_on_small_data():
         images = torch.zeros(n, 3, 32, 32, dtype=torch.uint8)
         return Dataset("c", [str(i) for i in range(10)], {"train": Split(images, torch.arange(n) % 10)})
 
-    big = apply_recipe(TrainConfig(recipe="fast"), colour(16000))
+    big = apply_recipe(TrainConfig(recipe="fast"), colour(18000))  # 16,200 after the validation split
     assert (big.model, big.batch_size, big.lr, big.tta, big.optimizer) == ("whitenet-m", 2000, 1.66, "multicrop",
                                                                           "muon")
-    best = apply_recipe(TrainConfig(recipe="best"), colour(16000))
+    best = apply_recipe(TrainConfig(recipe="best"), colour(18000))
     assert (best.model, best.batch_size) == ("whitenet", 2000)
     small = apply_recipe(TrainConfig(recipe="fast"), colour(2000))
     assert (small.batch_size, small.lr) == (128, 1.66 * 128 / 2000)  # 2000 / 8 = 250 → 128: ≥ 8 steps
@@ -110,3 +110,10 @@ def test_colour_recipes_take_whitenet_and_smaller_batches_on_small_data():
     assert small_data_batch({"batch_size": 1024, "lr": 1.0}, 8192) == {}
     chosen = apply_recipe(TrainConfig(recipe="fast", batch_size=64), colour(2000), explicit={"batch_size"})
     assert chosen.batch_size == 64
+    # the images the run trains on, not the split as stored: less the validation split it carves, at most --limit
+    carved = apply_recipe(TrainConfig(recipe="fast"), colour(16500))  # 10% held out: 14,850 < 8 × 2,000
+    assert (carved.batch_size, carved.lr) == (1024, 1.66 * 1024 / 2000)
+    assert apply_recipe(TrainConfig(recipe="fast", val_split=0.0), colour(16500),
+                        explicit={"val_split"}).batch_size == 2000
+    limited = apply_recipe(TrainConfig(recipe="fast", limit=2000), colour(16500), explicit={"limit"})
+    assert limited.batch_size == 128

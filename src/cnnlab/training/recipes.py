@@ -125,8 +125,10 @@ def data_kind(data: Dataset) -> str:
     return modality_of(data).recipe_kind(data)
 
 
-def recipe_values(name: str, data: Dataset) -> dict:
-    """The recipe's config values for this data ({} for "default" on images: TrainConfig's defaults are theirs)."""
+def recipe_values(name: str, data: Dataset, train_images: int | None = None) -> dict:
+    """The recipe's config values for this data ({} for "default" on images: TrainConfig's defaults are theirs).
+    `train_images`: how many images the run will train on (after its validation split and --limit); default: the
+    whole training split."""
     if name not in RECIPES + ("default",):
         raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
     modality = modality_of(data)
@@ -134,7 +136,7 @@ def recipe_values(name: str, data: Dataset) -> dict:
     if values.get("val_split") == 0.0 and "test" not in data:
         values.pop("val_split")  # without a test split, keep a validation split to score the model on
     if values.get("model", "").startswith("whitenet") and "train" in data:
-        values.update(small_data_batch(values, len(data["train"])))
+        values.update(small_data_batch(values, len(data["train"]) if train_images is None else train_images))
     return values
 
 
@@ -166,13 +168,26 @@ def apply_recipe(cfg: TrainConfig, data: Dataset, explicit: set[str] | None = No
         best_from = BEST_FROM.get(data_kind(data))
         long = best_from is not None and parse_duration(budget) >= parse_duration(best_from)
         cfg = dataclasses.replace(cfg, recipe="best" if long else DEFAULT_RUN["recipe"], time=budget)
-    values = recipe_values(cfg.recipe or "default", data)
+    values = recipe_values(cfg.recipe or "default", data, training_images(cfg, data, explicit))
     if _pretrained_photo(cfg, data, explicit):
         values.update(PRETRAINED_PHOTO)
         epochs = cfg.epochs if "epochs" in explicit else values.get("epochs", cfg.epochs)
         values["freeze_epochs"] = min(1, epochs - 1)  # a 1-epoch run trains everything from the start
     values = {k: v for k, v in values.items() if k not in explicit}
     return dataclasses.replace(cfg, **values)
+
+
+def training_images(cfg: TrainConfig, data: Dataset, explicit: set[str]) -> int | None:
+    """How many images of data["train"] the run trains on: less the validation split it will carve (the user's
+    --val-split, else the recipe's, else the default), at most --limit.  None without a training split."""
+    if "train" not in data:
+        return None
+    images = len(data["train"])
+    if "val" not in data and not data["train"].streamed:  # streamed folders come split and sampled already
+        recipe = VALUES.get((cfg.recipe or "default", data_kind(data))) or {}
+        val_split = cfg.val_split if "val_split" in explicit else recipe.get("val_split", cfg.val_split)
+        images -= round(images * val_split)
+    return min(images, cfg.limit) if cfg.limit else images
 
 
 def _pretrained_photo(cfg: TrainConfig, data: Dataset, explicit: set[str]) -> bool:
