@@ -19,7 +19,10 @@ of a run planned with that many epochs from the start.  A margin is kept for the
 fp32, with and without TTA), estimated from the validation time measured.  Should later epochs run slower than
 measured (a busy machine), the plan is shortened at the end of the epoch where the epochs left, at the pace since
 the last plan, would overrun: a shorter schedule from there anneals the rate to its end, where stopping would not.
-Plans only shorten after the planned ones: a longer plan past one-cycle's peak would raise the rate again.
+Should they run faster than a plan made in a slow spell (another program had the CPU while epochs 1-2 were
+measured), the plan grows again, but only in its first quarter (one-cycle's warm-up), two epochs or more after the
+last plan and when the pace since then would leave more than 1.25 epochs unused: later the rates are falling towards
+the schedule's end, and a longer plan there would raise them again.
 """
 from __future__ import annotations
 
@@ -176,6 +179,23 @@ class TimeBudget:
         pace = self.pace(epoch)
         end = time.perf_counter() - self.started + (self.planned - epoch) * pace + self.final_seconds
         return end > self.seconds + 0.25 * pace
+
+    def ahead(self, epoch: int) -> bool:
+        """After an epoch in the first quarter of the plan (one-cycle's warm-up), at least 2 epochs after the last
+        plan: whether the epochs left, at the pace since that plan, would end the run early by more than 1.25
+        epochs (a slow spell, e.g. another program on the CPU, made an earlier plan too short).  Later the rates
+        fall towards the end of the schedule; lengthening it there would raise them again, so the plan stands."""
+        if epoch < self.planned_done + 2 or 4 * epoch > self.planned or \
+                (self.max_epochs is not None and self.planned >= self.max_epochs):
+            return False
+        pace = self.pace(epoch)
+        end = time.perf_counter() - self.started + (self.planned - epoch) * pace + self.final_seconds
+        return end < self.seconds - 1.25 * pace
+
+    def plan_longer(self, epoch: int) -> int:
+        """A plan at the end of `epoch` from the pace since the last plan, never shorter than the last one."""
+        self.epoch_seconds = self.pace(epoch)
+        return max(self.planned, self._plan(time.perf_counter(), epoch, self.per_image))
 
     def plan_shorter(self, epoch: int) -> int:
         """A plan at the end of `epoch` from the pace since the last plan, never longer than the last one."""
