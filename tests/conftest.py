@@ -48,6 +48,19 @@ def write_pixel_csv(path: Path, images: np.ndarray, labels: np.ndarray | None, h
     return path
 
 
+def write_digit_folder(root: Path, mini, counts: dict[str, int]) -> Path:
+    """mnist-mini's first counts[split] images of each split as PNGs in root/<split>/<label>/NNNN.png."""
+    from PIL import Image
+
+    for split, n in counts.items():
+        part = mini[split]
+        for i in range(n):
+            path = root / split / str(int(part.labels[i])) / f"{i:04d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(part.images[i, 0].numpy()).save(path)
+    return root
+
+
 @pytest.fixture
 def tiny_csv(tmp_path: Path, mini) -> Path:
     """300 mnist-mini training digits as a label,feature CSV (28×28)."""

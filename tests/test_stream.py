@@ -1,24 +1,18 @@
 """Image folders through the memory-mapped cache and DataLoader workers give what the in-memory path gives."""
 import numpy as np
 import pytest
+from conftest import write_digit_folder
 from PIL import Image
 
 from cnnlab.training.config import TrainConfig
-from cnnlab.data import stream
+from cnnlab.data import decoded as cache, stream
 from cnnlab.training.loop import prepare_data, train
 
 
 @pytest.fixture
 def digits_folder(tmp_path, mini, monkeypatch):
     monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
-    root = tmp_path / "digits"
-    for split, n in (("train", 700), ("test", 200)):
-        part = mini[split]
-        for i in range(n):
-            path = root / split / str(int(part.labels[i])) / f"{i:04d}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(part.images[i, 0].numpy()).save(path)
-    return root
+    return write_digit_folder(tmp_path / "digits", mini, {"train": 700, "test": 200})
 
 
 def test_streamed_training_equals_in_memory_training(digits_folder, tmp_path):
@@ -45,8 +39,8 @@ def mapped(tensor) -> bool:
 
 def test_cache_is_reused_and_renewed_when_the_folder_changes(digits_folder, monkeypatch):
     decoded = []
-    real = stream._decode_into
-    monkeypatch.setattr(stream, "_decode_into", lambda path, *a: (decoded.append(path.name), real(path, *a))[1])
+    real = cache._decode_into
+    monkeypatch.setattr(cache, "_decode_into", lambda path, *a: (decoded.append(path.name), real(path, *a))[1])
     first = prepare_data(TrainConfig(data=str(digits_folder), stream="on"))
     assert first["train"].streamed and mapped(first["train"].images)
     assert sorted(decoded) == ["test.u8", "train.u8", "val.u8"]

@@ -10,7 +10,7 @@ from PIL import Image
 
 from cnnlab.data import DataError, load_data
 from cnnlab.data import folder as folder_mod
-from cnnlab.data import stream
+from cnnlab.data import decoded, stream
 from cnnlab.data.folder import WORKING_SIDE, list_image_folder
 from cnnlab.data.splits import limit_indices
 
@@ -236,7 +236,7 @@ def test_stream_refuses_when_the_cache_disk_is_too_small(tmp_path, monkeypatch):
     import collections
     monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
     root = class_folder(tmp_path / "d", {"a": ["1.png"], "b": ["2.png"]}, size=(100, 100))
-    monkeypatch.setattr(stream.shutil, "disk_usage", lambda p: collections.namedtuple("u", "total used free")(0, 0, 9))
+    monkeypatch.setattr(decoded.shutil, "disk_usage", lambda p: collections.namedtuple("u", "total used free")(0, 0, 9))
     with pytest.raises(DataError, match=r"2 images at 1×100×100 need 20\.0 kB, more than the 9 bytes free on the "
                                         r"cache disk"):
         stream.load_folder_streamed(root)

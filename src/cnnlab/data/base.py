@@ -50,3 +50,8 @@ def size_text(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n} bytes"
+
+
+def cache_dir() -> Path:
+    """Where downloads and decoded images go: $CNNLAB_CACHE, else ~/.cache/cnnlab."""
+    return Path(os.environ.get("CNNLAB_CACHE") or Path.home() / ".cache" / "cnnlab")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from cnnlab.data.base import cache_dir  # noqa: F401  (re-exported: where downloads go)
 from cnnlab.data.cifar import load_cifar10
 from cnnlab.data.dataset import DataError, Dataset
 from cnnlab.data.download import Progress, RemoteFile, extract_tar, fetch
@@ -86,11 +87,6 @@ def _fer_file(folder: Path) -> Path:
         if (folder / name).is_file():
             return folder / name
     raise DataError(f"{folder}: expected fer2013.csv or fer2013.csv.gz")
-
-
-def cache_dir() -> Path:
-    """Where downloads go: $CNNLAB_CACHE, else ~/.cache/cnnlab."""
-    return Path(os.environ.get("CNNLAB_CACHE") or Path.home() / ".cache" / "cnnlab")
 
 
 def _present(spec: NamedDataset, folder: Path) -> bool:
