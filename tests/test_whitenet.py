@@ -90,6 +90,20 @@ def test_every_tta_has_a_cost_and_epochs_score_multicrop_with_flip():
     assert epoch_tta("multicrop") == "flip" and epoch_tta("shift") == "shift" and epoch_tta(None) is None
 
 
+def test_the_best_faces_recipe_trains_whitenet_with_muon_in_batches_of_1000():
+    from cnnlab.data import Dataset, Split
+    from cnnlab.training.recipes import apply_recipe
+
+    faces = Dataset("f", [str(i) for i in range(7)],
+                    {"train": Split(torch.zeros(28709, 1, 48, 48, dtype=torch.uint8), torch.arange(28709) % 7)})
+    best = apply_recipe(TrainConfig(recipe="best"), faces)
+    assert (best.model, best.epochs, best.optimizer, best.batch_size, best.micro_batch, best.lr, best.muon_lr) == (
+        "whitenet", 23, "muon", 1000, 500, 0.83, 0.24)
+    assert (best.augment, best.tta, best.schedule, best.label_smoothing) == ("fer", "flip", "linear", 0.2)
+    model = build(best.model, (1, 48, 48), 7)
+    assert model(torch.zeros(2, 1, 48, 48)).shape == (2, 7)
+
+
 def test_colour_recipes_take_whitenet_and_smaller_batches_on_small_data():
     from cnnlab.data import Dataset, Split
     from cnnlab.training.recipes import apply_recipe, small_data_batch
