@@ -90,7 +90,7 @@ def test_every_tta_has_a_cost_and_epochs_score_multicrop_with_flip():
     assert epoch_tta("multicrop") == "flip" and epoch_tta("shift") == "shift" and epoch_tta(None) is None
 
 
-def test_the_best_faces_recipe_trains_whitenet_with_muon_in_batches_of_1000():
+def test_the_faces_recipes_train_whitenet_with_muon_in_batches_of_1000():
     from cnnlab.data import Dataset, Split
     from cnnlab.training.recipes import apply_recipe
 
@@ -102,6 +102,9 @@ def test_the_best_faces_recipe_trains_whitenet_with_muon_in_batches_of_1000():
     assert (best.augment, best.tta, best.schedule, best.label_smoothing) == ("fer", "flip", "linear", 0.2)
     model = build(best.model, (1, 48, 48), 7)
     assert model(torch.zeros(2, 1, 48, 48)).shape == (2, 7)
+    fast = apply_recipe(TrainConfig(recipe="fast"), faces)
+    assert (fast.model, fast.epochs, fast.optimizer, fast.batch_size, fast.tta) == ("whitenet-m", 7, "muon", 1000,
+                                                                                    "flip")
 
 
 def test_colour_recipes_take_whitenet_and_smaller_batches_on_small_data():
