@@ -171,14 +171,18 @@ class TimeBudget:
             return self.epoch_seconds
         return (time.perf_counter() - self.planned_at) / (epoch - self.planned_done)
 
+    def projected_end(self, epoch: int, pace: float) -> float:
+        """Seconds from the start at which the run would end: now, the planned epochs after `epoch` at `pace` s
+        each, then the last plan's margin for the final scoring."""
+        return time.perf_counter() - self.started + (self.planned - epoch) * pace + self.final_seconds
+
     def overdue(self, epoch: int) -> bool:
         """After an epoch before the planned last: whether the epochs left, at the pace since the last plan,
         would end the run past the budget by more than a quarter of an epoch."""
         if epoch >= self.planned or epoch < self.min_epochs:  # with --freeze-epochs, one unfrozen epoch at least
             return False
         pace = self.pace(epoch)
-        end = time.perf_counter() - self.started + (self.planned - epoch) * pace + self.final_seconds
-        return end > self.seconds + 0.25 * pace
+        return self.projected_end(epoch, pace) > self.seconds + 0.25 * pace
 
     def ahead(self, epoch: int) -> bool:
         """After an epoch in the first quarter of the plan (one-cycle's warm-up), at least 2 epochs after the last
@@ -189,8 +193,7 @@ class TimeBudget:
                 (self.max_epochs is not None and self.planned >= self.max_epochs):
             return False
         pace = self.pace(epoch)
-        end = time.perf_counter() - self.started + (self.planned - epoch) * pace + self.final_seconds
-        return end < self.seconds - 1.25 * pace
+        return self.projected_end(epoch, pace) < self.seconds - 1.25 * pace
 
     def plan_longer(self, epoch: int) -> int:
         """A plan at the end of `epoch` from the pace since the last plan, never shorter than the last one."""
