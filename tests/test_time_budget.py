@@ -235,7 +235,9 @@ def test_a_timed_run_resumes_the_epochs_it_planned(timed, capsys):
         pytest.skip(f"the budget held {result.fit.epochs} epoch(s) on this busy machine")
     run = next(kept.iterdir())  # as it was after epoch 2 (a busy machine may have shortened the plan since)
     planned = torch.load(run / "last.pt", weights_only=True)["config"]["epochs"]
-    assert planned >= result.fit.epochs and json.loads((run / "config.json").read_text())["epochs"] == planned
+    # later plans shorten it, or grow it only in their first quarter: from epoch 3 on, so from 12 planned epochs
+    assert (planned >= result.fit.epochs or planned >= 12) and \
+        json.loads((run / "config.json").read_text())["epochs"] == planned
     assert main(["train", "--resume", str(run), "--time", "1m"]) == 2
     assert "--time 1m: a resumed run continues the epochs its own plan chose" in capsys.readouterr().err
     assert main(["train", "--resume", str(run)]) == 0
