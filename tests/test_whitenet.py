@@ -82,6 +82,32 @@ def test_multicrop_tta_views_and_weights():
     assert tta_views(tokens, "multicrop")[0] == [tokens]  # not images: the input alone
 
 
+def test_the_figures_with_and_without_tta_come_from_the_tta_passes_alone():
+    from cnnlab.data.preprocess import Preprocess
+    from cnnlab.runs.evaluate import predict_logits, predict_logits_and_plain
+
+    calls = []
+
+    class Counting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+
+        def forward(self, x):
+            calls.append(len(x))
+            return self.body(x)
+
+    torch.manual_seed(0)
+    model, images, cpu = Counting(), torch.randint(0, 256, (10, 1, 8, 8), dtype=torch.uint8), torch.device("cpu")
+    for tta, passes in (("flip", 2), ("shift", 5), ("multicrop", 6), (None, 1)):
+        calls.clear()
+        with_tta, plain = predict_logits_and_plain(model, images, Preprocess("none"), cpu, batch_size=4, tta=tta)
+        assert calls == [4] * passes + [4] * passes + [2] * passes  # 3 batches, the TTA's views and no extra pass
+        assert torch.equal(with_tta, predict_logits(model, images, Preprocess("none"), cpu, batch_size=4, tta=tta))
+        assert torch.equal(plain, predict_logits(model, images, Preprocess("none"), cpu, batch_size=4))
+    assert [t.shape for t in predict_logits_and_plain(model, images[:0], Preprocess("none"), cpu)] == [(0, 0)] * 2
+
+
 def test_every_tta_has_a_cost_and_epochs_score_multicrop_with_flip():
     from cnnlab.training.budget import TTA_PASSES
     from cnnlab.training.config import TTAS, epoch_tta

@@ -106,7 +106,7 @@ class TimeBudget:
         from cnnlab.training.config import epoch_tta  # config imports this module
 
         scored = TTA_PASSES[epoch_tta(cfg.tta)] * (val_size + (test_size if cfg.track_test else 0))
-        final = (TTA_PASSES[cfg.tta] + (1 if cfg.tta else 0)) * (val_size + test_size)  # with and without TTA
+        final = TTA_PASSES[cfg.tta] * (val_size + test_size)  # with and without TTA: the plain view is the TTA's first
         unfrozen = cfg.freeze_epochs + 1  # the first epoch that trains every layer
         fp32_cost = FP32_COST if reduced_precision else 1.0
         return cls(cfg.time, parse_duration(cfg.time), started, steps_per_epoch, cfg.batch_size, scored, final,

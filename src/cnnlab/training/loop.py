@@ -35,7 +35,7 @@ from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.recipes import apply_recipe, default_run_notes, recipe_notes
 from cnnlab.training.state import TrainState
 from cnnlab.training.steps import (Batches, EpochMeter, NonFiniteLoss, forward_backward, make_augmenter, make_batch,
-                                   make_loss, non_finite_message, score_split)
+                                   make_loss, non_finite_message, score_split, score_split_and_plain)
 from cnnlab.runs.init import start_weights
 from cnnlab.data.rundata import load_sources, prepare_data, seed_everything, split_data  # noqa: F401  (prepare_data: re-exported)
 
@@ -343,6 +343,10 @@ def final_reports(model: nn.Module, data: Dataset, preprocess: Preprocess, cfg: 
     reports = {}
     for split in ("val", "test"):
         if split in data and data[split].labeled and len(data[split]):
-            for tta, key in ((cfg.tta, split), *(((None, f"{split}_no_tta"),) if cfg.tta else ())):
-                reports[key] = score_split(model, data[split], preprocess, data.classes, cfg, device, None, tta, world)
+            if cfg.tta:  # the TTA's first view is the image itself: its logits give the figure without TTA
+                reports[split], reports[f"{split}_no_tta"] = score_split_and_plain(
+                    model, data[split], preprocess, data.classes, cfg, device, None, cfg.tta, world)
+            else:
+                reports[split] = score_split(model, data[split], preprocess, data.classes, cfg, device, None, None,
+                                             world)
     return reports

@@ -11,7 +11,7 @@ from torch import nn
 
 from cnnlab.data import Split
 from cnnlab.data.preprocess import Preprocess
-from cnnlab.runs.evaluate import Report, predict_logits, report as make_report
+from cnnlab.runs.evaluate import Report, predict_logits, predict_logits_and_plain, report as make_report
 from cnnlab.training.augment import Augmenter
 from cnnlab.training.callbacks import BatchLogs
 from cnnlab.training.config import TrainConfig
@@ -207,3 +207,15 @@ def score_split(model: nn.Module, split: Split, preprocess: Preprocess, classes:
     logits = predict_logits(model, rows, preprocess, device, dtype, cfg.eval_batch_size, cfg.channels_last, tta)
     logits = gather_rows(logits.to(device), len(split), world).cpu()
     return make_report(logits, split.labels, classes, cfg.loss, cfg.top_k)
+
+
+def score_split_and_plain(model: nn.Module, split: Split, preprocess: Preprocess, classes: list[str],
+                          cfg: TrainConfig, device: torch.device, dtype, tta: str,
+                          world: World = SINGLE) -> tuple[Report, Report]:
+    """Metrics of `model` on a labelled split with `tta` and without it, from the TTA's forward passes alone
+    (see predict_logits_and_plain); under torchrun each rank predicts its shard."""
+    rows = split.images[world.rank::world.size]
+    both = predict_logits_and_plain(model, rows, preprocess, device, dtype, cfg.eval_batch_size, cfg.channels_last,
+                                    tta)
+    return tuple(make_report(gather_rows(logits.to(device), len(split), world).cpu(), split.labels, classes,
+                             cfg.loss, cfg.top_k) for logits in both)
