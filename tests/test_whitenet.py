@@ -125,7 +125,8 @@ def test_the_faces_recipes_train_whitenet_with_muon_in_batches_of_1000():
     best = apply_recipe(TrainConfig(recipe="best"), faces)
     assert (best.model, best.epochs, best.optimizer, best.batch_size, best.micro_batch, best.lr, best.muon_lr) == (
         "whitenet", 23, "muon", 1000, 500, 0.83, 0.24)
-    assert (best.augment, best.tta, best.schedule, best.label_smoothing) == ("fer", "multicrop", "linear", 0.2)
+    assert (best.augment, best.tta, best.schedule, best.label_smoothing, best.monitor) == (
+        "fer", "multicrop", "linear", 0.2, "val_loss")
     model = build(best.model, (1, 48, 48), 7)
     assert model(torch.zeros(2, 1, 48, 48)).shape == (2, 7)
     fast = apply_recipe(TrainConfig(recipe="fast"), faces)
