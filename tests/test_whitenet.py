@@ -1,5 +1,6 @@
 """whitenet (the colour recipes' network), its data-dependent first layer, the per-parameter learning-rate
 scales it asks for, and the multicrop test-time augmentation."""
+import pytest
 import torch
 from torch import nn
 
@@ -161,3 +162,14 @@ def test_colour_recipes_take_whitenet_and_smaller_batches_on_small_data():
                         explicit={"val_split"}).batch_size == 2000
     limited = apply_recipe(TrainConfig(recipe="fast", limit=2000), colour(16500), explicit={"limit"})
     assert limited.batch_size == 128
+
+
+def test_evaluation_takes_small_batches_on_a_cpu_and_large_ones_on_a_gpu():
+    from cnnlab.training.config import TrainConfig
+    from cnnlab.training.device import eval_batch
+
+    assert eval_batch(None, torch.device("cpu")) == 64 and eval_batch(None, torch.device("cuda")) == 1024
+    assert eval_batch(512, torch.device("cpu")) == 512  # --eval-batch-size wins
+    assert TrainConfig().eval_batch_size is None
+    with pytest.raises(ValueError, match="eval_batch_size must be at least 1"):
+        TrainConfig(eval_batch_size=0)

@@ -158,7 +158,9 @@ class TrainConfig:
         'auto: bf16 where the hardware has it, else fp32 | fp32 | bf16 | fp16 (cuda)', choices=PRECISIONS)
     channels_last: bool = opt(True, 'NHWC memory format: faster convolutions on CPU and tensor cores')
     threads: int | None = opt(None, 'torch CPU threads; None: the cores this process may use')
-    eval_batch_size: int = opt(1024, 'images per step when evaluating')
+    eval_batch_size: int | None = opt(None,
+        'images per step when evaluating; None: 64 on a CPU, whose caches then hold the activations (1.2-3x '
+        'faster than 1024 for cnn, whitenet, resnet20), 1024 on a GPU')
     runs_dir: str = opt("runs", 'parent of the run directory')
     run_name: str | None = opt(None, 'run directory name; None: <YYYYmmdd-HHMMSS>-<dataset>-<model>')
     log: str | None = opt(None,
@@ -178,7 +180,7 @@ class TrainConfig:
         if self.micro_batch is not None and self.micro_batch < 1:
             raise ValueError(f"micro_batch must be at least 1, got {self.micro_batch}")
         for name in ("epochs", "batch_size", "eval_batch_size", "top_k"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.freeze_epochs < 0:
             raise ValueError(f"freeze_epochs must be 0 or more, got {self.freeze_epochs}")

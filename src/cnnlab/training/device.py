@@ -48,6 +48,13 @@ def pick_precision(precision: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
+def eval_batch(size: int | None, device: torch.device) -> int:
+    """Images per evaluation step: `size` if given, else 64 on a CPU and 1024 on a GPU.  On a 2-core CPU (torch
+    2.13, oneDNN) inference over 64 images at a time ran 1.2-3x faster than over 1,024 for cnn, whitenet,
+    whitenet-m, digitnet and resnet20 (batch-1024 activations overflow the caches); GPUs want large batches."""
+    return size or (64 if device.type == "cpu" else 1024)
+
+
 def autocast(device: torch.device, dtype: torch.dtype | None):
     """An autocast context for `dtype`, or a no-op for fp32."""
     if dtype is None or device.type not in ("cpu", "cuda"):
