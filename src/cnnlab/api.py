@@ -24,7 +24,7 @@ from cnnlab.runs.checkpoint import save_checkpoint
 from cnnlab.runs.history import History
 from cnnlab.training.config import TrainConfig
 from cnnlab.data import Dataset, Split
-from cnnlab.training.device import eval_batch, pick_device, pick_precision, set_threads
+from cnnlab.training.device import pick_device, pick_precision, set_threads
 from cnnlab.runs.evaluate import predict_logits, report
 from cnnlab.models import build
 from cnnlab.training.optim import probabilities
@@ -123,8 +123,7 @@ class Classifier:
             raise RuntimeError("the model has not been built yet: call fit() first (or give input_shape and classes)")
         device = next(self.model.parameters()).device
         return predict_logits(self.model, images, self.preprocess or Preprocess("none"), device,
-                              pick_precision(self.config.precision, device),
-                              eval_batch(self.config.eval_batch_size, device),
+                              pick_precision(self.config.precision, device), self.config.eval_batch_size,
                               self.config.channels_last, self.config.tta)
 
     def evaluate(self, x, y=None) -> dict:

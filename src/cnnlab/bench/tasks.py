@@ -225,7 +225,7 @@ def inference_speed(run_dir: Path, data: str, extra: list[str], repeats: int = 3
     run = load_run(run_dir)
     split = prepare_data(run.config)
     images = (split.splits.get("test") or split["val"]).images
-    from cnnlab.training.device import eval_batch, pick_device, pick_precision
+    from cnnlab.training.device import pick_device, pick_precision
 
     device = pick_device(run.config.device)
     dtype = pick_precision(run.config.precision, device)
@@ -233,7 +233,7 @@ def inference_speed(run_dir: Path, data: str, extra: list[str], repeats: int = 3
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        predict_logits(run.model, images, run.preprocess, device, dtype, eval_batch(run.config.eval_batch_size, device),
+        predict_logits(run.model, images, run.preprocess, device, dtype, run.config.eval_batch_size,
                        run.config.channels_last, run.config.tta)
         best = min(best, time.perf_counter() - t0)
     return len(images) / best

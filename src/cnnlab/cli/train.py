@@ -99,7 +99,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from cnnlab.training.config import chosen_tta
     from cnnlab.data import load_data
-    from cnnlab.training.device import eval_batch, pick_device
+    from cnnlab.training.device import pick_device
     from cnnlab.runs.evaluate import predict_logits, report
     from cnnlab.runs.rundir import load_run
     from cnnlab.data.rundata import prepare_data
@@ -126,8 +126,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     run.model.to(device)
     tta = chosen_tta(args.tta, run.config.tta)
-    logits = predict_logits(run.model, part.images, run.preprocess, device, None,
-                            eval_batch(run.config.eval_batch_size, device), run.config.channels_last, tta)
+    logits = predict_logits(run.model, part.images, run.preprocess, device, None, run.config.eval_batch_size,
+                            run.config.channels_last, tta)
     rep = report(logits, part.labels, run.classes, run.config.loss, run.config.top_k)
     print(f"{data.name} / {split} split, model {run.config.model} from {run.path}"
           + (f", test-time augmentation: {tta}" if tta else ""))

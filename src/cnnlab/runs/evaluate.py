@@ -8,16 +8,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlab.training.device import autocast
+from cnnlab.training.device import autocast, eval_batch
 from cnnlab.training.optim import build_loss, probabilities
 from cnnlab.data.preprocess import Preprocess
 
 
 @torch.inference_mode()
 def predict_logits(model: nn.Module, images: torch.Tensor, preprocess: Preprocess, device: torch.device,
-                   dtype: torch.dtype | None = None, batch_size: int = 1024,
+                   dtype: torch.dtype | None = None, batch_size: int | None = None,
                    channels_last: bool = True, tta: str | None = None) -> torch.Tensor:
-    """Logits (N, K) float32 on the CPU for inputs (N, ...), in eval mode.
+    """Logits (N, K) float32 on the CPU for inputs (N, ...), in eval mode, `batch_size` images at a time (None:
+    64 on a CPU, 1024 on a GPU; see training.device.eval_batch).
 
     tta="flip" averages each image's logits with those of its left-right mirror image; tta="shift" with those
     of the image moved by one pixel left, right, up and down (edge pixels repeated into the gap); tta="multicrop"
@@ -29,8 +30,8 @@ def predict_logits(model: nn.Module, images: torch.Tensor, preprocess: Preproces
 
 @torch.inference_mode()
 def predict_logits_and_plain(model: nn.Module, images: torch.Tensor, preprocess: Preprocess, device: torch.device,
-                             dtype: torch.dtype | None = None, batch_size: int = 1024, channels_last: bool = True,
-                             tta: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                             dtype: torch.dtype | None = None, batch_size: int | None = None,
+                             channels_last: bool = True, tta: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(predict_logits(..., tta), predict_logits(..., None)), both (N, K) float32 on the CPU, from the forward
     passes of the TTA alone: its first view is the input itself, whose logits are the plain ones (a run's final
     report gives both figures; with flip this saves a third of the scoring, with multicrop a seventh)."""
@@ -39,10 +40,11 @@ def predict_logits_and_plain(model: nn.Module, images: torch.Tensor, preprocess:
 
 
 def _predict(model: nn.Module, images: torch.Tensor, preprocess: Preprocess, device: torch.device,
-             dtype: torch.dtype | None, batch_size: int, channels_last: bool, logits_of,
+             dtype: torch.dtype | None, batch_size: int | None, channels_last: bool, logits_of,
              outputs: int) -> tuple[torch.Tensor, ...]:
     """The batched eval-mode loop of predict_logits*: `logits_of(x)` gives a tuple of `outputs` (n, K) logits
     per preprocessed batch x; each is concatenated over the batches ((0, 0) each for no inputs)."""
+    batch_size = eval_batch(batch_size, device)
     was_training = model.training
     model.eval()
     out = []

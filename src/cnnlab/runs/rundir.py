@@ -135,14 +135,13 @@ class LoadedRun:
 
     def probabilities(self, images: torch.Tensor, device: str = "auto") -> torch.Tensor:
         """Class probabilities (N, K) for raw inputs (uint8 images, features or token ids)."""
-        from cnnlab.training.device import eval_batch, pick_device
+        from cnnlab.training.device import pick_device
         from cnnlab.runs.evaluate import predict_logits
         from cnnlab.training.optim import probabilities
 
         dev = pick_device(device)
         self.model.to(dev)
-        logits = predict_logits(self.model, images, self.preprocess, dev, None,
-                                eval_batch(self.config.eval_batch_size, dev),
+        logits = predict_logits(self.model, images, self.preprocess, dev, None, self.config.eval_batch_size,
                                 self.config.channels_last, self.config.tta)
         if self.input_meta.get("task") == "regression":
             return logits[:, :1]  # the predicted number itself

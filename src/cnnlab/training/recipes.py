@@ -65,7 +65,7 @@ VALUES: dict[tuple[str, str], dict] = {
     ("best", "digits"): dict(model="digitnet", epochs=12, **_DIGIT_TRAINING),
     ("fast", "tiny"): {**_FAST_DIGITS, "model": "fastcnn"},  # under 13 px a strided stem would leave too little
     ("best", "tiny"): dict(model="fastcnn-wide", epochs=20, **_DIGIT_TRAINING),
-    ("fast", "faces"): dict(model="whitenet-m", epochs=7, **{**_FACE_TRAINING, "tta": "flip"}),
+    ("fast", "faces"): {"model": "whitenet-m", "epochs": 7, **_FACE_TRAINING, "tta": "flip"},
     ("best", "faces"): dict(model="whitenet", epochs=23, **_FACE_TRAINING),
     ("fast", "color"): dict(model="whitenet-m", epochs=12, **_COLOR_TRAINING),
     ("best", "color"): dict(model="whitenet", epochs=20, **_COLOR_TRAINING),

@@ -15,7 +15,6 @@ from cnnlab.runs.evaluate import Report, predict_logits, predict_logits_and_plai
 from cnnlab.training.augment import Augmenter
 from cnnlab.training.callbacks import BatchLogs
 from cnnlab.training.config import TrainConfig
-from cnnlab.training.device import eval_batch
 from cnnlab.training.distributed import SINGLE, World, all_sum, gather_rows, shard
 from cnnlab.training.optim import build_loss, class_weights, regression_loss
 
@@ -205,10 +204,8 @@ def score_split(model: nn.Module, split: Split, preprocess: Preprocess, classes:
                 device: torch.device, dtype, tta: str | None, world: World = SINGLE) -> Report:
     """Metrics of `model` on a labelled split; under torchrun each rank predicts its shard."""
     rows = split.images[world.rank::world.size]  # a strided view: a memory-mapped split is not copied
-    logits = predict_logits(model, rows, preprocess, device, dtype, eval_batch(cfg.eval_batch_size, device),
-                            cfg.channels_last, tta)
-    logits = gather_rows(logits.to(device), len(split), world).cpu()
-    return make_report(logits, split.labels, classes, cfg.loss, cfg.top_k)
+    logits = predict_logits(model, rows, preprocess, device, dtype, cfg.eval_batch_size, cfg.channels_last, tta)
+    return _gathered_report(logits, split, classes, cfg, device, world)
 
 
 def score_split_and_plain(model: nn.Module, split: Split, preprocess: Preprocess, classes: list[str],
@@ -217,7 +214,13 @@ def score_split_and_plain(model: nn.Module, split: Split, preprocess: Preprocess
     """Metrics of `model` on a labelled split with `tta` and without it, from the TTA's forward passes alone
     (see predict_logits_and_plain); under torchrun each rank predicts its shard."""
     rows = split.images[world.rank::world.size]
-    both = predict_logits_and_plain(model, rows, preprocess, device, dtype, eval_batch(cfg.eval_batch_size, device),
-                                    cfg.channels_last, tta)
-    return tuple(make_report(gather_rows(logits.to(device), len(split), world).cpu(), split.labels, classes,
-                             cfg.loss, cfg.top_k) for logits in both)
+    both = predict_logits_and_plain(model, rows, preprocess, device, dtype, cfg.eval_batch_size, cfg.channels_last,
+                                    tta)
+    return tuple(_gathered_report(logits, split, classes, cfg, device, world) for logits in both)
+
+
+def _gathered_report(logits: torch.Tensor, split: Split, classes: list[str], cfg: TrainConfig, device: torch.device,
+                     world: World) -> Report:
+    """The report of a split from each rank's logits of its shard (gathered back into the split's order)."""
+    logits = gather_rows(logits.to(device), len(split), world).cpu()
+    return make_report(logits, split.labels, classes, cfg.loss, cfg.top_k)
