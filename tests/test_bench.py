@@ -74,3 +74,19 @@ def test_bench_ensemble_smoke_adds_a_row_for_the_members_average(tmp_path, capsy
     assert len(saved["members"]) == 2
     assert "| ensemble of 2 |" in (tmp_path / "results" / "mnist-ensemble-smoke.md").read_text()
     assert f"test_acc {run['test_acc']:.4f} ensemble of 2" in out
+
+
+def test_faces_benches_time_the_users_command_and_take_the_curve_from_validation(tmp_path, monkeypatch):
+    from cnnlab.bench import tasks
+
+    commands = []
+    monkeypatch.setattr(tasks, "_run_process", lambda name, cmd, env: (commands.append(cmd) or {}, "", 0.7, 1.0, 9.0))
+    for name in ("fer2013", "fer2013-time", "mnist"):
+        tasks.run_entry(tasks.TASKS[name].entries[0], tasks.TASKS[name], [], False, tmp_path, {})
+    assert ["--track-test" in cmd for cmd in commands] == [False, False, True]
+    assert commands[0][commands[0].index("train"):][:4] == ["train", "fer2013", "--recipe", "best"]
+    results = {"task": "fer2013", "data": "fer2013", "smoke": False, "thresholds": [0.6], "course": {},
+               "track_test": False, "machine": {"cpu": "x", "cores": 2, "torch": "2", "date": "d"},
+               "entries": {"fer": {"reference": True, "runs": [Measurement("fer", 5.0, 0.7).__dict__]}}}
+    assert "validation accuracy first reached" in markdown(results)
+    assert "validation accuracy" not in markdown({**results, "track_test": True})

@@ -77,4 +77,4 @@ def test_shift_tta_averages_the_four_one_pixel_moves(members, mini, tmp_path, ca
     assert main(["evaluate", str(members[0]), "--tta", "shift"]) == 0
     assert "test-time augmentation: shift" in capsys.readouterr().out
     with pytest.raises(ValueError, match="tta"):
-        make_ensemble(members[:2], tta="rotate")
+        make_ensemble(members[:2], tta="zoom")

@@ -215,10 +215,10 @@ def test_dynamo_exporter(run_dir, mini, tmp_path):
 
 
 def test_test_time_augmentation_is_built_into_the_graph(run_dir, mini, tmp_path, capsys):
-    """--tta flip / shift: the ONNX file averages the same views as `cnnlab evaluate --tta`, to 1e-4."""
+    """--tta flip / shift / rotate: the ONNX file averages the same views as `cnnlab evaluate --tta`, to 1e-4."""
     images = mini["test"].subset(torch.arange(300))
     plain = OnnxClassifier.load(export_onnx(load_run(run_dir), tmp_path / "plain.onnx")).logits(images.images.numpy())
-    for tta in ("flip", "shift"):
+    for tta in ("flip", "shift", "rotate"):
         out = tmp_path / f"{tta}.onnx"
         assert main(["export", str(run_dir), "--tta", tta, "--out", str(out), "--limit", "300",
                      "--quantize", "int8", "--quant-method", "dynamic"]) == 0

@@ -1,5 +1,5 @@
 """whitenet (the colour recipes' network), its data-dependent first layer, the per-parameter learning-rate
-scales it asks for, and the multicrop test-time augmentation."""
+scales it asks for, and the multicrop and rotate test-time augmentations."""
 import pytest
 import torch
 from torch import nn
@@ -83,6 +83,29 @@ def test_multicrop_tta_views_and_weights():
     assert tta_views(tokens, "multicrop")[0] == [tokens]  # not images: the input alone
 
 
+def test_rotate_tta_turns_the_image_and_its_mirror_both_ways():
+    from cnnlab.runs.evaluate import TTA_DEGREES, rotated
+
+    x = torch.zeros(1, 1, 21, 21)
+    x[0, 0, 10, 10:] = 1.0  # a bar from the centre to the right edge
+    views, weights = tta_views(x, "rotate")
+    assert len(views) == 6 and weights == [1 / 6] * 6
+    assert torch.equal(views[0], x) and torch.equal(views[1], x.flip(3))
+    assert torch.equal(views[3], views[2].flip(3)) and torch.equal(views[5], views[4].flip(3))
+    up, down = views[2], views[4]  # counter-clockwise (y down): the bar's far end rises; clockwise: it sinks
+    rows = torch.arange(21, dtype=torch.float32)
+    end_row = lambda v: (v[0, 0, :, 19] * rows).sum() / v[0, 0, :, 19].sum()  # noqa: E731
+    expected = 9 * torch.tan(torch.deg2rad(torch.tensor(TTA_DEGREES)))  # 9 px from the centre to column 19
+    assert abs(10 - end_row(up) - expected) < 0.3 and abs(end_row(down) - 10 - expected) < 0.3
+    flat = torch.full((2, 3, 9, 9), 0.3)
+    assert all(torch.allclose(v, flat) for v in rotated(flat))  # corners take the edge pixels: no dark wedges
+    assert rotated(x.contiguous(memory_format=torch.channels_last))[0].is_contiguous(memory_format=torch.channels_last)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(441, 4)).eval()
+    expected_logits = sum(model(v) for v in views) / 6
+    assert torch.allclose(tta_logits(model, x, "rotate"), expected_logits, atol=1e-5)
+    assert torch.allclose(tta_logits(model, x, "rotate", stacked=True), expected_logits, atol=1e-5)
+
+
 def test_the_figures_with_and_without_tta_come_from_the_tta_passes_alone():
     from cnnlab.data.preprocess import Preprocess
     from cnnlab.runs.evaluate import predict_logits, predict_logits_and_plain
@@ -100,7 +123,7 @@ def test_the_figures_with_and_without_tta_come_from_the_tta_passes_alone():
 
     torch.manual_seed(0)
     model, images, cpu = Counting(), torch.randint(0, 256, (10, 1, 8, 8), dtype=torch.uint8), torch.device("cpu")
-    for tta, passes in (("flip", 2), ("shift", 5), ("multicrop", 6), (None, 1)):
+    for tta, passes in (("flip", 2), ("shift", 5), ("multicrop", 6), ("rotate", 6), (None, 1)):
         calls.clear()
         with_tta, plain = predict_logits_and_plain(model, images, Preprocess("none"), cpu, batch_size=4, tta=tta)
         assert calls == [4] * passes + [4] * passes + [2] * passes  # 3 batches, the TTA's views and no extra pass
@@ -109,12 +132,13 @@ def test_the_figures_with_and_without_tta_come_from_the_tta_passes_alone():
     assert [t.shape for t in predict_logits_and_plain(model, images[:0], Preprocess("none"), cpu)] == [(0, 0)] * 2
 
 
-def test_every_tta_has_a_cost_and_epochs_score_multicrop_with_flip():
+def test_every_tta_has_a_cost_and_epochs_score_multicrop_and_rotate_with_flip():
     from cnnlab.training.budget import TTA_PASSES
     from cnnlab.training.config import TTAS, epoch_tta
 
     assert set(TTAS) | {None} == set(TTA_PASSES)
     assert epoch_tta("multicrop") == "flip" and epoch_tta("shift") == "shift" and epoch_tta(None) is None
+    assert epoch_tta("rotate") == "flip"
 
 
 def test_the_faces_recipes_train_whitenet_with_muon_in_batches_of_1000():
@@ -127,7 +151,7 @@ def test_the_faces_recipes_train_whitenet_with_muon_in_batches_of_1000():
     assert (best.model, best.epochs, best.optimizer, best.batch_size, best.micro_batch, best.lr, best.muon_lr) == (
         "whitenet", 23, "muon", 1000, 500, 0.83, 0.24)
     assert (best.augment, best.tta, best.schedule, best.label_smoothing, best.monitor) == (
-        "fer", "multicrop", "linear", 0.2, "val_loss")
+        "fer", "rotate", "linear", 0.2, "val_loss")
     model = build(best.model, (1, 48, 48), 7)
     assert model(torch.zeros(2, 1, 48, 48)).shape == (2, 7)
     fast = apply_recipe(TrainConfig(recipe="fast"), faces)

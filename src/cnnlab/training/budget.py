@@ -39,7 +39,8 @@ SAFETY = 0.02  # share of the budget kept back for what was not measured (proces
 # the final scoring runs in fp32: resnet20 scoring 2,000 32×32 images with 1 thread on a CPU with native bf16
 # took 1.33 s in bf16, 3.18 s in fp32 (GPUs: about 2×); where bf16 is emulated, auto trains in fp32 (factor 1)
 FP32_COST = 2.5
-TTA_PASSES = {None: 1, "flip": 2, "shift": 5, "multicrop": 6}  # forward passes per image of each test-time augmentation
+# forward passes per image of each test-time augmentation
+TTA_PASSES = {None: 1, "flip": 2, "shift": 5, "multicrop": 6, "rotate": 6}
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600}
 

@@ -17,7 +17,7 @@ SCHEDULES = ("constant", "step", "cosine", "onecycle", "linear")
 NORMALIZATIONS = ("none", "standardize", "featurewise")
 BALANCING = ("none", "weights", "sampler")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-TTAS = ("flip", "shift", "multicrop")  # test-time augmentations (see evaluate.predict_logits)
+TTAS = ("flip", "shift", "multicrop", "rotate")  # test-time augmentations (see evaluate.predict_logits)
 MONITORS = ("val_loss", "val_acc")
 STREAMS = ("auto", "on", "off")
 FEATURES = ("logmel", "mfcc")
@@ -33,10 +33,10 @@ def opt(default=dataclasses.MISSING, help: str = "", choices: tuple[str, ...] | 
 
 
 def epoch_tta(tta: str | None) -> str | None:
-    """The test-time augmentation of the per-epoch validation: the run's own, but flip for multicrop (2 forward
-    passes instead of 6: on a CPU multicrop scoring of every epoch cost more than a tenth of whitenet's training
-    time).  The final report uses the run's own."""
-    return "flip" if tta == "multicrop" else tta
+    """The test-time augmentation of the per-epoch validation: the run's own, but flip for multicrop and rotate (2
+    forward passes instead of 6: on a CPU multicrop scoring of every epoch cost more than a tenth of whitenet's
+    training time).  The final report uses the run's own."""
+    return "flip" if tta in ("multicrop", "rotate") else tta
 
 
 def chosen_tta(option: str | None, own: str | None) -> str | None:
@@ -135,7 +135,8 @@ class TrainConfig:
     tta: str | None = opt(None,
         "test-time augmentation: flip = average each prediction with its mirror image's; shift = with those "
         'of the image moved 1 px left, right, up and down (for digits, which must not flip); multicrop = the image '
-        'and its mirror, plus both moved 1 px up-left and down-right (airbench)', choices=TTAS)
+        'and its mirror, plus both moved 1 px up-left and down-right (airbench); rotate = the image and its mirror, '
+        'plus both turned 8° either way (for data trained with rotations: faces)', choices=TTAS)
     clip_grad: float | None = opt(None,
         'clip the gradients to this total L2 norm before each step (torch.nn.utils.clip_grad_norm_); a remedy for '
         'a loss that turns NaN/inf')
