@@ -100,6 +100,7 @@ def test_rotate_tta_turns_the_image_and_its_mirror_both_ways():
     flat = torch.full((2, 3, 9, 9), 0.3)
     assert all(torch.allclose(v, flat) for v in rotated(flat))  # corners take the edge pixels: no dark wedges
     assert rotated(x.contiguous(memory_format=torch.channels_last))[0].is_contiguous(memory_format=torch.channels_last)
+    assert [v.device.type for v in rotated(x.to("meta"))] == ["meta"] * 2  # the grids follow the batch's device
     model = nn.Sequential(nn.Flatten(), nn.Linear(441, 4)).eval()
     expected_logits = sum(model(v) for v in views) / 6
     assert torch.allclose(tta_logits(model, x, "rotate"), expected_logits, atol=1e-5)

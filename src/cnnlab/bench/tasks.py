@@ -40,7 +40,8 @@ class Task:
     ensemble: tuple[str, ...] = ()  # entries whose runs `cnnlab ensemble` averages into one more row
     # score the test split after every epoch (--track-test) for the time-to-accuracy columns; False: they come from
     # the validation split the run scores anyway, so that the wall time is that of the user's command (on FER2013
-    # the per-epoch PublicTest pass added ~8 s to each of whitenet's ~100-150 s epochs)
+    # the per-epoch PublicTest pass added ~11 s to each of whitenet's ~100-150 s epochs: 14-24 s outside training
+    # per epoch with it, 4-8 s without)
     track_test: bool = True
 
 

@@ -149,7 +149,7 @@ def rotated(x: torch.Tensor, degrees: float = TTA_DEGREES) -> list[torch.Tensor]
     views = []
     for t in theta:
         grid = torch.stack([t[k, 0] * xs + t[k, 1] * ys[:, None] + t[k, 2] for k in (0, 1)], -1)  # (H, W, 2)
-        grid = grid.to(x.dtype).expand(x.shape[0], h, w, 2)
+        grid = grid.to(x.device, x.dtype).expand(x.shape[0], h, w, 2)
         views.append(_like(nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border",
                                                      align_corners=False), x))
     return views
