@@ -304,7 +304,7 @@ def test_parameters_are_drawn_on_the_cpu_whatever_the_device(monkeypatch):
     """The 'meta' device stands in for a GPU: same draws, same generator state afterwards."""
     drawn = []
     original = Augmenter.apply
-    monkeypatch.setattr(Augmenter, "apply", lambda self, x, p: drawn.append(p) or original(self, x, p))
+    monkeypatch.setattr(Augmenter, "apply", lambda self, x, p, size=None: drawn.append(p) or original(self, x, p, size))
     states = []
     for device in ("cpu", "meta"):
         aug = Augmenter(FULL, gen(11))

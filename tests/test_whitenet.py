@@ -150,9 +150,9 @@ def test_the_faces_recipes_train_whitenet_with_muon_in_batches_of_1000():
                     {"train": Split(torch.zeros(28709, 1, 48, 48, dtype=torch.uint8), torch.arange(28709) % 7)})
     best = apply_recipe(TrainConfig(recipe="best"), faces)
     assert (best.model, best.epochs, best.optimizer, best.batch_size, best.micro_batch, best.lr, best.muon_lr) == (
-        "whitenet", 23, "muon", 1000, 500, 0.83, 0.24)
-    assert (best.augment, best.tta, best.schedule, best.label_smoothing, best.monitor) == (
-        "fer", "rotate", "linear", 0.2, "val_loss")
+        "whitenet", 26, "muon", 1000, 500, 0.83, 0.24)
+    assert (best.augment, best.tta, best.schedule, best.label_smoothing, best.monitor, best.progressive_resize) == (
+        "fer", "rotate", "linear", 0.2, "val_loss", 0.67)
     model = build(best.model, (1, 48, 48), 7)
     assert model(torch.zeros(2, 1, 48, 48)).shape == (2, 7)
     fast = apply_recipe(TrainConfig(recipe="fast"), faces)

@@ -23,13 +23,18 @@ Should they run faster than a plan made in a slow spell (another program had the
 measured), the plan grows again, but only in its first quarter (one-cycle's warm-up), two epochs or more after the
 last plan and when the pace since then would leave more than 1.25 epochs unused: later the rates are falling towards
 the schedule's end, and a longer plan there would raise them again.
+
+With progressive resizing (training/resize.py) the epochs differ in cost: every measured epoch is converted to a
+full-size one (its training seconds over its relative cost, `epoch_cost`; the validation scoring, at full size,
+as it was), and a plan sums the epochs it would train at their own sizes.
 """
 from __future__ import annotations
 
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 PLAN_STEPS = 10  # steps timed (after the first) before the first plan
 STEADY_PLAN = 8  # epochs planned from which epoch 2 is measured again
@@ -99,11 +104,14 @@ class TimeBudget:
     planned_done: int = 0  # epochs done at the last plan
     planned: int = 0
     ends: float = 0.0  # the last plan's predicted end, seconds from the start
+    cost: Callable[[int, int], float] | None = None  # (epoch, epochs) → its cost over a full-size epoch's
+    costs: dict[int, float] = field(default_factory=dict)  # the cost each epoch trained at (fit records it)
 
     @classmethod
     def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
-               reduced_precision: bool) -> TimeBudget:
-        """The budget of cfg.time for a run that started at `started` and scores `val_size`/`test_size` images."""
+               reduced_precision: bool, cost: Callable[[int, int], float] | None = None) -> TimeBudget:
+        """The budget of cfg.time for a run that started at `started` and scores `val_size`/`test_size` images;
+        `cost(epoch, epochs)`: an epoch's training cost relative to a full-size one (progressive resizing)."""
         from cnnlab.training.config import epoch_tta  # config imports this module
 
         scored = TTA_PASSES[epoch_tta(cfg.tta)] * (val_size + (test_size if cfg.track_test else 0))
@@ -111,7 +119,7 @@ class TimeBudget:
         unfrozen = cfg.freeze_epochs + 1  # the first epoch that trains every layer
         fp32_cost = FP32_COST if reduced_precision else 1.0
         return cls(cfg.time, parse_duration(cfg.time), started, steps_per_epoch, cfg.batch_size, scored, final,
-                   fp32_cost, unfrozen, cfg.max_epochs, tuple(sorted({1, unfrozen})), device)
+                   fp32_cost, unfrozen, cfg.max_epochs, tuple(sorted({1, unfrozen})), device, cost=cost)
 
     def epoch_begin(self) -> None:
         sync(self.device)
@@ -133,7 +141,7 @@ class TimeBudget:
         now = time.perf_counter()
         per_step = (now - self.first_step) / max(1, step - 1)
         per_image = per_step / self.batch_size * FORWARD_SHARE
-        self.epoch_seconds = per_step * self.steps_per_epoch + per_image * self.scored_images
+        self.epoch_seconds = per_step * self.steps_per_epoch / self.costs.get(1, 1.0) + per_image * self.scored_images
         rest = per_step * (self.steps_per_epoch - step) + per_image * self.scored_images  # of epoch 1
         return self._plan(now + rest, 1, per_image)
 
@@ -151,7 +159,7 @@ class TimeBudget:
             warm_up = self.first_step - self.epoch_start
             train_steps = seconds - warm_up - self.scoring_seconds  # steps 2.. plus the checkpoint writing
             seconds -= max(0.0, warm_up - train_steps / max(1, self.steps_per_epoch - 1))
-        self.epoch_seconds = seconds
+        self.epoch_seconds = (seconds - self.scoring_seconds) / self.costs.get(epoch, 1.0) + self.scoring_seconds
         per_image = self.scoring_seconds / self.scored_images if self.scored_images else \
             seconds / (self.steps_per_epoch * self.batch_size) * FORWARD_SHARE
         return self._plan(now, epoch, per_image)
@@ -162,20 +170,47 @@ class TimeBudget:
         self.final_seconds, self.per_image, self.planned_at, self.planned_done = final, per_image, free_at, done
         left = self.started + self.seconds - final - free_at
         more = math.floor(left / self.epoch_seconds) if self.epoch_seconds > 0 else 0
-        self.planned = max(self.min_epochs, min(done + max(0, more), at_most or 1 << 30, self.max_epochs or 1 << 30))
-        self.ends = free_at + (self.planned - done) * self.epoch_seconds + final - self.started
+        cap = min(at_most or 1 << 30, self.max_epochs or 1 << 30)
+        if self.cost is not None and self.epoch_seconds > 0:  # the most epochs whose sizes' costs fit in `left`
+            cheapest = self._seconds(1, 1, 2, self.epoch_seconds)  # epoch 1 of a ramp: the smallest images
+            low, high = done, min(cap, done + math.floor(max(0.0, left) / cheapest) + 1)
+            while low < high:  # a longer plan costs more: bisect
+                mid = (low + high + 1) // 2
+                low, high = (mid, high) if self._seconds(done + 1, mid, mid, self.epoch_seconds) <= left else \
+                    (low, mid - 1)
+            more = low - done
+        self.planned = max(self.min_epochs, min(done + max(0, more), cap))
+        self.ends = free_at + self._seconds(done + 1, self.planned, self.planned, self.epoch_seconds) + final - \
+            self.started
         return self.planned
 
+    def _seconds(self, first: int, last: int, epochs: int, full_epoch: float) -> float:
+        """Seconds of epochs first..last of a plan of `epochs` whose full-size epoch takes `full_epoch` s: each
+        epoch's validation scoring plus its training at its own size's cost."""
+        if last < first:
+            return 0.0
+        if self.cost is None:
+            return (last - first + 1) * full_epoch
+        fixed = min(full_epoch, self.per_image * self.scored_images)
+        return sum(fixed + (full_epoch - fixed) * self.cost(e, epochs) for e in range(first, last + 1))
+
     def pace(self, epoch: int) -> float:
-        """Seconds per epoch since the last plan (made at the end of epoch planned_done), at the end of `epoch`."""
+        """Seconds per epoch since the last plan (made at the end of epoch planned_done), at the end of `epoch`;
+        with progressive resizing, of a full-size epoch."""
         if epoch <= self.planned_done:
             return self.epoch_seconds
-        return (time.perf_counter() - self.planned_at) / (epoch - self.planned_done)
+        elapsed, done = time.perf_counter() - self.planned_at, range(self.planned_done + 1, epoch + 1)
+        if self.cost is None:
+            return elapsed / len(done)
+        fixed = self.per_image * self.scored_images  # the scoring, at full size whatever the training size
+        cost = sum(self.costs.get(e, 1.0) for e in done)
+        return max(0.0, elapsed - len(done) * fixed) / cost + fixed
 
     def projected_end(self, epoch: int, pace: float) -> float:
         """Seconds from the start at which the run would end: now, the planned epochs after `epoch` at `pace` s
         each, then the last plan's margin for the final scoring."""
-        return time.perf_counter() - self.started + (self.planned - epoch) * pace + self.final_seconds
+        return time.perf_counter() - self.started + self._seconds(epoch + 1, self.planned, self.planned, pace) + \
+            self.final_seconds
 
     def overdue(self, epoch: int) -> bool:
         """After an epoch before the planned last: whether the epochs left, at the pace since the last plan,

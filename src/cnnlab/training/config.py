@@ -132,6 +132,10 @@ class TrainConfig:
     top_k: int = opt(5, 'also report top-k accuracy')
     ema: float = opt(0.0,
         '> 0: evaluate and save an exponential moving average of the weights with this decay per step')
+    progressive_resize: float | None = opt(None,
+        'progressive resizing (fastai, FFCV): train epoch 1 on images scaled by this factor (e.g. 0.67), growing '
+        'linearly to full size at 3/4 of the epochs in steps of 4 px; validation, test and predictions at full '
+        'size; for models that end in global pooling (whitenet, resnet20)')
     tta: str | None = opt(None,
         "test-time augmentation: flip = average each prediction with its mirror image's; shift = with those "
         'of the image moved 1 px left, right, up and down (for digits, which must not flip); multicrop = the image '
@@ -196,6 +200,11 @@ class TrainConfig:
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
         if self.clip_grad is not None and not self.clip_grad > 0:
             raise ValueError(f"clip_grad must be a norm > 0, got {self.clip_grad}")
+        if self.progressive_resize is not None and not 0 < self.progressive_resize <= 1:
+            raise ValueError(f"progressive_resize must be a scale in (0, 1], got {self.progressive_resize}")
+        if self.progressive_resize and self.progressive_resize < 1 and self.normalize == "featurewise":
+            raise ValueError("progressive_resize cannot train on smaller images with normalize featurewise (its "
+                             "per-pixel statistics are those of the full size); use standardize")
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be a decay in [0, 1), got {self.ema}")
         if self.time is not None:

@@ -32,6 +32,7 @@ from cnnlab.runs.evaluate import Report
 from cnnlab.models import DATA_INIT_SAMPLE, build, data_init_modules, init_from_data
 from cnnlab.training.optim import regularization
 from cnnlab.data.preprocess import Preprocess
+from cnnlab.training.resize import check_resizable, epoch_cost, epoch_size
 from cnnlab.training.recipes import apply_recipe, default_run_notes, recipe_notes
 from cnnlab.training.state import TrainState
 from cnnlab.training.steps import (Batches, EpochMeter, NonFiniteLoss, forward_backward, make_augmenter, make_batch,
@@ -85,6 +86,7 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     monitor = "val_loss" if train.regression and cfg.monitor == "val_acc" else cfg.monitor
     state = TrainState.create(model, cfg, batches.steps, device, dtype, world, monitor)
     augmenter = make_augmenter(cfg, train, state.augment_gen)
+    full = resizable_size(model, train, cfg)  # (H, W) with --progressive-resize, else None
     to_score = {"val": val, **({"test": test} if cfg.track_test else {})}
     callbacks = CallbackList(callbacks)
     if cfg.early_stopping:  # on every rank: each computes the same best-epoch tracking
@@ -93,7 +95,8 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         restore(state, resume, cfg)
     budget = None if not cfg.time or resume is not None else TimeBudget.create(  # a resumed run keeps its plan
         cfg, started or time.perf_counter(), batches.steps, len(val) if val is not None and val.labeled else 0,
-        len(test) if test is not None and test.labeled else 0, device, dtype is not None)
+        len(test) if test is not None and test.labeled else 0, device, dtype is not None,
+        (lambda epoch, epochs: epoch_cost(epoch, epochs, full, cfg.progressive_resize)) if full else None)
     callbacks.on_train_begin(state)
     planned_in_epoch = False
     while state.epoch < state.epochs:  # state.epochs: cfg.epochs, or a time budget's plan
@@ -102,8 +105,13 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         if budget is not None:
             budget.epoch_begin()
         meter = EpochMeter(device, train.regression)
+        size = epoch_size(state.epoch, state.epochs, full, cfg.progressive_resize) if full else None
+        if budget is not None:
+            budget.costs[state.epoch] = epoch_cost(state.epoch, state.epochs, full, cfg.progressive_resize) \
+                if full else 1.0
         for step, (raw, y, idx) in enumerate(batches.epoch(state.gen), start=1):
-            x, y = make_batch(raw, y, preprocess, augmenter, len(classes), cfg.channels_last, idx, state.epoch)
+            x, y = make_batch(raw, y, preprocess, augmenter, len(classes), cfg.channels_last, idx, state.epoch,
+                              size)
             state.optimizer.zero_grad(set_to_none=True)
             # fp16: the scaler's scaled loss keeps small gradients from flushing to 0
             logits, loss = forward_backward(state.net, x, y, loss_fn, state.scaler.scale, cfg.micro_batch,
@@ -153,6 +161,20 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     callbacks.on_train_end(state)
     model.load_state_dict(final_weights(state, cfg, run_dir))
     return FitResult(state.history, state.best_epoch, state.best_value, state.stop_training, monitor, state.epochs)
+
+
+def resizable_size(model: nn.Module, train: Split, cfg: TrainConfig) -> tuple[int, int] | None:
+    """The full (H, W) of the training images when cfg.progressive_resize trains on smaller ones (None when off);
+    a ValueError when the data are not images or the model cannot take the first epoch's size."""
+    if not cfg.progressive_resize or cfg.progressive_resize >= 1:
+        return None
+    if train.images.dim() != 4 or train.images.dtype != torch.uint8:
+        raise ValueError("--progressive-resize applies to images; this data holds "
+                         f"{'token ids' if train.images.dim() == 2 else 'features'}")
+    full = tuple(train.images.shape[2:])
+    check_resizable(model, tuple(train.images.shape[1:]), epoch_size(1, cfg.epochs, full, cfg.progressive_resize),
+                    cfg.model)
+    return full
 
 
 def plan(state: TrainState, budget: TimeBudget, epochs: int, how: str, world: World) -> TrainConfig:

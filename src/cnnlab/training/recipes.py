@@ -72,7 +72,8 @@ VALUES: dict[tuple[str, str], dict] = {
     ("fast", "tiny"): {**_FAST_DIGITS, "model": "fastcnn"},  # under 13 px a strided stem would leave too little
     ("best", "tiny"): dict(model="fastcnn-wide", epochs=20, **_DIGIT_TRAINING),
     ("fast", "faces"): {"model": "whitenet-m", "epochs": 7, **_FACE_TRAINING, "tta": "flip"},
-    ("best", "faces"): {"model": "whitenet", "epochs": 23, **_FACE_TRAINING, "tta": "rotate"},
+    ("best", "faces"): {"model": "whitenet", "epochs": 26, **_FACE_TRAINING, "tta": "rotate",
+                        "progressive_resize": 0.67},
     ("fast", "color"): dict(model="whitenet-m", epochs=12, **_COLOR_TRAINING),
     ("best", "color"): dict(model="whitenet", epochs=20, **_COLOR_TRAINING),
     # photos: resnet-photo's strided stem makes a 128×128 image cost what a 32×32 one does in resnet20; batches of

@@ -17,6 +17,7 @@ from cnnlab.training.callbacks import BatchLogs
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.distributed import SINGLE, World, all_sum, gather_rows, shard
 from cnnlab.training.optim import build_loss, class_weights, regression_loss
+from cnnlab.training.resize import resize
 
 
 class NonFiniteLoss(ValueError):
@@ -88,13 +89,16 @@ class Batches:
 
 def make_batch(raw: torch.Tensor, y: torch.Tensor, preprocess: Preprocess, augmenter: Augmenter | None,
                num_classes: int, channels_last: bool, index: torch.Tensor | None = None,
-               epoch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+               epoch: int = 1, size: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The model's input batch and its targets (int labels, or soft (B, K) targets after mixup/cutmix).
-    `index`, `epoch`: the images' positions in the split and the epoch, for alternating flips."""
+    `index`, `epoch`: the images' positions in the split and the epoch, for alternating flips.  `size` (h, w):
+    the images resampled to that size (progressive resizing, training/resize.py); None: as stored."""
     if augmenter is None:
         x = preprocess(raw)  # (B, C, H, W) float, or (B, L) token ids
-    else:
-        x = preprocess.normalize(augmenter(raw.float() / 255, index, epoch))  # augment in pixel units [0, 1]
+        if size is not None:
+            x = resize(x, size)
+    else:  # augment in pixel units [0, 1]; the warp resamples to `size` in the same pass
+        x = preprocess.normalize(augmenter(raw.float() / 255, index, epoch, size))
         if augmenter.mixes:
             x, y = augmenter.mix(x, y, num_classes)
     if channels_last and x.dim() == 4:  # images and spectrograms; token ids (B, L) have no memory format

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.training.augment.geometry import affine_matrices, warp
+from cnnlab.training.resize import resize
 from cnnlab.training.augment.spec import AugmentConfig, parse_augment
 
 ERASE_AREA = (0.02, 0.33)  # fraction of the image an erased rectangle covers (Zhong et al. 2017)
@@ -48,12 +49,15 @@ class Augmenter:
     def mixes(self) -> bool:
         return self.cfg.mixes
 
-    def __call__(self, x: torch.Tensor, index: torch.Tensor | None = None, epoch: int = 1) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, index: torch.Tensor | None = None, epoch: int = 1,
+                 size: tuple[int, int] | None = None) -> torch.Tensor:
         """Geometric then photometric augmentation of a float batch (B, C, H, W) in [0, 1].  `index` (B,): the
-        images' positions in the training split and `epoch` (from 1), which alternating flips (flip=alt) follow."""
+        images' positions in the training split and `epoch` (from 1), which alternating flips (flip=alt) follow.
+        `size` (h, w): the output's (progressive resizing; default H × W)."""
         if x.ndim != 4 or not x.is_floating_point():
             raise ValueError(f"expected a float batch (B, C, H, W), got {tuple(x.shape)} {x.dtype}")
-        return self.apply(x, self.draw(x.shape[0], x.shape[2], x.shape[3], index, epoch))
+        out = tuple(size or x.shape[2:])
+        return self.apply(x, self.draw(x.shape[0], x.shape[2], x.shape[3], index, epoch, out), out)
 
     # ── random parameters (CPU) ──────────────────────────────────────────────────────────────────────────
     def _uniform(self, n: int, low: float, high: float) -> torch.Tensor:
@@ -76,9 +80,9 @@ class Augmenter:
         return torch.zeros(n, dtype=torch.bool)
 
     def draw(self, n: int, height: int, width: int, index: torch.Tensor | None = None,
-             epoch: int = 1) -> AugmentParams:
+             epoch: int = 1, size: tuple[int, int] | None = None) -> AugmentParams:
         """Per-sample parameters for a batch of n images of height × width pixels, drawn on the CPU (`index`,
-        `epoch`: see __call__)."""
+        `epoch`: see __call__).  Shifts are in the input's pixels, erased boxes in the output's (`size`)."""
         cfg, params = self.cfg, AugmentParams()
         flip_x = self._flips(n, index, epoch)
         flip_y = self._coin(n) if "v" in cfg.flip else torch.zeros(n, dtype=torch.bool)
@@ -89,8 +93,8 @@ class Augmenter:
             zoom_x = self._uniform(n, 1 - cfg.zoom, 1 + cfg.zoom) if cfg.zoom else ones
             zoom_y = self._uniform(n, 1 - cfg.zoom, 1 + cfg.zoom) if cfg.zoom else ones
             shifts = []
-            for shift, size in ((cfg.width_shift, width), (cfg.height_shift, height)):
-                limit = shift * size if shift < 1 else shift  # Keras: a fraction of the size, or pixels
+            for shift, side in ((cfg.width_shift, width), (cfg.height_shift, height)):
+                limit = shift * side if shift < 1 else shift  # Keras: a fraction of the size, or pixels
                 shifts.append(self._uniform(n, -limit, limit) if shift else zeros.clone())
             if cfg.crop:  # pad-and-crop = a whole-pixel shift
                 for s in shifts:
@@ -102,6 +106,7 @@ class Augmenter:
         if cfg.brightness:
             params.brightness = self._uniform(n, 1 - cfg.brightness, 1 + cfg.brightness).float()
         if cfg.erasing:
+            height, width = size or (height, width)
             erase = self._coin(n, cfg.erasing)
             area = self._uniform(n, *ERASE_AREA) * height * width
             aspect = self._uniform(n, math.log(ERASE_ASPECT[0]), math.log(ERASE_ASPECT[1])).exp()
@@ -113,11 +118,14 @@ class Augmenter:
         return params
 
     # ── applying them (any device) ───────────────────────────────────────────────────────────────────────
-    def apply(self, x: torch.Tensor, params: AugmentParams) -> torch.Tensor:
-        """x (B, C, H, W) float in [0, 1] transformed by `params` (from `draw`) on x's device."""
+    def apply(self, x: torch.Tensor, params: AugmentParams, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """x (B, C, H, W) float in [0, 1] transformed by `params` (from `draw`) on x's device, into (B, C, *size)
+        (default H × W): the warp reads the output's pixels straight from the input, else the batch is resized."""
         cfg, device = self.cfg, x.device
         if params.theta is not None:
-            x = warp(x, params.theta.to(device, non_blocking=True), cfg.fill, cfg.cval)
+            x = warp(x, params.theta.to(device, non_blocking=True), cfg.fill, cfg.cval, size)
+        elif size is not None:
+            x = resize(x, size)
         for flags, dim in ((params.flip_x, -1), (params.flip_y, -2)):
             if flags is not None and flags.any():
                 x = torch.where(flags.to(device)[:, None, None, None], x.flip(dim), x)

@@ -33,14 +33,17 @@ def affine_matrices(angle: torch.Tensor, shear: torch.Tensor, zoom_x: torch.Tens
     return torch.cat([linear, t * scale[None, :, None]], 2)
 
 
-def sampling_grid(theta: torch.Tensor, height: int, width: int, wrap: bool = False) -> torch.Tensor:
+def sampling_grid(theta: torch.Tensor, height: int, width: int, wrap: bool = False,
+                  source: tuple[int, int] | None = None) -> torch.Tensor:
     """(B, H, W, 2) input x, y per output pixel: F.affine_grid(theta, align_corners=False) computed as two
-    broadcast sums per coordinate (about 10× faster on a CPU than its batched matmul).  With wrap, each
-    coordinate is folded into [−1, 1) and rescaled for an image padded by one pixel on every side."""
+    broadcast sums per coordinate (about 10× faster on a CPU than its batched matmul).  The coordinates are
+    normalised, so an output of another size than the input's reads the same picture at that resolution.  With
+    wrap, each coordinate is folded into [−1, 1) and rescaled for the input (`source` (H, W), default the output's
+    size) padded by one pixel on every side."""
     grid = torch.empty(theta.shape[0], height, width, 2, dtype=theta.dtype, device=theta.device)
     xs = (torch.arange(width, dtype=theta.dtype, device=theta.device) * 2 + 1) / width - 1  # pixel centres
     ys = (torch.arange(height, dtype=theta.dtype, device=theta.device) * 2 + 1) / height - 1
-    for k, size in enumerate((width, height)):
+    for k, size in enumerate(tuple(reversed(source)) if source else (width, height)):
         a, b, c = (theta[:, k, j, None, None] for j in range(3))  # (B, 1, 1) each
         coord = torch.add(a * xs + c, b * ys[:, None], out=grid[..., k])  # (B, 1, W) + (B, H, 1)
         if wrap:
@@ -48,13 +51,16 @@ def sampling_grid(theta: torch.Tensor, height: int, width: int, wrap: bool = Fal
     return grid
 
 
-def warp(x: torch.Tensor, theta: torch.Tensor, fill: str = "nearest", cval: float = 0.0) -> torch.Tensor:
-    """Bilinear resampling of x (B, C, H, W) through theta (B, 2, 3); outside pixels per the fill mode.
+def warp(x: torch.Tensor, theta: torch.Tensor, fill: str = "nearest", cval: float = 0.0,
+         size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Bilinear resampling of x (B, C, H, W) through theta (B, 2, 3) into (B, C, *size) (default: H × W, the
+    warp and a resize in one pass); outside pixels per the fill mode.
 
     constant: cval; nearest: the edge pixel (aaa|abcd|ddd); reflect: mirrored about the edge (cba|abcd|dcb,
     as scipy/Keras 'reflect'); wrap: the image tiled (bcd|abcd|abc).
     """
-    grid = sampling_grid(theta.to(x.dtype), x.shape[2], x.shape[3], wrap=fill == "wrap")
+    height, width = size or x.shape[2:]
+    grid = sampling_grid(theta.to(x.dtype), height, width, wrap=fill == "wrap", source=tuple(x.shape[2:]))
     if fill == "wrap":  # one circular pixel of padding lets bilinear interpolation blend across the seam
         return F.grid_sample(F.pad(x, (1, 1, 1, 1), mode="circular"), grid, mode="bilinear",
                              padding_mode="border", align_corners=False)
