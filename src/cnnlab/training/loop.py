@@ -32,7 +32,7 @@ from cnnlab.runs.evaluate import Report
 from cnnlab.models import DATA_INIT_SAMPLE, build, data_init_modules, init_from_data
 from cnnlab.training.optim import regularization
 from cnnlab.data.preprocess import Preprocess
-from cnnlab.training.resize import check_resizable, epoch_cost, epoch_size
+from cnnlab.training.resize import check_resizable, epoch_cost, epoch_size, ramp_note
 from cnnlab.training.recipes import apply_recipe, default_run_notes, recipe_notes
 from cnnlab.training.state import TrainState
 from cnnlab.training.steps import (Batches, EpochMeter, NonFiniteLoss, forward_backward, make_augmenter, make_batch,
@@ -322,6 +322,7 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
         init_from_data(model, preprocess(train_split.images[:DATA_INIT_SAMPLE]))
     if resume is None and train_split.regression:
         start_at_targets(model, train_split.labels)
+    resizable_size(model, train_split, cfg)  # refuse a model that needs its own size before the run directory is made
     if resume_dir is not None:
         run_dir = resume_dir
     else:  # rank 0 names it; the others learn the name
@@ -331,6 +332,8 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     notes = list(data.meta.get("notes", []))
     if resume is None:  # the default run's line first: it says how long the run will take and how to change it
         notes = default_run_notes(cfg, data, default_run) + notes + recipe_notes(cfg, data)
+        if cfg.progressive_resize and len(data.input_shape) == 3:
+            notes += [n for n in [ramp_note(cfg.epochs, tuple(data.input_shape[1:]), cfg.progressive_resize)] if n]
     elif cfg.time:
         notes.append(f"time budget {cfg.time}: the resumed run continues the {cfg.epochs} epochs it planned")
     callbacks.on_run_begin(RunInfo(data.name, data.source, tuple(data.input_shape), list(classes),

@@ -68,3 +68,21 @@ def check_resizable(model: nn.Module, input_shape: tuple[int, ...], size: tuple[
                          f"(whitenet, resnet20) or leave the option out") from None
     finally:
         model.train(was_training)
+
+
+def ramp_note(epochs: int, full: tuple[int, int], start: float | None) -> str:
+    """The console line of a ramp, e.g. 'progressive resizing: epochs 1-19 train on 32×32 growing to 44×44 images,
+    epochs 20-26 on 48×48 (scored at 48×48)'; '' when there is none."""
+    sizes = [epoch_size(e, epochs, full, start) for e in range(1, epochs + 1)]
+    small = [s for s in sizes if s != tuple(full)]
+    if not small:
+        return ""
+    first, last, n = small[0], small[-1], len(small)
+
+    def span(a: int, b: int) -> str:
+        return f"epoch {a}" if a == b else f"epochs {a}-{b}"
+
+    grow = f"{first[0]}×{first[1]}" + (f" growing to {last[0]}×{last[1]}" if last != first else "")
+    rest = f", {span(n + 1, epochs)} on {full[0]}×{full[1]}" if epochs > n else ""
+    return (f"progressive resizing: {span(1, n)} train{'s' if n == 1 else ''} on {grow} images{rest} "
+            f"(scored at {full[0]}×{full[1]})")
