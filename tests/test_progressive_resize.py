@@ -202,3 +202,6 @@ def test_the_ramp_is_one_console_line():
     assert ramp_note(2, (24, 24), 0.5) == "progressive resizing: epoch 1 trains on 12×12 images, epoch 2 on 24×24 " \
                                           "(scored at 24×24)"
     assert ramp_note(1, (24, 24), 0.5) == "" and ramp_note(5, (24, 24), None) == ""
+    assert ramp_note(None, (48, 48), 0.67) == ("progressive resizing: from 32×32 to 48×48 images over the first 75% "
+                                               "of the epochs the time budget plans (scored at 48×48)")
+    assert ramp_note(None, (48, 48), None) == ""

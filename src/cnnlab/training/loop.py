@@ -333,7 +333,8 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     if resume is None:  # the default run's line first: it says how long the run will take and how to change it
         notes = default_run_notes(cfg, data, default_run) + notes + recipe_notes(cfg, data)
         if cfg.progressive_resize and len(data.input_shape) == 3:
-            notes += [n for n in [ramp_note(cfg.epochs, tuple(data.input_shape[1:]), cfg.progressive_resize)] if n]
+            ramp = ramp_note(None if cfg.time else cfg.epochs, tuple(data.input_shape[1:]), cfg.progressive_resize)
+            notes += [ramp] if ramp else []
     elif cfg.time:
         notes.append(f"time budget {cfg.time}: the resumed run continues the {cfg.epochs} epochs it planned")
     callbacks.on_run_begin(RunInfo(data.name, data.source, tuple(data.input_shape), list(classes),

@@ -70,14 +70,21 @@ def check_resizable(model: nn.Module, input_shape: tuple[int, ...], size: tuple[
         model.train(was_training)
 
 
-def ramp_note(epochs: int, full: tuple[int, int], start: float | None) -> str:
+def ramp_note(epochs: int | None, full: tuple[int, int], start: float | None) -> str:
     """The console line of a ramp, e.g. 'progressive resizing: epochs 1-19 train on 32×32 growing to 44×44 images,
-    epochs 20-26 on 48×48 (scored at 48×48)'; '' when there is none."""
+    epochs 20-26 on 48×48 (scored at 48×48)'; with `epochs` None (a time budget plans them) the sizes and the
+    share; '' when there is none."""
+    first = epoch_size(1, max(epochs or 2, 2), full, start)
+    if epochs is None:
+        if first == tuple(full):
+            return ""
+        return (f"progressive resizing: from {first[0]}×{first[1]} to {full[0]}×{full[1]} images over the first "
+                f"{RAMP_END:.0%} of the epochs the time budget plans (scored at {full[0]}×{full[1]})")
     sizes = [epoch_size(e, epochs, full, start) for e in range(1, epochs + 1)]
     small = [s for s in sizes if s != tuple(full)]
     if not small:
         return ""
-    first, last, n = small[0], small[-1], len(small)
+    last, n = small[-1], len(small)
 
     def span(a: int, b: int) -> str:
         return f"epoch {a}" if a == b else f"epochs {a}-{b}"
