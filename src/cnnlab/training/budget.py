@@ -105,7 +105,7 @@ class TimeBudget:
     planned: int = 0
     ends: float = 0.0  # the last plan's predicted end, seconds from the start
     cost: Callable[[int, int], float] | None = None  # (epoch, epochs) → its cost over a full-size epoch's
-    costs: dict[int, float] = field(default_factory=dict)  # the cost each epoch trained at (fit records it)
+    costs: dict[int, float] = field(default_factory=dict)  # the cost each epoch trained at (epoch_begin records it)
 
     @classmethod
     def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
@@ -121,7 +121,9 @@ class TimeBudget:
         return cls(cfg.time, parse_duration(cfg.time), started, steps_per_epoch, cfg.batch_size, scored, final,
                    fp32_cost, unfrozen, cfg.max_epochs, tuple(sorted({1, unfrozen})), device, cost=cost)
 
-    def epoch_begin(self) -> None:
+    def epoch_begin(self, epoch: int, epochs: int) -> None:
+        """Before `epoch` of a plan of `epochs`: records its cost (the size it trains at) and starts its clock."""
+        self.costs[epoch] = self.cost(epoch, epochs) if self.cost is not None else 1.0
         sync(self.device)
         self.epoch_start = time.perf_counter()
 
@@ -184,6 +186,11 @@ class TimeBudget:
             self.started
         return self.planned
 
+    @property
+    def epoch_scoring(self) -> float:
+        """The last plan's seconds of one epoch's validation scoring: at full size whatever the training size."""
+        return self.per_image * self.scored_images
+
     def _seconds(self, first: int, last: int, epochs: int, full_epoch: float) -> float:
         """Seconds of epochs first..last of a plan of `epochs` whose full-size epoch takes `full_epoch` s: each
         epoch's validation scoring plus its training at its own size's cost."""
@@ -191,7 +198,7 @@ class TimeBudget:
             return 0.0
         if self.cost is None:
             return (last - first + 1) * full_epoch
-        fixed = min(full_epoch, self.per_image * self.scored_images)
+        fixed = min(full_epoch, self.epoch_scoring)
         return sum(fixed + (full_epoch - fixed) * self.cost(e, epochs) for e in range(first, last + 1))
 
     def pace(self, epoch: int) -> float:
@@ -202,7 +209,7 @@ class TimeBudget:
         elapsed, done = time.perf_counter() - self.planned_at, range(self.planned_done + 1, epoch + 1)
         if self.cost is None:
             return elapsed / len(done)
-        fixed = self.per_image * self.scored_images  # the scoring, at full size whatever the training size
+        fixed = self.epoch_scoring
         cost = sum(self.costs.get(e, 1.0) for e in done)
         return max(0.0, elapsed - len(done) * fixed) / cost + fixed
 

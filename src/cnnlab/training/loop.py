@@ -103,12 +103,9 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
         state.begin_epoch(state.epoch + 1)  # model.train(); with --freeze-epochs, the phase's parameters and rates
         callbacks.on_epoch_begin(state)
         if budget is not None:
-            budget.epoch_begin()
+            budget.epoch_begin(state.epoch, state.epochs)
         meter = EpochMeter(device, train.regression)
         size = epoch_size(state.epoch, state.epochs, full, cfg.progressive_resize) if full else None
-        if budget is not None:
-            budget.costs[state.epoch] = epoch_cost(state.epoch, state.epochs, full, cfg.progressive_resize) \
-                if full else 1.0
         for step, (raw, y, idx) in enumerate(batches.epoch(state.gen), start=1):
             x, y = make_batch(raw, y, preprocess, augmenter, len(classes), cfg.channels_last, idx, state.epoch,
                               size)

@@ -52,8 +52,8 @@ def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 def check_resizable(model: nn.Module, input_shape: tuple[int, ...], size: tuple[int, int], name: str) -> None:
     """Raise a ValueError when `model` (built for `input_shape` (C, H, W)) cannot take images of `size`: a model
-    that flattens a fixed-size feature map into a dense layer (cnn, vgg, lenet) needs its own size; one that ends
-    in global pooling (whitenet, resnet20) takes any."""
+    that flattens a fixed-size feature map into a dense layer (dnn, mnist-1conv, mnist-2conv) needs its own size;
+    one that ends in global pooling (cnn, whitenet, resnet20) takes any."""
     was_training = model.training
     model.eval()
     try:
