@@ -44,6 +44,22 @@ def test_evaluate_writes_a_confusion_matrix(trained, capsys, tmp_path):
     assert Image.open(png).size[0] > 300
 
 
+def test_score_run_is_what_evaluate_prints_and_names_a_missing_split(trained, capsys):
+    from cnnlab.runs.rundir import load_run
+    from cnnlab.runs.scoring import score_run
+
+    run = load_run(trained["run_dir"])
+    score = score_run(run)  # a single CSV: its validation split, the run's own TTA (none)
+    assert score.split == "val" and score.tta is None
+    code, out, _ = run_cli(capsys, "evaluate", trained["run_dir"])
+    assert code == 0 and float(lines_dict(out)["val_acc"]) == pytest.approx(score.report.headline["acc"], abs=1e-4)
+    assert score_run(run, tta="flip").tta == "flip"
+    with pytest.raises(ValueError, match="has no split 'test' \\(it has train, val\\)"):
+        score_run(run, split="test")
+    code, _, err = run_cli(capsys, "evaluate", trained["run_dir"], "--split", "test")
+    assert code == 2 and err.startswith("error: ") and "no split 'test'" in err
+
+
 def test_predict_images_and_csv_with_kaggle_output(trained, capsys, tmp_path, mini):
     digit = mini["test"].images[0, 0].numpy()
     Image.fromarray(digit).save(tmp_path / "digit.png")

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import sys
 from pathlib import Path
 
 from cnnlab.cli.options import add_train_options, config_from_args
@@ -97,44 +95,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from cnnlab.training.config import chosen_tta
-    from cnnlab.data import load_data
-    from cnnlab.training.device import pick_device
-    from cnnlab.runs.evaluate import predict_logits, report
     from cnnlab.runs.rundir import load_run
-    from cnnlab.data.rundata import prepare_data
+    from cnnlab.runs.scoring import score_run
     from cnnlab.explain.viz.plots import plot_confusion
 
     run = load_run(args.run)
-    if args.data:
-        own = {"classes": list(run.classes)} if Path(args.data).exists() else {}  # labels mapped as in training
-        data = load_data(args.data, data_dir=args.data_dir, image_size=run.input_shape[1:],
-                         channels=run.input_shape[0], **own)
-    else:  # the run's own data, with the same validation split
-        data = prepare_data(dataclasses.replace(run.config, data_dir=args.data_dir or run.config.data_dir))
-    split = args.split or ("test" if "test" in data else "val" if "val" in data else next(iter(data.splits)))
-    if split not in data:
-        print(f"error: {data.name} has no split {split!r} (it has {', '.join(data.splits)})", file=sys.stderr)
-        return 2
-    part = data[split]
-    if not part.labeled:
-        print(f"error: split {split!r} of {data.source} has no labels to evaluate against", file=sys.stderr)
-        return 2
-    if data.classes != run.classes and len(data.classes) != len(run.classes):
-        print(f"error: the data has {len(data.classes)} classes, the model {len(run.classes)}", file=sys.stderr)
-        return 2
-    device = pick_device(args.device)
-    run.model.to(device)
-    tta = chosen_tta(args.tta, run.config.tta)
-    logits = predict_logits(run.model, part.images, run.preprocess, device, None, run.config.eval_batch_size,
-                            run.config.channels_last, tta)
-    rep = report(logits, part.labels, run.classes, run.config.loss, run.config.top_k)
-    print(f"{data.name} / {split} split, model {run.config.model} from {run.path}"
-          + (f", test-time augmentation: {tta}" if tta else ""))
+    score = score_run(run, args.data, args.data_dir, args.split, args.device, args.tta)
+    rep, split = score.report, score.split
+    print(f"{score.data_name} / {split} split, model {run.config.model} from {run.path}"
+          + (f", test-time augmentation: {score.tta}" if score.tta else ""))
     print(rep.text())
     if hasattr(rep, "confusion"):
         out = Path(args.out) if args.out else run.path / f"confusion_matrix_{split}.png"
-        plot_confusion(rep.confusion, run.classes, out, title=f"{data.name} {split}")
+        plot_confusion(rep.confusion, run.classes, out, title=f"{score.data_name} {split}")
         print(f"confusion matrix → {out}")
     for key, value in rep.headline.items():
         print(f"{split}_{key} {value:.4f}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cnnlab.training.augment.geometry import affine_matrices, warp
+from cnnlab.training.augment.geometry import affine_matrices, displacement_field, warp
 from cnnlab.training.resize import resize
 from cnnlab.training.augment.spec import AugmentConfig, parse_augment
 
@@ -30,6 +30,7 @@ class AugmentParams:
     flip_y: torch.Tensor | None = None  # (B,) bool, only when there is no affine warp
     brightness: torch.Tensor | None = None  # (B,) factors
     erase: torch.Tensor | None = None  # (B, 4) int64 top, left, height, width (0 × 0: not erased)
+    displacement: torch.Tensor | None = None  # (B, h, w, 2) elastic offsets at the output's size, normalised units
 
 
 class Augmenter:
@@ -101,6 +102,10 @@ class Augmenter:
                     s += torch.randint(-cfg.crop, cfg.crop + 1, (n,), generator=self.generator)
             params.theta = affine_matrices(angle, shear, zoom_x, zoom_y, *shifts, flip_x, flip_y,
                                            height, width).float()
+            if cfg.elastic:
+                out_h, out_w = size or (height, width)
+                noise = torch.rand(n, 2, out_h, out_w, generator=self.generator) * 2 - 1
+                params.displacement = displacement_field(noise, cfg.elastic_sigma, cfg.elastic, (height, width))
         elif cfg.flip:
             params.flip_x, params.flip_y = flip_x, flip_y
         if cfg.brightness:
@@ -123,7 +128,8 @@ class Augmenter:
         (default H × W): the warp reads the output's pixels straight from the input, else the batch is resized."""
         cfg, device = self.cfg, x.device
         if params.theta is not None:
-            x = warp(x, params.theta.to(device, non_blocking=True), cfg.fill, cfg.cval, size)
+            offset = None if params.displacement is None else params.displacement.to(device, non_blocking=True)
+            x = warp(x, params.theta.to(device, non_blocking=True), cfg.fill, cfg.cval, size, offset)
         elif size is not None:
             x = resize(x, size)
         for flags, dim in ((params.flip_x, -1), (params.flip_y, -2)):

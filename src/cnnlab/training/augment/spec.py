@@ -16,7 +16,9 @@ The Keras `ImageDataGenerator` options, by their cnnlab names:
     featurewise_std_norm.     per-pixel mean/std of the training split; `standardize`: per channel)
 
 and beyond Keras: crop=P (pad by P pixels, crop back: an integer shift), erasing=P (random erasing with
-probability P), mixup=α and cutmix=α (Beta(α, α) mixing of image pairs, with soft targets).
+probability P), mixup=α and cutmix=α (Beta(α, α) mixing of image pairs, with soft targets), elastic=α with
+elastic_sigma=σ (Simard et al. 2003's elastic distortion, torchvision's ElasticTransform: a random displacement
+field smoothed by a Gaussian of σ pixels and scaled by α pixels; for handwriting).
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ NORMALIZATION_NAMES = ("featurewise_center", "featurewise_std_normalization", "s
 BOUNDS = {"rotation": (0, 180, True), "width_shift": (0, math.inf, False), "height_shift": (0, math.inf, False),
           "zoom": (0, 1, False), "shear": (0, 90, False), "crop": (0, math.inf, False), "cval": (0, 1, True),
           "brightness": (0, 1, True), "erasing": (0, 1, True), "mixup": (0, math.inf, False),
-          "cutmix": (0, math.inf, False)}
+          "cutmix": (0, math.inf, False), "elastic": (0, math.inf, False), "elastic_sigma": (0, math.inf, False)}
 
 
 @dataclass
@@ -54,6 +56,8 @@ class AugmentConfig:
     erasing: float = 0.0  # probability of setting one random rectangle (2–33 % of the area) to cval
     mixup: float = 0.0  # α of mixup (blend image pairs, λ ~ Beta(α, α)); 0: off
     cutmix: float = 0.0  # α of cutmix (paste a box of another image, 1 − λ of the area); 0: off
+    elastic: float = 0.0  # pixels: scale α of the elastic distortion's displacement field (Simard: 34 on MNIST)
+    elastic_sigma: float = 4.0  # pixels: the Gaussian's σ that smooths that field (Simard: 4 on MNIST)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -65,7 +69,8 @@ class AugmentConfig:
     @property
     def geometric(self) -> bool:
         """True when an affine warp is needed (flips alone are done without one)."""
-        return any((self.rotation, self.width_shift, self.height_shift, self.zoom, self.shear, self.crop))
+        return any((self.rotation, self.width_shift, self.height_shift, self.zoom, self.shear, self.crop,
+                    self.elastic))
 
     @property
     def mixes(self) -> bool:
@@ -121,6 +126,8 @@ def check_value(name: str, value):
     except (TypeError, ValueError):
         raise ValueError(f"expected a number, got {value!r}") from None
     low, high, high_ok = BOUNDS[name]
+    if name == "elastic_sigma" and number <= 0:
+        raise ValueError(f"expected a value above 0 (pixels), got {value!r}")
     if not (low <= number < high or (high_ok and number == high)):
         expected = f"at least {low}" if high == math.inf else f"in [{low}, {high}{']' if high_ok else ')'}"
         raise ValueError(f"expected a value {expected}, got {value!r}")
