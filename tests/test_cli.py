@@ -60,6 +60,30 @@ def test_score_run_is_what_evaluate_prints_and_names_a_missing_split(trained, ca
     assert code == 2 and err.startswith("error: ") and "no split 'test'" in err
 
 
+@pytest.mark.parametrize("tta, augment, noted", [("flip", None, True), ("multicrop", "rotation=10,shift=0.1", True),
+                                                  ("rotate", "light", True), ("flip", "fer", False),
+                                                  ("multicrop", "crop=2,flip=alt", False), ("shift", None, False),
+                                                  (None, None, False), ("flip", "flip=hv", False)])
+def test_mirror_tta_note(tta, augment, noted):
+    from cnnlab.training.config import mirror_tta_note
+
+    note = mirror_tta_note(tta, augment)
+    assert (note is not None) == noted
+    if noted:
+        assert note.startswith(f"test-time augmentation {tta} averages mirror images") and (augment or "none") in note
+
+
+def test_train_and_evaluate_say_when_a_tta_mirrors_what_training_never_did(trained, capsys, tmp_path, tiny_csv):
+    code, out, _ = run_cli(capsys, "evaluate", trained["run_dir"], "--tta", "flip")
+    assert code == 0 and "note      test-time augmentation flip averages mirror images" in out
+    code, out, _ = run_cli(capsys, "evaluate", trained["run_dir"], "--tta", "shift")
+    assert code == 0 and "mirror" not in out
+    code, out, err = run_cli(capsys, "train", tiny_csv, "--model", "mnist-2conv", "--epochs", 1, "--tta", "flip",
+                             "--runs-dir", tmp_path / "runs2", "--batch-size", 32)
+    assert code == 0, err
+    assert "test-time augmentation flip averages mirror images, which training never showed" in out + err
+
+
 def test_predict_images_and_csv_with_kaggle_output(trained, capsys, tmp_path, mini):
     digit = mini["test"].images[0, 0].numpy()
     Image.fromarray(digit).save(tmp_path / "digit.png")

@@ -104,6 +104,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     rep, split = score.report, score.split
     print(f"{score.data_name} / {split} split, model {run.config.model} from {run.path}"
           + (f", test-time augmentation: {score.tta}" if score.tta else ""))
+    for note in score.notes:
+        print(f"note      {note}")
     print(rep.text())
     if hasattr(rep, "confusion"):
         out = Path(args.out) if args.out else run.path / f"confusion_matrix_{split}.png"

@@ -7,18 +7,20 @@ from pathlib import Path
 
 from cnnlab.runs.evaluate import RegressionReport, Report, predict_logits, report
 from cnnlab.runs.rundir import LoadedRun
-from cnnlab.training.config import chosen_tta
+from cnnlab.training.config import chosen_tta, mirror_tta_note
 from cnnlab.training.device import pick_device
 
 
 @dataclass
 class RunScore:
     """A run scored on one split: the data set's name, the split, the test-time augmentation used (None: plain
-    predictions) and the metrics (`Report`: accuracy, loss in nats, per-class figures, confusion matrix)."""
+    predictions), the metrics (`Report`: accuracy, loss in nats, per-class figures, confusion matrix) and notes
+    on the choices (a mirroring TTA on a run never trained on mirror images)."""
     data_name: str
     split: str
     tta: str | None
     report: Report | RegressionReport
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def score_run(run: LoadedRun, data: str | None = None, data_dir: str | None = None, split: str | None = None,
@@ -53,5 +55,7 @@ def score_run(run: LoadedRun, data: str | None = None, data_dir: str | None = No
     tta = chosen_tta(tta, run.config.tta)
     logits = predict_logits(run.model, part.images, run.preprocess, target, None, run.config.eval_batch_size,
                             run.config.channels_last, tta)
+    mirror = mirror_tta_note(tta, run.config.augment) if part.images.dim() == 4 else None
     return RunScore(dataset.name, split, tta,
-                    report(logits, part.labels, run.classes, run.config.loss, run.config.top_k))
+                    report(logits, part.labels, run.classes, run.config.loss, run.config.top_k),
+                    [mirror] if mirror else [])

@@ -23,7 +23,7 @@ from cnnlab.runs import rundir as runs
 from cnnlab.runs.checkpoint import legacy_options, load_checkpoint, write_json
 from cnnlab.training.budget import TimeBudget
 from cnnlab.training.callbacks import Callback, CallbackList, EarlyStopping, RunInfo
-from cnnlab.training.config import TrainConfig, epoch_tta
+from cnnlab.training.config import TrainConfig, epoch_tta, mirror_tta_note
 from cnnlab.data import Dataset, Split
 from cnnlab.data.splits import stratified_split  # noqa: F401  (re-exported for the Python API)
 from cnnlab.training.device import autocast, cpu_count, pick_device, pick_precision, set_threads
@@ -329,6 +329,8 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     notes = list(data.meta.get("notes", []))
     if resume is None:  # the default run's line first: it says how long the run will take and how to change it
         notes = default_run_notes(cfg, data, default_run) + notes + recipe_notes(cfg, data)
+        mirror = mirror_tta_note(cfg.tta, cfg.augment) if len(data.input_shape) == 3 else None
+        notes += [mirror] if mirror else []
         if cfg.progressive_resize and len(data.input_shape) == 3:
             ramp = ramp_note(None if cfg.time else cfg.epochs, tuple(data.input_shape[1:]), cfg.progressive_resize)
             notes += [ramp] if ramp else []
