@@ -1,7 +1,6 @@
-"""Per-sample affine warps of a batch: one 2×3 matrix per image → a sampling grid → F.grid_sample, with Keras fills."""
+"""Per-sample affine warps of a batch: one 2×3 matrix per image → a sampling grid (plus, for elastic distortion, a
+smoothed random displacement field) → F.grid_sample, with Keras fills."""
 from __future__ import annotations
-
-import math
 
 import torch
 import torch.nn.functional as F
@@ -44,7 +43,7 @@ def displacement_field(noise: torch.Tensor, sigma: float, alpha: float, source: 
     normalised units of sampling_grid."""
     b, _, h, w = noise.shape
     sigma = sigma * h / source[0]  # the field is drawn at the output's size
-    radius = max(1, math.ceil(3 * sigma))
+    radius = max(1, int(3 * sigma + 0.5))  # scipy.ndimage.gaussian_filter's with truncate=3
     taps = torch.arange(-radius, radius + 1, dtype=noise.dtype, device=noise.device)
     kernel = torch.exp(-taps ** 2 / (2 * sigma ** 2))
     kernel /= kernel.sum()
