@@ -134,7 +134,7 @@ class TrainConfig:
     momentum: float = opt(0.9, 'sgd momentum (muon: of its SGD part)')
     muon_lr: float = opt(0.24, "muon: the conv filters' peak rate, a step in units of their norm whatever the "
                                "loss's scale (airbench94_muon's 0.24)")
-    nesterov: bool = opt(False, 'sgd: Nesterov momentum')
+    nesterov: bool = opt(False, "sgd: Nesterov momentum (muon is always Nesterov, as Jordan's reference)")
     weight_decay: float = opt(0.0, 'decoupled for adamw, L2-in-gradient for the others')
     l1: float = opt(0.0, 'Keras-style kernel regulariser: adds l1·Σ|w| over conv/dense weights to the loss')
     l2: float = opt(0.0, 'Keras-style kernel regulariser: adds l2·Σw² over conv/dense weights to the loss')
