@@ -27,6 +27,35 @@ def test_ensemble_command_scores_members_and_saves_for_predict(members, tmp_path
     assert capsys.readouterr().out.startswith(str(tmp_path / "d.png"))
 
 
+def test_evaluate_scores_a_saved_ensemble_as_the_ensemble_command_did(members, tmp_path, capsys):
+    import json
+
+    assert main(["ensemble", *map(str, members[:2]), "--save", str(tmp_path / "ens")]) == 0
+    capsys.readouterr()
+    saved = json.loads((tmp_path / "ens" / "metrics.json").read_text())
+    assert saved["split"] == "test" and len(saved["members"]) == 2
+    assert main(["evaluate", str(tmp_path / "ens")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mnist-mini / test split, ensemble of 2 runs from ")
+    acc = float([line for line in out.splitlines() if line.startswith("test_acc ")][0].split()[1])
+    assert acc == pytest.approx(saved["ensemble"]["acc"], abs=1e-4)
+    assert (tmp_path / "ens" / "confusion_matrix_test.png").is_file()
+
+
+def test_score_ensemble_refuses_a_missing_split_and_notes_mirroring_tta(members):
+    from cnnlab.runs.ensemble import score_ensemble
+
+    ens = make_ensemble(members[:2])
+    with pytest.raises(ValueError, match="mnist-mini has no split 'holdout'"):
+        score_ensemble(ens, split="holdout")
+    flipped = score_ensemble(make_ensemble(members[:2], tta="flip"), split="test")
+    assert len(flipped.notes) == 2 and "averages mirror images" in flipped.notes[0]
+    plain = score_ensemble(ens, split="test")
+    assert plain.notes == [] and plain.images == int(plain.report.confusion.sum())
+    rows = plain.member_rows(ens)
+    assert [r["weight"] for r in rows] == [0.5, 0.5] and all(0 <= r["acc"] <= 1 for r in rows)
+
+
 def test_ensemble_averages_member_probabilities(members, mini):
     ens = make_ensemble(members[:2], [0.25, 0.75])
     images = mini["test"].images[:50]

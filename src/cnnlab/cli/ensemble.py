@@ -27,45 +27,28 @@ def register(sub) -> None:
 
 
 def cmd_ensemble(args) -> int:
-    import dataclasses
-
-    from cnnlab.runs.checkpoint import write_json
-    from cnnlab.data import load_data
-    from cnnlab.runs.ensemble import make_ensemble, save_ensemble, score
-    from cnnlab.data.rundata import prepare_data
-    from cnnlab.explain.viz.plots import plot_confusion
+    from cnnlab.runs.ensemble import make_ensemble, score_ensemble, write_ensemble
 
     weights = args.weights if args.weights in ("equal", "val") else args.weights.split(",")
     ens = make_ensemble(args.runs, weights, args.tta)
-    first = ens.members[0]
-    if args.data:
-        data = load_data(args.data, data_dir=args.data_dir, image_size=first.input_shape[1:],
-                         channels=first.input_shape[0])
-    else:
-        data = prepare_data(dataclasses.replace(first.config, data_dir=args.data_dir or first.config.data_dir))
-    split = args.split or ("test" if "test" in data else "val")
-    part = data[split]
-    member_probs = ens.member_probabilities(part.images, args.device)
-    member_reports, rep = score(ens, member_probs, part.labels)
-    width = max(len(str(run.path)) for run in ens.members) + 2
-    print(f"{data.name} / {split} split ({len(part)} images)"
+    result = score_ensemble(ens, args.data, args.data_dir, args.split, args.device)
+    rows = result.member_rows(ens)
+    width = max(len(row["run"]) for row in rows) + 2
+    print(f"{result.data_name} / {result.split} split ({result.images} images)"
           + ("" if args.tta == "member" else f", test-time augmentation: {args.tta}"))
+    for note in result.notes:
+        print(f"note      {note}")
     print(f"{'member':<{width}}{'model':<12}{'weight':>8}{'acc':>9}{'bal_acc':>9}{'macro_f1':>10}")
-    rows = []
-    for run, w, r in zip(ens.members, ens.weights, member_reports):
-        macro_f1 = r.average("macro")["f1"]
-        rows.append({"run": str(run.path), "model": run.config.model, "weight": w, "acc": r.accuracy,
-                     "balanced_acc": r.balanced_accuracy, "macro_f1": macro_f1})
-        print(f"{str(run.path):<{width}}{run.config.model:<12}{w:>8.3f}{r.accuracy:>9.4f}"
-              f"{r.balanced_accuracy:>9.4f}{macro_f1:>10.4f}")
+    for row in rows:
+        print(f"{row['run']:<{width}}{row['model']:<12}{row['weight']:>8.3f}{row['acc']:>9.4f}"
+              f"{row['balanced_acc']:>9.4f}{row['macro_f1']:>10.4f}")
+    rep = result.report
     print(f"{'ensemble':<{width}}{'':<12}{'':>8}{rep.accuracy:>9.4f}{rep.balanced_accuracy:>9.4f}"
           f"{rep.average('macro')['f1']:>10.4f}")
-    out = Path(args.save or Path(first.config.runs_dir) / f"{time.strftime('%Y%m%d-%H%M%S')}-ensemble")
-    save_ensemble(ens, out)
-    plot_confusion(rep.confusion, ens.classes, out / "confusion_matrix.png", title=f"ensemble, {split} split")
-    write_json(out / "metrics.json", {"split": split, "tta": args.tta, "members": rows, "ensemble": rep.to_dict()})
-    best = max(r["acc"] for r in rows)
+    out = write_ensemble(ens, result, args.save or Path(ens.members[0].config.runs_dir)
+                         / f"{time.strftime('%Y%m%d-%H%M%S')}-ensemble")
+    best = max(row["acc"] for row in rows)
     print(f"best member {best:.4f}, ensemble {rep.accuracy:.4f} ({rep.accuracy - best:+.4f})")
     print(f"ensemble → {out} (use it with: cnnlab predict {out} IMAGES)")
-    print(f"{split}_acc {rep.accuracy:.4f}")
+    print(f"{result.split}_acc {rep.accuracy:.4f}")
     return 0

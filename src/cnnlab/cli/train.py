@@ -25,7 +25,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="metrics and a confusion matrix of a trained run on a split")
-    p.add_argument("run", help="a run directory or checkpoint (.pt)")
+    p.add_argument("run", help="a run directory, checkpoint (.pt) or ensemble folder (`cnnlab ensemble --save`)")
     p.add_argument("--data", help="data to evaluate on (default: the run's own data)")
     p.add_argument("--data-dir", help="where named data sets are looked for (else $CNNLAB_DATA)")
     p.add_argument("--split", help="train, val or test (default: test if present, else val)")
@@ -95,21 +95,31 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from cnnlab.runs.ensemble import is_ensemble, load_ensemble, make_ensemble, score_ensemble
     from cnnlab.runs.rundir import load_run
     from cnnlab.runs.scoring import score_run
     from cnnlab.explain.viz.plots import plot_confusion
 
-    run = load_run(args.run)
-    score = score_run(run, args.data, args.data_dir, args.split, args.device, args.tta)
+    if is_ensemble(args.run):  # an ensemble folder (`cnnlab ensemble --save`): scored as one model
+        ens = load_ensemble(args.run)
+        if args.tta:
+            ens = make_ensemble([run.path for run in ens.members], ens.weights, args.tta)
+        score = score_ensemble(ens, args.data, args.data_dir, args.split, args.device)
+        path, classes, what = Path(args.run), ens.classes, f"ensemble of {len(ens.members)} runs"
+        tta = None if ens.tta == "member" else ens.tta
+    else:
+        run = load_run(args.run)
+        score = score_run(run, args.data, args.data_dir, args.split, args.device, args.tta)
+        path, classes, what, tta = run.path, run.classes, f"model {run.config.model}", score.tta
     rep, split = score.report, score.split
-    print(f"{score.data_name} / {split} split, model {run.config.model} from {run.path}"
-          + (f", test-time augmentation: {score.tta}" if score.tta else ""))
+    print(f"{score.data_name} / {split} split, {what} from {path}"
+          + (f", test-time augmentation: {tta}" if tta and tta != "none" else ""))
     for note in score.notes:
         print(f"note      {note}")
     print(rep.text())
     if hasattr(rep, "confusion"):
-        out = Path(args.out) if args.out else run.path / f"confusion_matrix_{split}.png"
-        plot_confusion(rep.confusion, run.classes, out, title=f"{score.data_name} {split}")
+        out = Path(args.out) if args.out else path / f"confusion_matrix_{split}.png"
+        plot_confusion(rep.confusion, classes, out, title=f"{score.data_name} {split}")
         print(f"confusion matrix → {out}")
     for key, value in rep.headline.items():
         print(f"{split}_{key} {value:.4f}")

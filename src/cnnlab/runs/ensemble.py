@@ -15,7 +15,7 @@ import torch
 
 from cnnlab.runs.checkpoint import CheckpointError, write_json
 from cnnlab.runs.evaluate import Report, report
-from cnnlab.training.config import TTAS, chosen_tta
+from cnnlab.training.config import TTAS, chosen_tta, mirror_tta_note
 from cnnlab.runs.rundir import LoadedRun, load_run
 
 FILE = "ensemble.json"
@@ -60,6 +60,66 @@ def score(ensemble: Ensemble, member_probs: list[torch.Tensor], labels: torch.Te
         return report(probs.clamp_min(1e-12).log(), labels, ensemble.classes)
 
     return [scored(p) for p in member_probs], scored(ensemble.combine(member_probs))
+
+
+@dataclass
+class EnsembleScore:
+    """An ensemble scored on one split: each member's report (in member order), the ensemble's, and notes (a
+    mirroring TTA on a member that never trained on mirror images)."""
+    data_name: str
+    split: str
+    images: int
+    members: list[Report]
+    report: Report
+    notes: list[str]
+
+    def member_rows(self, ensemble: Ensemble) -> list[dict]:
+        """Per member: run path, model, weight, accuracy, balanced accuracy, macro F1 (fractions 0–1)."""
+        return [{"run": str(run.path), "model": run.config.model, "weight": w, "acc": r.accuracy,
+                 "balanced_acc": r.balanced_accuracy, "macro_f1": r.average("macro")["f1"]}
+                for run, w, r in zip(ensemble.members, ensemble.weights, self.members)]
+
+
+def score_ensemble(ensemble: Ensemble, data: str | None = None, data_dir: str | None = None,
+                   split: str | None = None, device: str = "auto") -> EnsembleScore:
+    """Score the members and the ensemble on `split` (default test if present, else val) of `data` (a named
+    data set or a path, read at the members' input size; default: the first member's own data with its
+    validation split).  Raises ValueError naming the data when the split is missing or unlabeled."""
+    from cnnlab.data import load_data
+    from cnnlab.data.rundata import prepare_data
+
+    first = ensemble.members[0]
+    if data:
+        dataset = load_data(data, data_dir=data_dir, image_size=first.input_shape[1:], channels=first.input_shape[0])
+    else:
+        dataset = prepare_data(dataclasses.replace(first.config, data_dir=data_dir or first.config.data_dir))
+    split = split or ("test" if "test" in dataset else "val")
+    if split not in dataset:
+        raise ValueError(f"{dataset.name} has no split {split!r} (it has {', '.join(dataset.splits)})")
+    part = dataset[split]
+    if not part.labeled:
+        raise ValueError(f"split {split!r} of {dataset.source} has no labels to evaluate against")
+    member_reports, rep = score(ensemble, ensemble.member_probabilities(part.images, device), part.labels)
+    notes = [] if part.images.dim() != 4 else \
+        [f"{run.path}: {note}" for run in ensemble.members if (note := mirror_tta_note(run.config.tta,
+                                                                                      run.config.augment))]
+    return EnsembleScore(dataset.name, split, len(part), member_reports, rep, notes)
+
+
+def write_ensemble(ensemble: Ensemble, result: EnsembleScore, folder: str | Path) -> Path:
+    """Save the ensemble into `folder` (ensemble.json, for `cnnlab predict` and `cnnlab evaluate`) with its
+    scores (metrics.json: the split, the TTA, each member's row and the ensemble's report) and its confusion
+    matrix (confusion_matrix.png).  Returns the folder."""
+    from cnnlab.explain.viz.plots import plot_confusion
+
+    folder = Path(folder)
+    save_ensemble(ensemble, folder)
+    plot_confusion(result.report.confusion, ensemble.classes, folder / "confusion_matrix.png",
+                   title=f"ensemble, {result.split} split")
+    write_json(folder / "metrics.json", {"split": result.split, "tta": ensemble.tta,
+                                         "members": result.member_rows(ensemble),
+                                         "ensemble": result.report.to_dict()})
+    return folder
 
 
 def is_ensemble(path: str | Path) -> bool:
