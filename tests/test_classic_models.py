@@ -235,6 +235,18 @@ def test_models_command_lists_params_and_mflops(capsys):
     assert rows["alexnet"] == ["n/a", "-"] and rows["lenet5"] == ["61,706", "0.83"]  # 10×10 is padded to 32×32
 
 
+
+def test_catalog_rows_are_what_the_models_command_prints():
+    from cnnlab.models import MODELS
+    from cnnlab.models.catalog import catalog
+
+    rows = {row.name: row for row in catalog((1, 10, 10), 10)}
+    assert list(rows) == list(MODELS)
+    assert rows["alexnet"].parameters is None and rows["alexnet"].flops is None
+    lenet_macs = count_macs(build("lenet5", (1, 10, 10), 10), (1, 10, 10))
+    assert rows["lenet5"].parameters == 61_706 and rows["lenet5"].flops == 2 * lenet_macs
+    assert rows["resnet18-imagenet"].pretrained and not rows["lenet5"].pretrained and not rows["lenet5"].cached
+
 # ── memorising 256 digits ────────────────────────────────────────────────────────────────────────────────
 HEAVY = {"alexnet", "vgg11", "vgg16", "googlenet", "resnet18"}  # 20 s to minutes of CPU each: -m slow
 MAX_EPOCHS = {"alexnet": 60, "vgg11": 60, "vgg16": 60}  # dropout-heavy dense heads: ~25-30 epochs

@@ -25,9 +25,8 @@ def register(sub) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    import torch
-
-    from cnnlab.models import MODELS, build, count_flops, count_parameters
+    from cnnlab.models import MODELS
+    from cnnlab.models.catalog import catalog
     from cnnlab.runs.pretrained import weights_dir
 
     folder = weights_dir()
@@ -41,15 +40,11 @@ def cmd_models(args: argparse.Namespace) -> int:
     shape = args.input
     print(f"{'model':20s}{'params':>12s}{'MFLOPs':>10s}  {'ImageNet':9s}(per {'x'.join(map(str, shape))} image, "
           f"{args.classes} classes; FLOPs = 2 × multiply-adds of conv/dense layers; ImageNet: takes --pretrained)")
-    for name, spec in MODELS.items():
-        try:
-            with torch.device("meta"):  # shapes only: no memory, no weight initialisation (the backbones are big)
-                model = build(name, shape, args.classes)
-                params, mflops = f"{count_parameters(model):,}", f"{count_flops(model, shape) / 1e6:,.2f}"
-        except ValueError:  # the input is too small for its pools, or not the kind it takes (text, audio)
-            params, mflops = "n/a", "-"
-        imagenet = "" if spec.pretrained is None else "cached" if (folder / spec.pretrained.file).is_file() else "yes"
-        print(f"{name:20s}{params:>12s}{mflops:>10s}  {imagenet:9s}{spec.summary}")
+    for row in catalog(shape, args.classes):
+        params = "n/a" if row.parameters is None else f"{row.parameters:,}"
+        mflops = "-" if row.flops is None else f"{row.flops / 1e6:,.2f}"
+        imagenet = "cached" if row.cached else "yes" if row.pretrained else ""
+        print(f"{row.name:20s}{params:>12s}{mflops:>10s}  {imagenet:9s}{row.summary}")
     print(f"pretrained weights: looked for in {folder} ($CNNLAB_CACHE/weights), downloaded there once (SHA-256 "
           f"checked) unless --pretrained-weights FILE; file names and URLs: cnnlab models --weights")
     return 0
