@@ -40,6 +40,8 @@ def test_evaluate_scores_a_saved_ensemble_as_the_ensemble_command_did(members, t
     acc = float([line for line in out.splitlines() if line.startswith("test_acc ")][0].split()[1])
     assert acc == pytest.approx(saved["ensemble"]["acc"], abs=1e-4)
     assert (tmp_path / "ens" / "confusion_matrix_test.png").is_file()
+    assert main(["evaluate", str(tmp_path / "ens"), "--tta", "shift"]) == 0  # every member shifted, as --tta there
+    assert "ensemble of 2 runs from " in (out := capsys.readouterr().out) and "test-time augmentation: shift" in out
 
 
 def test_score_ensemble_refuses_a_missing_split_and_notes_mirroring_tta(members):

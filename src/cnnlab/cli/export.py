@@ -46,8 +46,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from cnnlab.deploy.onnx_export import (calibration_images, check_parity, evaluation_split, export_onnx,
                                            onnx_accuracy, quantize_int8)
     from cnnlab.training.config import chosen_tta
-    from cnnlab.runs.rundir import load_run
-    from cnnlab.data.rundata import prepare_data
+    from cnnlab.runs.rundir import load_run, run_data
 
     run = load_run(args.run)
     run.config = dataclasses.replace(run.config, tta=chosen_tta(args.tta, run.config.tta))
@@ -59,7 +58,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     static = args.quantize == "int8" and args.quant_method == "static"
     data = None
     if not args.no_check or static:
-        data = prepare_data(dataclasses.replace(run.config, data_dir=args.data_dir or run.config.data_dir))
+        data = run_data(run, args.data_dir)
     status, parity = 0, None
     if not args.no_check:
         split, part = evaluation_split(data, args.limit)

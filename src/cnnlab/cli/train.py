@@ -95,15 +95,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from cnnlab.runs.ensemble import is_ensemble, load_ensemble, make_ensemble, score_ensemble
+    from cnnlab.runs.ensemble import is_ensemble, load_ensemble, score_ensemble, set_tta
     from cnnlab.runs.rundir import load_run
     from cnnlab.runs.scoring import score_run
     from cnnlab.explain.viz.plots import plot_confusion
 
     if is_ensemble(args.run):  # an ensemble folder (`cnnlab ensemble --save`): scored as one model
         ens = load_ensemble(args.run)
-        if args.tta:
-            ens = make_ensemble([run.path for run in ens.members], ens.weights, args.tta)
+        if args.tta:  # over the members' own (or the saved one), as `cnnlab ensemble --tta` sets it
+            set_tta(ens.members, args.tta)
+            ens.tta = args.tta
         score = score_ensemble(ens, args.data, args.data_dir, args.split, args.device)
         path, classes, what = Path(args.run), ens.classes, f"ensemble of {len(ens.members)} runs"
         tta = None if ens.tta == "member" else ens.tta

@@ -2,7 +2,6 @@
 random batches for `show-batch`, optionally augmented as in training."""
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ import torch
 from cnnlab.data import DataError, Split
 from cnnlab.data.image_file import IMAGE_SUFFIXES, load_image
 from cnnlab.data.io import GZIP_MAGIC
-from cnnlab.runs.rundir import LoadedRun
+from cnnlab.runs.rundir import LoadedRun, run_data  # noqa: F401  (run_data: also for cnnlab inspect)
 
 
 @dataclass
@@ -51,14 +50,6 @@ def read_input(run: LoadedRun, source: str | None = None, index: int | None = No
         raise ValueError(f"--index {index}: the {name} split has {len(part)} images (0..{len(part) - 1})")
     label = int(part.labels[index])
     return InputImage(part.images[index].clone(), label if label >= 0 else None, f"{name}[{index}]")
-
-
-def run_data(run: LoadedRun, data_dir: str | None = None):
-    """The run's own data set, split as in training."""
-    from cnnlab.data.rundata import prepare_data
-
-    cfg = run.config
-    return prepare_data(dataclasses.replace(cfg, data_dir=data_dir or cfg.data_dir))
 
 
 def _csv_row(run: LoadedRun, path: Path, row: int) -> InputImage:

@@ -16,7 +16,7 @@ import torch
 from cnnlab.runs.checkpoint import CheckpointError, write_json
 from cnnlab.runs.evaluate import Report, report
 from cnnlab.training.config import TTAS, chosen_tta, mirror_tta_note
-from cnnlab.runs.rundir import LoadedRun, load_run
+from cnnlab.runs.rundir import LoadedRun, load_run, run_data
 
 FILE = "ensemble.json"
 
@@ -82,23 +82,19 @@ class EnsembleScore:
 
 def score_ensemble(ensemble: Ensemble, data: str | None = None, data_dir: str | None = None,
                    split: str | None = None, device: str = "auto") -> EnsembleScore:
-    """Score the members and the ensemble on `split` (default test if present, else val) of `data` (a named
-    data set or a path, read at the members' input size; default: the first member's own data with its
-    validation split).  Raises ValueError naming the data when the split is missing or unlabeled."""
+    """Score the members and the ensemble on `split` (default: test if present, else val, else the first split,
+    as scoring.labeled_split) of `data` (a named data set or a path, read at the members' input size; default:
+    the first member's own data with its validation split).  Raises ValueError naming the data when the split
+    is missing or unlabeled."""
     from cnnlab.data import load_data
-    from cnnlab.data.rundata import prepare_data
+    from cnnlab.runs.scoring import labeled_split
 
     first = ensemble.members[0]
     if data:
         dataset = load_data(data, data_dir=data_dir, image_size=first.input_shape[1:], channels=first.input_shape[0])
     else:
-        dataset = prepare_data(dataclasses.replace(first.config, data_dir=data_dir or first.config.data_dir))
-    split = split or ("test" if "test" in dataset else "val")
-    if split not in dataset:
-        raise ValueError(f"{dataset.name} has no split {split!r} (it has {', '.join(dataset.splits)})")
-    part = dataset[split]
-    if not part.labeled:
-        raise ValueError(f"split {split!r} of {dataset.source} has no labels to evaluate against")
+        dataset = run_data(first, data_dir)
+    split, part = labeled_split(dataset, split)
     member_reports, rep = score(ensemble, ensemble.member_probabilities(part.images, device), part.labels)
     notes = [] if part.images.dim() != 4 else \
         [f"{run.path}: {note}" for run in ensemble.members if (note := mirror_tta_note(run.config.tta,
@@ -135,6 +131,13 @@ def val_accuracy(run: LoadedRun) -> float:
         raise CheckpointError(f"{run.path}: no validation accuracy in metrics.json to weight by") from None
 
 
+def set_tta(members: list[LoadedRun], tta: str) -> None:
+    """Give every member test-time augmentation `tta` ("none": off; "member": each keeps its own)."""
+    if tta != "member":
+        for run in members:
+            run.config = dataclasses.replace(run.config, tta=chosen_tta(tta, run.config.tta))
+
+
 def make_ensemble(paths: list[str | Path], weights: str | list[float] = "equal", tta: str = "member") -> Ensemble:
     """Load the member runs; weights 'equal', 'val' (proportional to validation accuracy) or explicit numbers.
     tta: "member" keeps each member's own test-time augmentation; "none" or one of TTAS sets it for all."""
@@ -143,9 +146,7 @@ def make_ensemble(paths: list[str | Path], weights: str | list[float] = "equal",
     if tta not in ("member", "none", *TTAS):
         raise ValueError(f"tta {tta!r} is not one of member, none, {', '.join(TTAS)}")
     members = [load_run(p) for p in paths]
-    if tta != "member":
-        for run in members:
-            run.config = dataclasses.replace(run.config, tta=chosen_tta(tta, run.config.tta))
+    set_tta(members, tta)
     for run in members[1:]:
         if run.classes != members[0].classes:
             raise ValueError(f"{run.path}: classes {run.classes} differ from {members[0].path}'s {members[0].classes}")

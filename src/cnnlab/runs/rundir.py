@@ -180,3 +180,13 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.contiguous_format).eval()
     return LoadedRun(file.parent, model, Preprocess.from_state(state["preprocess"]), list(state["classes"]),
                      shape, cfg, state)
+
+
+def run_data(run: LoadedRun, data_dir: str | None = None) -> Dataset:
+    """The run's own data set, split as in training (the same validation split); `data_dir` overrides where
+    named data sets are looked for."""
+    import dataclasses
+
+    from cnnlab.data.rundata import prepare_data
+
+    return prepare_data(dataclasses.replace(run.config, data_dir=data_dir or run.config.data_dir))

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnlab.runs.evaluate import RegressionReport, Report, predict_logits, report
-from cnnlab.runs.rundir import LoadedRun
+from cnnlab.data import Dataset, Split
+from cnnlab.runs.rundir import LoadedRun, run_data
 from cnnlab.training.config import chosen_tta, mirror_tta_note
 from cnnlab.training.device import pick_device
 
@@ -23,6 +24,17 @@ class RunScore:
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
+def labeled_split(dataset: Dataset, split: str | None = None) -> tuple[str, Split]:
+    """(name, split) of `dataset` to score on: `split`, by default test when there is one, else val, else the
+    first.  Raises ValueError naming the data set when it has no such split or the split has no labels."""
+    split = split or ("test" if "test" in dataset else "val" if "val" in dataset else next(iter(dataset.splits)))
+    if split not in dataset:
+        raise ValueError(f"{dataset.name} has no split {split!r} (it has {', '.join(dataset.splits)})")
+    if not dataset[split].labeled:
+        raise ValueError(f"split {split!r} of {dataset.source} has no labels to evaluate against")
+    return split, dataset[split]
+
+
 def score_run(run: LoadedRun, data: str | None = None, data_dir: str | None = None, split: str | None = None,
               device: str = "auto", tta: str | None = None) -> RunScore:
     """Score `run` (from runs.rundir.load_run) on `split` of `data` (a named data set or a path; default: the
@@ -34,20 +46,14 @@ def score_run(run: LoadedRun, data: str | None = None, data_dir: str | None = No
     Raises ValueError naming the data set when the split is missing or unlabeled, or when the data has another
     number of classes than the model; DataError for data that cannot be read."""
     from cnnlab.data import load_data
-    from cnnlab.data.rundata import prepare_data
 
     if data:
         own = {"classes": list(run.classes)} if Path(data).exists() else {}
         dataset = load_data(data, data_dir=data_dir, image_size=run.input_shape[1:], channels=run.input_shape[0],
                             **own)
     else:
-        dataset = prepare_data(dataclasses.replace(run.config, data_dir=data_dir or run.config.data_dir))
-    split = split or ("test" if "test" in dataset else "val" if "val" in dataset else next(iter(dataset.splits)))
-    if split not in dataset:
-        raise ValueError(f"{dataset.name} has no split {split!r} (it has {', '.join(dataset.splits)})")
-    part = dataset[split]
-    if not part.labeled:
-        raise ValueError(f"split {split!r} of {dataset.source} has no labels to evaluate against")
+        dataset = run_data(run, data_dir)
+    split, part = labeled_split(dataset, split)
     if dataset.classes != run.classes and len(dataset.classes) != len(run.classes):
         raise ValueError(f"the data has {len(dataset.classes)} classes, the model {len(run.classes)}")
     target = pick_device(device)
