@@ -90,3 +90,33 @@ def test_faces_benches_time_the_users_command_and_take_the_curve_from_validation
                "entries": {"fer": {"reference": True, "runs": [Measurement("fer", 5.0, 0.7).__dict__]}}}
     assert "validation accuracy first reached" in markdown(results)
     assert "validation accuracy" not in markdown({**results, "track_test": True})
+
+
+def test_ablation_scores_tta_variants_from_the_recipes_run_without_training_again(monkeypatch, capsys):
+    import importlib.util
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "ablation.py"
+    spec = importlib.util.spec_from_file_location("ablation_script", path)
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    calls = []
+
+    def fake_run(argv, **kwargs):  # a `cnnlab train` prints its run dir and val_acc; `cnnlab evaluate` its val_acc
+        calls.append(argv[3:])
+        if argv[3] == "train":
+            out = f"run_dir runs/ablation/run{len(calls)}\nval_acc 0.9000\n"
+        else:
+            out = "cifar10-jpg / val split\nval_acc 0.8800\n"
+        return subprocess.CompletedProcess(argv, 0, out, "")
+
+    monkeypatch.setattr(ablation.subprocess, "run", fake_run)
+    monkeypatch.setattr(sys, "argv", ["ablation.py", "--task", "cifar10", "--repeats", "1", "--only", "no TTA"])
+    ablation.main()
+    assert [c[0] for c in calls] == ["train", "evaluate"]  # one training: the recipe; the variant is a rescoring
+    assert calls[1] == ["evaluate", "runs/ablation/run1", "--tta", "none"]
+    table = capsys.readouterr().out
+    assert "| fast recipe |" in table and "0.9000" in table
+    assert "| no TTA | the recipe's runs, scored again in" in table and "0.8800" in table
