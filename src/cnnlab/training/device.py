@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import torch
@@ -72,3 +72,55 @@ def set_threads(threads: int | None) -> int:
     n = threads or cpu_count()
     torch.set_num_threads(n)
     return n
+
+
+# glibc's mallopt parameters (malloc.h) and their defaults
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+DEFAULT_TRIM_THRESHOLD, DEFAULT_MMAP_MAX = 128 * 1024, 65536
+_reuse_depth = 0  # reuse_freed_memory blocks open (nested: train() around fit()); the outermost sets and restores
+
+
+def _glibc():
+    """The C library when it is glibc (Linux), else None (macOS, Windows, musl)."""
+    import ctypes
+    import ctypes.util
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+@contextmanager
+def reuse_freed_memory(enabled: bool = True):
+    """Within the block, glibc's malloc keeps the memory that tensors free and hands it out again, instead of
+    giving blocks over 32 MiB back to the kernel on every free (they are mmap'ed, so each new batch's activations
+    are fresh pages, zero-filled by the kernel at one page fault per 4 KiB).  A whitenet-m training step on 1,000
+    32×32 images frees and takes ~0.6 GB this way: ~146,000 page faults per step, 12% of a CIFAR-10 run's CPU
+    time spent in the kernel (README, CIFAR-10).  The same remedy as preloading jemalloc or tcmalloc
+    (PyTorch's CPU performance tuning guide), without a library: mallopt(M_MMAP_MAX, 0) serves every block from
+    the heap, mallopt(M_TRIM_THRESHOLD, …) stops the heap from shrinking while the block runs.  On exit the
+    defaults are set again and malloc_trim(0) returns the free memory to the kernel (the outermost block's exit,
+    when blocks nest).  Yields whether it is in effect: False without glibc or when `enabled` is False.
+    Measured on CIFAR-10 (`cnnlab train cifar10-jpg --recipe fast --epochs 2`, 2 cores): 12.5M page faults → 0.38M,
+    134-137 s of wall time instead of 162-182 s, the same numbers to the last digit, peak RSS +11%."""
+    global _reuse_depth
+    libc = _glibc() if enabled else None
+    if libc is None:
+        yield _reuse_depth > 0
+        return
+    if _reuse_depth == 0:
+        libc.mallopt(M_MMAP_MAX, 0)
+        libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)
+    _reuse_depth += 1
+    try:
+        yield True
+    finally:
+        _reuse_depth -= 1
+        if _reuse_depth == 0:
+            libc.mallopt(M_MMAP_MAX, DEFAULT_MMAP_MAX)
+            libc.mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD)
+            libc.malloc_trim(0)

@@ -26,7 +26,8 @@ from cnnlab.training.callbacks import Callback, CallbackList, EarlyStopping, Run
 from cnnlab.training.config import TrainConfig, epoch_tta, mirror_tta_note
 from cnnlab.data import Dataset, Split
 from cnnlab.data.splits import stratified_split  # noqa: F401  (re-exported for the Python API)
-from cnnlab.training.device import autocast, cpu_count, pick_device, pick_precision, set_threads
+from cnnlab.training.device import (autocast, cpu_count, pick_device, pick_precision, reuse_freed_memory,
+                                    set_threads)
 from cnnlab.training.distributed import SINGLE, World
 from cnnlab.runs.evaluate import Report
 from cnnlab.models import DATA_INIT_SAMPLE, build, data_init_modules, init_from_data
@@ -78,7 +79,16 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     With cfg.time, the epochs are planned to end the run (begun at `started`, a perf_counter(); default now)
     within that budget (training/budget.py); FitResult.epochs is the plan.
     Raises NonFiniteLoss (a ValueError) at the first NaN/inf training loss.
+    Freed tensor memory is reused rather than returned to the kernel meanwhile (device.reuse_freed_memory).
     """
+    with reuse_freed_memory():
+        return _fit(model, train, val, cfg, preprocess, classes, run_dir, callbacks, resume, input_meta, test, world,
+                    device, started)
+
+
+def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, preprocess: Preprocess,
+         classes: list[str], run_dir: Path | None, callbacks: Callbacks, resume: dict | None, input_meta: dict | None,
+         test: Split | None, world: World, device: torch.device | None, started: float | None) -> FitResult:
     device = device or pick_device(cfg.device)
     dtype = pick_precision(cfg.precision, device)
     loss_fn = make_loss(cfg, train, len(classes), device)
@@ -283,8 +293,9 @@ def train(cfg: TrainConfig, callbacks: Callbacks = None, data: Dataset | None = 
     world, device = distributed.join(cfg.device)
     finished = False
     try:
-        result = _train(cfg, CallbackList(callbacks if world.main else None), data, resume_dir, progress, explicit,
-                        world, device, t0, default_run, warm)
+        with reuse_freed_memory():  # decoding, training and scoring: freed tensors' memory is reused (device.py)
+            result = _train(cfg, CallbackList(callbacks if world.main else None), data, resume_dir, progress,
+                            explicit, world, device, t0, default_run, warm)
         finished = True
         return result
     finally:
