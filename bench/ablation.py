@@ -69,28 +69,27 @@ def register_variants() -> None:
     register("whitenet-m-learned", "ablation: learned first layer")(learned)
 
 
-def run(data: str, extra: list[str]) -> tuple[float, float, str]:
-    """One `cnnlab train` process: (wall seconds, final accuracy, run directory)."""
+def cnnlab_process(argv: list[str]) -> tuple[float, dict[str, str]]:
+    """One `cnnlab ARGV...` process with the variants registered: (wall seconds, its `key value` output lines; the
+    last of each key).  Exits with the process's stderr when it fails."""
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--cnnlab", "train", data, "--recipe", "fast", "--quiet",
-                           "--runs-dir", "runs/ablation", *extra], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, __file__, "--cnnlab", *argv], capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if done.returncode:
-        raise SystemExit(f"{extra}: exited with {done.returncode}\n{done.stderr[-2000:]}")
-    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+        raise SystemExit(f"{' '.join(argv)}: exited with {done.returncode}\n{done.stderr[-2000:]}")
+    return wall, dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+
+
+def run(data: str, extra: list[str]) -> tuple[float, float, str]:
+    """One `cnnlab train` process: (wall seconds, final accuracy, run directory)."""
+    wall, lines = cnnlab_process(["train", data, "--recipe", "fast", "--quiet", "--runs-dir", "runs/ablation", *extra])
     return wall, float(lines.get("test_acc") or lines["val_acc"]), lines["run_dir"]
 
 
 def rescore(run_dir: str, extra: list[str]) -> tuple[float, float]:
     """`cnnlab evaluate RUN_DIR` with other scoring options: (wall seconds of the scoring, accuracy)."""
-    t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--cnnlab", "evaluate", run_dir, *extra],
-                          capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if done.returncode:
-        raise SystemExit(f"evaluate {run_dir} {extra}: exited with {done.returncode}\n{done.stderr[-2000:]}")
-    accuracy = [line.split()[1] for line in done.stdout.splitlines() if line.split()[:1] in (["test_acc"], ["val_acc"])]
-    return wall, float(accuracy[-1])
+    wall, lines = cnnlab_process(["evaluate", run_dir, *extra])
+    return wall, float(lines.get("test_acc") or lines["val_acc"])
 
 
 def main() -> None:

@@ -169,8 +169,7 @@ def cmd_show_batch(args: argparse.Namespace) -> int:
 
 def cmd_top_losses(args: argparse.Namespace) -> int:
     from cnnlab.explain.inside import top_losses
-    from cnnlab.runs.rundir import load_run
-    from cnnlab.explain.samples import run_data
+    from cnnlab.runs.rundir import load_run, run_data
     from cnnlab.explain.viz.batch import top_losses_figure
     from cnnlab.explain.viz.plots import save_figure
 

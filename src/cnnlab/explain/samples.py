@@ -11,7 +11,7 @@ import torch
 from cnnlab.data import DataError, Split
 from cnnlab.data.image_file import IMAGE_SUFFIXES, load_image
 from cnnlab.data.io import GZIP_MAGIC
-from cnnlab.runs.rundir import LoadedRun, run_data  # noqa: F401  (run_data: also for cnnlab inspect)
+from cnnlab.runs.rundir import LoadedRun, run_data
 
 
 @dataclass
