@@ -178,3 +178,13 @@ def test_under_torchrun_the_ranks_stay_identical_through_both_phases(tmp_path):
     # forward pass, and rank 0 alone saves them)
     weights = [k for k in ranks[0] if "running_" not in k and "num_batches" not in k]
     assert weights and all(torch.equal(ranks[0][k], ranks[1][k]) for k in weights)
+
+
+# ── parameters a model keeps fixed stay fixed through fine-tuning ─────────────────────────────────────────
+def test_unfreeze_leaves_the_parameters_a_model_keeps_fixed():
+    model = build("whitenet-s", (3, 32, 32), 10)
+    fixed = {name for name, p in model.named_parameters() if not p.requires_grad}
+    assert "0.weight" in fixed and any(name.endswith(".weight") and ".2." in f".{name}" for name in fixed)
+    freeze(model)
+    unfreeze(model)
+    assert {name for name, p in model.named_parameters() if not p.requires_grad} == fixed

@@ -72,8 +72,10 @@ def freeze(model: nn.Module, head: str | None = None, train_bn: bool = True) -> 
         if _in_head(name, head) or (train_bn and isinstance(module, nn.modules.batchnorm._BatchNorm)):
             continue
         for p in module.parameters(recurse=False):
-            p.requires_grad_(False)
-            frozen += 1
+            if p.requires_grad:  # a parameter the model keeps fixed (e.g. whitenet's whitening filters) stays so
+                p.requires_grad_(False)
+                p.fine_tune_frozen = True
+                frozen += 1
     if not train_bn:
         keep_frozen_bn(model, head)
     return frozen
@@ -89,9 +91,11 @@ def keep_frozen_bn(model: nn.Module, head: str | None = None) -> None:
 
 
 def unfreeze(model: nn.Module) -> None:
-    """Let every parameter learn again (phase 2)."""
+    """Let the parameters that `freeze` stopped learn again (phase 2)."""
     for p in model.parameters():
-        p.requires_grad_(True)
+        if getattr(p, "fine_tune_frozen", False):
+            p.requires_grad_(True)
+            del p.fine_tune_frozen
 
 
 @dataclass
