@@ -42,7 +42,8 @@ FORWARD_SHARE = 1 / 3  # an evaluated image costs about a third of a trained one
 RESULTS_SECONDS = 0.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring
 SAFETY = 0.02  # share of the budget kept back for what was not measured (process exit, jitter)
 # the final scoring runs in fp32: resnet20 scoring 2,000 32×32 images with 1 thread on a CPU with native bf16
-# took 1.33 s in bf16, 3.18 s in fp32 (GPUs: about 2×); where bf16 is emulated, auto trains in fp32 (factor 1)
+# took 1.33 s in bf16, 3.18 s in fp32 (GPUs: about 2×); where bf16 does not pay, auto trains in fp32
+# (factor 1; device.cpu_bf16_pays)
 FP32_COST = 2.5
 # forward passes per image of each test-time augmentation
 TTA_PASSES = {None: 1, "flip": 2, "shift": 5, "multicrop": 6, "rotate": 6}

@@ -178,7 +178,8 @@ class TrainConfig:
     seed: int = opt(0, 'seeds Python, NumPy and torch; the shuffling and the val split')
     device: str = opt("auto", 'auto (cuda, mps, cpu) | cpu | cuda | cuda:1 | mps')
     precision: str = opt("auto",
-        'auto: bf16 where the hardware has it, else fp32 | fp32 | bf16 | fp16 (cuda)', choices=PRECISIONS)
+        'auto: bf16 where it is faster (GPUs, CPUs with AMX, AMD CPUs with AVX-512 BF16), else fp32 | fp32 | bf16 '
+        '| fp16 (cuda)', choices=PRECISIONS)
     channels_last: bool = opt(True, 'NHWC memory format: faster convolutions on CPU and tensor cores')
     threads: int | None = opt(None, 'torch CPU threads; None: the cores this process may use')
     eval_batch_size: int | None = opt(None,
