@@ -15,7 +15,10 @@ took is already spent.  The plans come from measured time, never from guesses ab
 
 Each plan is a whole number of epochs (at least 1; a fractional last epoch would cut the annealing short) and
 rebuilds the learning-rate schedule for it from the current step (TrainState.plan_epochs), so the rates are those
-of a run planned with that many epochs from the start.  A margin is kept for the final scoring (val and test in
+of a run planned with that many epochs from the start.  One exception: when the first plan finds that even one
+whole epoch would overrun the budget (a slow CPU, a large data set), it plans epoch 1 cut to the steps that fit,
+and the schedule over those steps, so that the run still ends on time (without --freeze-epochs or progressive
+resizing, whose first epochs must run whole).  A margin is kept for the final scoring (val and test in
 fp32, with and without TTA), estimated from the validation time measured.  Should later epochs run slower than
 measured (a busy machine), the plan is shortened at the end of the epoch where the epochs left, at the pace since
 the last plan, would overrun: a shorter schedule from there anneals the rate to its end, where stopping would not.
@@ -107,6 +110,7 @@ class TimeBudget:
     ends: float = 0.0  # the last plan's predicted end, seconds from the start
     cost: Callable[[int, int], float] | None = None  # (epoch, epochs) → its cost over a full-size epoch's
     costs: dict[int, float] = field(default_factory=dict)  # the cost each epoch trained at (epoch_begin records it)
+    cut_steps: int | None = None  # the first plan's steps of epoch 1 when a whole one would overrun, else None
 
     @classmethod
     def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
@@ -146,11 +150,28 @@ class TimeBudget:
         per_image = per_step / self.batch_size * FORWARD_SHARE
         self.epoch_seconds = per_step * self.steps_per_epoch / self.costs.get(1, 1.0) + per_image * self.scored_images
         rest = per_step * (self.steps_per_epoch - step) + per_image * self.scored_images  # of epoch 1
-        return self._plan(now + rest, 1, per_image)
+        planned = self._plan(now + rest, 1, per_image)
+        self.cut_steps = self._cut(now, step, per_step) if planned == 1 else None
+        return planned
+
+    def _cut(self, now: float, step: int, per_step: float) -> int | None:
+        """The steps of epoch 1 (at least `step`, those done) that end the run on time when the whole epoch would
+        not, then the validation scoring and the final margin; None when it fits, or must run whole (a frozen
+        phase first, or progressive resizing).  Sets `ends` for the cut epoch."""
+        if self.ends <= self.seconds or self.min_epochs > 1 or self.cost is not None or per_step <= 0:
+            return None
+        scoring = self.per_image * self.scored_images
+        left = self.started + self.seconds - self.final_seconds - scoring - now
+        steps = step + max(0, math.floor(left / per_step))
+        if steps >= self.steps_per_epoch:
+            return None
+        self.ends = now - self.started + (steps - step) * per_step + scoring + self.final_seconds
+        return steps
 
     def replan_due(self, epoch: int) -> bool:
-        """After an epoch (scored and saved): whether the plan is made again now."""
-        return epoch in self.replan_epochs or (epoch == 2 and self.planned >= STEADY_PLAN)
+        """After an epoch (scored and saved): whether the plan is made again now (not after a cut epoch 1: the
+        run ends there)."""
+        return self.cut_steps is None and epoch in self.replan_epochs or (epoch == 2 and self.planned >= STEADY_PLAN)
 
     def plan_from_epoch(self, epoch: int) -> int:
         """A plan at the end of `epoch` (trained, scored, saved), from its measured length; the first epoch's
@@ -253,5 +274,9 @@ class TimeBudget:
         """The console line of a plan, e.g. 'time budget 3m: 7 epochs planned (25.1 s/epoch measured), ends
         ≈ 2m57s'."""
         capped = " (--max-epochs)" if self.planned == self.max_epochs else ""
+        if self.cut_steps is not None:
+            return (f"time budget {self.text}: 1 epoch planned, cut to {self.cut_steps} of its {self.steps_per_epoch} "
+                    f"steps (a whole one, {self.epoch_seconds:.1f} s {measured}, would overrun), ends ≈ "
+                    f"{format_duration(self.ends)}")
         return (f"time budget {self.text}: {self.planned} epoch{'s' if self.planned != 1 else ''} planned{capped} "
                 f"({self.epoch_seconds:.1f} s/epoch {measured}), ends ≈ {format_duration(self.ends)}")

@@ -136,9 +136,11 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
                 cfg = plan(state, budget, budget.plan_from_steps(step), "estimated", world)
                 planned_in_epoch = True  # config.json is rewritten at the epoch's end
             meter.add(loss, logits, y)
-            if step % LOG_EVERY == 0 or step == batches.steps:
+            if step % LOG_EVERY == 0 or step == batches.steps or step == state.epoch_steps:
                 stop_if_not_finite(meter, state, cfg, step, world)
                 callbacks.on_batch_end(state, meter.logs(state.epoch, step, batches.steps))
+            if step == state.epoch_steps:  # a time budget that holds no whole epoch cut this one short
+                break
         row, seen, train_seconds = meter.summary(state.epoch, state.optimizer.param_groups[-1]["lr"], world)
         scoring = time.perf_counter()
         for name, split in to_score.items():
@@ -187,8 +189,8 @@ def resizable_size(model: nn.Module, train: Split, cfg: TrainConfig) -> tuple[in
 def plan(state: TrainState, budget: TimeBudget, epochs: int, how: str, world: World) -> TrainConfig:
     """Follow a time budget's plan of `epochs` epochs in all; returns the planned config.  Under torchrun every
     rank follows rank 0's plan (they must also agree on when to plan again)."""
-    budget.planned = distributed.broadcast(epochs, world)
-    state.plan_epochs(budget.planned)
+    budget.planned, budget.cut_steps = distributed.broadcast((epochs, budget.cut_steps), world)
+    state.plan_epochs(budget.planned, budget.cut_steps)
     state.notes.append(budget.note(how))
     return state.cfg
 

@@ -53,6 +53,7 @@ class TrainState:
     min_delta: float = 0.0
     epochs: int = 1  # planned
     steps_per_epoch: int = 1
+    epoch_steps: int | None = None  # a time budget's cut: epoch 1 (the only one) ends after that many steps
     device: torch.device = torch.device("cpu")
     dtype: torch.dtype | None = None  # the autocast dtype; None: fp32
     epoch: int = 0  # the epoch being trained; between epochs, the last one finished
@@ -120,14 +121,15 @@ class TrainState:
         self.scheduler = self.finetune.scheduler(self.cfg, self.optimizer, self.steps_per_epoch, frozen=False)
         self.net = wrap(self.model, self.world, self.device)
 
-    def plan_epochs(self, epochs: int) -> None:
+    def plan_epochs(self, epochs: int, cut_steps: int | None = None) -> None:
         """Train `epochs` epochs in all (a time budget's plan): cfg.epochs set to it and the current phase's
         schedule rebuilt for it, advanced to the current step, so that the rates from here on are those of a run
-        planned with `epochs` from its start."""
-        self.epochs = epochs
+        planned with `epochs` from its start.  `cut_steps`: a single epoch cut to that many steps (the budget
+        holds no whole one; no --freeze-epochs), its schedule over those steps."""
+        self.epochs, self.epoch_steps = epochs, cut_steps
         self.cfg = dataclasses.replace(self.cfg, epochs=epochs)
         if self.finetune is None:
-            self.scheduler = rebuild_scheduler(self.cfg, self.optimizer, self.steps_per_epoch, self.step)
+            self.scheduler = rebuild_scheduler(self.cfg, self.optimizer, cut_steps or self.steps_per_epoch, self.step)
         elif self.epoch > self.finetune.freeze_epochs:  # the frozen phase's schedule does not depend on the total
             self.scheduler = advance(self.finetune.scheduler(self.cfg, self.optimizer, self.steps_per_epoch, False),
                                      self.step - self.finetune.freeze_epochs * self.steps_per_epoch)
