@@ -2,7 +2,9 @@
 import json
 from pathlib import Path
 
-from cnnlab.bench.tasks import Measurement, markdown, summarize
+import pytest
+
+from cnnlab.bench.tasks import Measurement, cpu_bf16, markdown, summarize
 from cnnlab.cli import main
 
 
@@ -44,6 +46,18 @@ def test_time_to_threshold_and_ratios():
     rows = {r["entry"]: r for r in summarize(results)}
     assert rows["fast"]["ratio"] == 0.1 and rows["slow"]["ratio"] == 1.0
     assert "0.10×" in markdown(results)
+    assert " on x, 2 cores, torch 2, today." in markdown(results)  # results saved before the bf16 field
+    results["machine"]["cpu_bf16"] = "AVX-512 BF16, no AMX: fp32"
+    assert " on x (AVX-512 BF16, no AMX: fp32), 2 cores, torch 2, today." in markdown(results)
+
+
+@pytest.mark.parametrize("cpuinfo, text", [
+    ("vendor_id : GenuineIntel\nflags : avx512f avx512_bf16 amx_bf16 amx_tile\n", "AMX: bf16"),
+    ("vendor_id : GenuineIntel\nflags : avx512f avx512_bf16\n", "AVX-512 BF16, no AMX: fp32"),
+    ("vendor_id : AuthenticAMD\nflags : avx512f avx512_bf16\n", "AVX-512 BF16, no AMX: bf16"),
+    ("vendor_id : GenuineIntel\nflags : avx2\n", "no native bf16: fp32")])
+def test_bench_tables_say_what_the_cpu_has_for_bf16(cpuinfo, text):
+    assert cpu_bf16(cpuinfo) == text
 
 
 def test_course_table_shows_epochs_and_the_course_figures():

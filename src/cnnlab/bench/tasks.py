@@ -135,6 +135,21 @@ class Measurement:
         return None
 
 
+def cpu_bf16(cpuinfo: str | None = None) -> str:
+    """What the CPU has for bf16 (the recipes' speed depends on it 3-5x, README "bf16 where it pays") and the
+    precision `--precision auto` trains in there: e.g. 'AVX-512 BF16, no AMX: fp32'."""
+    from cnnlab.training.device import cpu_bf16_pays
+
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    flags = set(cpuinfo.split())
+    has = "AMX" if "amx_bf16" in flags else "AVX-512 BF16, no AMX" if "avx512_bf16" in flags else "no native bf16"
+    return f"{has}: {'bf16' if cpu_bf16_pays(cpuinfo) else 'fp32'}"
+
+
 def machine() -> dict:
     """CPU model, cores, torch version, GPU if any."""
     import torch
@@ -149,7 +164,7 @@ def machine() -> dict:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     info = {"cpu": cpu, "cores": cores, "torch": torch.__version__, "python": platform.python_version(),
-            "date": time.strftime("%Y-%m-%d")}
+            "date": time.strftime("%Y-%m-%d"), "cpu_bf16": cpu_bf16()}
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
@@ -347,8 +362,10 @@ def markdown(results: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     m = results["machine"]
     lines.append("")
-    lines.append(f"{results['task']} ({results['data']}{', smoke run' if results['smoke'] else ''}) on {m['cpu']}, "
-                 f"{m['cores']} cores, torch {m['torch']}, {m['date']}" + (f", GPU {m['gpu']}" if 'gpu' in m else "")
+    bf16 = f" ({m['cpu_bf16']})" if m.get("cpu_bf16") and "gpu" not in m else ""  # results before: none
+    lines.append(f"{results['task']} ({results['data']}{', smoke run' if results['smoke'] else ''}) on {m['cpu']}"
+                 f"{bf16}, {m['cores']} cores, torch {m['torch']}, {m['date']}"
+                 + (f", GPU {m['gpu']}" if 'gpu' in m else "")
                  + ". Final acc: the test split (FER2013: PublicTest, never tuned on), else the validation split."
                  + ("" if results.get("track_test", True) else " s to X%: when an epoch's validation accuracy "
                     "first reached X (the test split is scored once, at the end)."))
