@@ -134,3 +134,27 @@ def test_ablation_scores_tta_variants_from_the_recipes_run_without_training_agai
     table = capsys.readouterr().out
     assert "| fast recipe |" in table and "0.9000" in table
     assert "| no TTA | the recipe's runs, scored again in" in table and "0.8800" in table
+
+
+def test_ablation_tries_bf16_where_the_recipe_already_trains_in_fp32(monkeypatch, capsys):
+    import importlib.util
+    import subprocess
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "ablation.py"
+    spec = importlib.util.spec_from_file_location("ablation_script", path)
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    calls = []
+
+    def fake_run(argv, **kwargs):
+        calls.append(argv[3:])
+        return subprocess.CompletedProcess(argv, 0, f"run_dir runs/ablation/run{len(calls)}\ntest_acc 0.9900\n", "")
+
+    monkeypatch.setattr(ablation.subprocess, "run", fake_run)
+    monkeypatch.setattr(ablation, "cpu_bf16_pays", lambda: False)  # e.g. an Intel CPU without AMX
+    monkeypatch.setattr(sys, "argv", ["ablation.py", "--repeats", "1", "--only", "fp32 instead of bf16 autocast"])
+    ablation.main()
+    assert calls[1][-2:] == ["--precision", "bf16"] and "--precision" not in calls[0]
+    table = capsys.readouterr().out
+    assert "| bf16 autocast instead of fp32 |" in table and "fp32 instead of bf16" not in table

@@ -261,3 +261,16 @@ def test_batches_carry_each_images_index_in_the_split(mini):
         assert torch.equal(raw, split.images[idx]) and torch.equal(y, split.labels[idx])
         seen.append(idx)
     assert sorted(torch.cat(seen).tolist()) == list(range(300))
+
+
+@pytest.mark.parametrize("schedule, refused", [("onecycle", True), ("cosine", True), ("linear", True),
+                                               ("constant", False)])
+def test_resuming_with_other_epochs_refuses_schedules_that_would_stretch(schedule, refused):
+    """A linear schedule rebuilt for more epochs than it ran would raise a rate that had reached 0 again."""
+    state = SimpleNamespace(load_state_dict=lambda resume: None)
+    cfg = TrainConfig(data="mnist-mini", epochs=5, schedule=schedule)
+    if refused:
+        with pytest.raises(ValueError, match=f"{schedule} schedule was planned for 2 epochs; resume it with --epochs 2"):
+            loop.restore(state, {"config": {"epochs": 2}}, cfg)
+    else:
+        loop.restore(state, {"config": {"epochs": 2}}, cfg)

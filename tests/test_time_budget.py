@@ -164,7 +164,7 @@ def test_a_budget_that_holds_no_whole_epoch_cuts_epoch_1_to_the_steps_that_fit()
     budget.first_step = time.perf_counter() - 1.0  # steps 2-11 took 1 s: 0.1 s per step, 10 s per epoch
     assert budget.plan_from_steps(11) == 1
     margin = RESULTS_SECONDS + SAFETY * 10
-    assert budget.cut_steps == pytest.approx(11 + (10 - 2 - margin) / 0.1, abs=2) and budget.cut_steps < 100
+    assert budget.cut_steps == pytest.approx(11 + (10 - 2 - margin) / 0.1, abs=5) and budget.cut_steps < 100
     assert budget.ends == pytest.approx(10 - 0.1, abs=0.15) and budget.ends <= 10
     assert not budget.replan_due(1)  # the cut epoch is the run's last
     assert budget.note("estimated").startswith(f"time budget 10s: 1 epoch planned, cut to {budget.cut_steps} of "
@@ -177,19 +177,6 @@ def test_a_budget_that_holds_no_whole_epoch_cuts_epoch_1_to_the_steps_that_fit()
                         scored_images=0, final_images=0, min_epochs=2)
     frozen.first_step = time.perf_counter() - 1.0
     assert frozen.plan_from_steps(11) == 2 and frozen.cut_steps is None  # --freeze-epochs: whole epochs
-
-
-def test_a_run_whose_budget_holds_no_whole_epoch_ends_on_time_with_its_rates_annealed(tmp_path):
-    out, rates = io.StringIO(), Rates(tmp_path / "unused")
-    result = train(TrainConfig(data="mnist-mini", batch_size=4, model="cnn", threads=1, val_split=0.1,
-                               time="8s", runs_dir=str(tmp_path / "runs")), [Console(stream=out, bar=False), rates])
-    text = out.getvalue()
-    cut = re.search(r"time budget 8s: 1 epoch planned, cut to (\d+) of its (\d+) steps", text)
-    assert cut and 11 < int(cut.group(1)) < int(cut.group(2)) == 1350, text
-    assert len(result.fit.history) == result.fit.epochs == 1 and result.seconds < 8 * 1.15 + 1.0, text
-    assert result.fit.history[0]["lr"] == pytest.approx(1e-3 / 1000, rel=1e-6)  # one-cycle's final rate: annealed
-    assert "epoch planned (" not in text  # no later plan of a whole epoch
-    assert max(rates.rates) > 0.8e-3  # the cut steps' one-cycle reached its peak (1e-3) before annealing
 
 
 def test_max_epochs_caps_every_plan_and_the_note_says_so():
@@ -279,6 +266,29 @@ def test_a_timed_run_resumes_the_epochs_it_planned(timed, capsys):
     assert f"note      time budget 8s: the resumed run continues the {planned} epochs it planned" in out
     assert "planned (" not in out  # no new plan
     assert len((run / "history.csv").read_text().splitlines()) == 1 + planned
+
+
+class SlowSteps(Rates):
+    """Rates, with every step made at least 10 ms slower (0.1 s per LOG_EVERY steps), so that on any machine the
+    1,350 steps of an epoch overrun the budget below."""
+
+    def on_batch_end(self, state, logs):
+        super().on_batch_end(state, logs)
+        time.sleep(0.1)
+
+
+def test_a_run_whose_budget_holds_no_whole_epoch_ends_on_time_with_its_rates_annealed(tmp_path):
+    out, rates = io.StringIO(), SlowSteps(tmp_path / "unused")
+    result = train(TrainConfig(data="mnist-mini", batch_size=4, model="cnn", threads=1, val_split=0.1, device="cpu",
+                               time="8s", runs_dir=str(tmp_path / "runs")), [Console(stream=out, bar=False), rates])
+    text = out.getvalue()
+    cut = re.search(r"time budget 8s: 1 epoch planned, cut to (\d+) of its (\d+) steps", text)
+    assert cut and 11 < int(cut.group(1)) < int(cut.group(2)) == 1350, text
+    assert len(result.fit.history) == result.fit.epochs == 1 and result.seconds < 8 * 1.15 + 1.0, text
+    assert result.fit.history[0]["lr"] == pytest.approx(1e-3 / 1000, rel=1e-6)  # one-cycle's final rate: annealed
+    assert "epoch planned (" not in text  # no later plan of a whole epoch
+    peak = rates.rates.index(max(rates.rates))  # the cut steps' one-cycle: up to its peak, then down
+    assert 0 < peak < len(rates.rates) - 1 and all(a >= b for a, b in zip(rates.rates[peak:], rates.rates[peak + 1:]))
 
 
 def test_classifier_fit_plans_its_epochs_within_a_time_budget(mini):

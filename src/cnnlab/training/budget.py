@@ -15,10 +15,10 @@ took is already spent.  The plans come from measured time, never from guesses ab
 
 Each plan is a whole number of epochs (at least 1; a fractional last epoch would cut the annealing short) and
 rebuilds the learning-rate schedule for it from the current step (TrainState.plan_epochs), so the rates are those
-of a run planned with that many epochs from the start.  One exception: when the first plan finds that even one
-whole epoch would overrun the budget (a slow CPU, a large data set), it plans epoch 1 cut to the steps that fit,
-and the schedule over those steps, so that the run still ends on time (without --freeze-epochs or progressive
-resizing, whose first epochs must run whole).  A margin is kept for the final scoring (val and test in
+of a run planned with that many epochs from the start.  One exception: when the first plan (at step PLAN_STEPS + 1 of
+epochs longer than that) finds that even one whole epoch would overrun the budget (a slow CPU, a large data set),
+it plans epoch 1 cut to the steps that fit, and the schedule over those steps, so that the run still ends on time
+(without --freeze-epochs or progressive resizing, whose first epochs must run whole); the cut is not revised.  A margin is kept for the final scoring (val and test in
 fp32, with and without TTA), estimated from the validation time measured.  Should later epochs run slower than
 measured (a busy machine), the plan is shortened at the end of the epoch where the epochs left, at the pace since
 the last plan, would overrun: a shorter schedule from there anneals the rate to its end, where stopping would not.
@@ -171,7 +171,7 @@ class TimeBudget:
     def replan_due(self, epoch: int) -> bool:
         """After an epoch (scored and saved): whether the plan is made again now (not after a cut epoch 1: the
         run ends there)."""
-        return self.cut_steps is None and epoch in self.replan_epochs or (epoch == 2 and self.planned >= STEADY_PLAN)
+        return self.cut_steps is None and (epoch in self.replan_epochs or (epoch == 2 and self.planned >= STEADY_PLAN))
 
     def plan_from_epoch(self, epoch: int) -> int:
         """A plan at the end of `epoch` (trained, scored, saved), from its measured length; the first epoch's

@@ -83,8 +83,9 @@ class Console(Callback):
         for note in notes[self.noted:]:
             if not self.quiet:
                 self.say(f"note      {note}")
-            if self.bar is not None:  # the planned number of epochs
+            if self.bar is not None:  # the planned number of epochs (and a cut epoch's steps)
                 self.bar.set_description(f"epoch {state.epoch}/{state.epochs}", refresh=False)
+                self.bar.total = getattr(state, "epoch_steps", None) or self.bar.total
         self.noted = len(notes)
 
     def on_batch_end(self, state, logs: BatchLogs) -> None:

@@ -24,12 +24,15 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def cpu_bf16_pays(cpuinfo: str | None = None) -> bool:
     """True when bf16 autocast makes training and scoring faster on this CPU, from `/proc/cpuinfo` (`cpuinfo`: its
-    text, for tests): Intel or AMD CPUs with AMX (`amx_bf16`), and AMD CPUs with AVX-512 BF16 (Zen 4 and later).
+    text, for tests): CPUs with AMX (`amx_bf16`: Intel Sapphire Rapids and later), and AMD CPUs with AVX-512 BF16
+    (Zen 4 and later).
 
     Measured with torch 2.13's oneDNN on 2 cores (README, "bf16 where it pays"): with AMX a whitenet-m training step
     ran 2.3x faster in bf16; on an AMD EPYC with AVX-512 BF16 the fast MNIST recipe 1.16x faster; on an Intel Xeon
-    with AVX-512 BF16 but no AMX, bf16 trained no faster (whitenet, digitnet) or slower (cnn 1.4x, resnet20 1.2x,
-    resnet-photo 1.5x) and scored 1.2-1.4x slower, so there it stays in fp32.  Other CPUs (ARM included): fp32.
+    with AVX-512 BF16 but no AMX, bf16 trained about as fast (whitenet, whitenet-m, fastcnn-patch) or slower
+    (digitnet 1.1x, resnet20 1.2x, cnn 1.4x, resnet-photo 1.5x) and scored 1.2-1.4x slower (fastcnn-patch 1.09x
+    faster), and a whole CIFAR-10 epoch ran 1.36x faster in fp32, so there it stays in fp32.  Other CPUs (ARM
+    included): fp32.
     """
     if cpuinfo is None:
         try:

@@ -138,7 +138,7 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
             meter.add(loss, logits, y)
             if step % LOG_EVERY == 0 or step == batches.steps or step == state.epoch_steps:
                 stop_if_not_finite(meter, state, cfg, step, world)
-                callbacks.on_batch_end(state, meter.logs(state.epoch, step, batches.steps))
+                callbacks.on_batch_end(state, meter.logs(state.epoch, step, state.epoch_steps or batches.steps))
             if step == state.epoch_steps:  # a time budget that holds no whole epoch cut this one short
                 break
         row, seen, train_seconds = meter.summary(state.epoch, state.optimizer.param_groups[-1]["lr"], world)
@@ -227,7 +227,7 @@ def stop_if_not_finite(meter: EpochMeter, state: TrainState, cfg: TrainConfig, s
 def restore(state: TrainState, resume: dict, cfg: TrainConfig) -> None:
     """Continue from a last.pt: refuses to stretch a schedule that was planned for another number of epochs."""
     planned = resume["config"]["epochs"]
-    if planned != cfg.epochs and cfg.schedule in ("onecycle", "cosine"):
+    if planned != cfg.epochs and cfg.schedule in ("onecycle", "cosine", "linear"):
         raise ValueError(f"this run's {cfg.schedule} schedule was planned for {planned} epochs; resume it with "
                          f"--epochs {planned}, or start a new run (a {cfg.schedule} schedule cannot be stretched)")
     state.load_state_dict(resume)
