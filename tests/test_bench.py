@@ -106,16 +106,22 @@ def test_faces_benches_time_the_users_command_and_take_the_curve_from_validation
     assert "validation accuracy" not in markdown({**results, "track_test": True})
 
 
-def test_ablation_scores_tta_variants_from_the_recipes_run_without_training_again(monkeypatch, capsys):
+@pytest.fixture
+def ablation():
+    """bench/ablation.py, loaded as a module."""
     import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ablation_script",
+                                                  Path(__file__).resolve().parents[1] / "bench" / "ablation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ablation_scores_tta_variants_from_the_recipes_run_without_training_again(ablation, monkeypatch, capsys):
     import subprocess
     import sys
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "ablation.py"
-    spec = importlib.util.spec_from_file_location("ablation_script", path)
-    ablation = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ablation)
     calls = []
 
     def fake_run(argv, **kwargs):  # a `cnnlab train` prints its run dir and val_acc; `cnnlab evaluate` its val_acc
@@ -136,15 +142,10 @@ def test_ablation_scores_tta_variants_from_the_recipes_run_without_training_agai
     assert "| no TTA | the recipe's runs, scored again in" in table and "0.8800" in table
 
 
-def test_ablation_tries_bf16_where_the_recipe_already_trains_in_fp32(monkeypatch, capsys):
-    import importlib.util
+def test_ablation_tries_bf16_where_the_recipe_already_trains_in_fp32(ablation, monkeypatch, capsys):
     import subprocess
     import sys
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "ablation.py"
-    spec = importlib.util.spec_from_file_location("ablation_script", path)
-    ablation = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ablation)
     calls = []
 
     def fake_run(argv, **kwargs):
