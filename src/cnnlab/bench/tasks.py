@@ -138,13 +138,9 @@ class Measurement:
 def cpu_bf16(cpuinfo: str | None = None) -> str:
     """What the CPU has for bf16 (the recipes' speed depends on it 3-5x, README "bf16 where it pays") and the
     precision `--precision auto` trains in there: e.g. 'AVX-512 BF16, no AMX: fp32'."""
-    from cnnlab.training.device import cpu_bf16_pays
+    from cnnlab.training.device import cpu_bf16_pays, read_cpuinfo
 
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            cpuinfo = ""
+    cpuinfo = read_cpuinfo() if cpuinfo is None else cpuinfo
     flags = set(cpuinfo.split())
     has = "AMX" if "amx_bf16" in flags else "AVX-512 BF16, no AMX" if "avx512_bf16" in flags else "no native bf16"
     return f"{has}: {'bf16' if cpu_bf16_pays(cpuinfo) else 'fp32'}"
@@ -154,17 +150,14 @@ def machine() -> dict:
     """CPU model, cores, torch version, GPU if any."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from cnnlab.training.device import read_cpuinfo
+
+    cpuinfo = read_cpuinfo()
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")]
+    cpu = models[0] if models else platform.processor() or platform.machine()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     info = {"cpu": cpu, "cores": cores, "torch": torch.__version__, "python": platform.python_version(),
-            "date": time.strftime("%Y-%m-%d"), "cpu_bf16": cpu_bf16()}
+            "date": time.strftime("%Y-%m-%d"), "cpu_bf16": cpu_bf16(cpuinfo)}
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info

@@ -22,6 +22,14 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+def read_cpuinfo() -> str:
+    """The text of /proc/cpuinfo, or "" where there is none (macOS, Windows)."""
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
 def cpu_bf16_pays(cpuinfo: str | None = None) -> bool:
     """True when bf16 autocast makes training and scoring faster on this CPU, from `/proc/cpuinfo` (`cpuinfo`: its
     text, for tests): CPUs with AMX (`amx_bf16`: Intel Sapphire Rapids and later), and AMD CPUs with AVX-512 BF16
@@ -34,12 +42,7 @@ def cpu_bf16_pays(cpuinfo: str | None = None) -> bool:
     faster), and a whole CIFAR-10 epoch ran 1.36x faster in fp32, so there it stays in fp32.  Other CPUs (ARM
     included): fp32.
     """
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return False
-    flags = set(cpuinfo.split())
+    flags = set((read_cpuinfo() if cpuinfo is None else cpuinfo).split())
     return "amx_bf16" in flags or ("avx512_bf16" in flags and "AuthenticAMD" in flags)
 
 
