@@ -118,18 +118,19 @@ def _budget(seconds, elapsed, min_epochs=1):
 
 
 def test_a_plan_fills_the_budget_less_the_final_margin_and_stops_an_overrun():
-    budget = _budget(10, elapsed=2)
+    budget = _budget(9.9, elapsed=2)
     budget.epoch_seconds = 1.0
-    margin = RESULTS_SECONDS + SAFETY * 10
-    assert budget._plan(time.perf_counter(), 1, 0.0) == 1 + int((10 - 2 - margin) // 1)
-    assert budget.ends == pytest.approx(2 + (budget.planned - 1) + margin, abs=0.05) and budget.ends <= 10
+    margin = RESULTS_SECONDS + SAFETY * 9.9  # 7.2 s left: 7 epochs, and 2 steps (under MIN_CUT) are not worth one
+    assert budget._plan(time.perf_counter(), 1, 0.0) == 1 + int((9.9 - 2 - margin) // 1) and budget.cut_steps is None
+    assert budget.ends == pytest.approx(2 + (budget.planned - 1) + margin, abs=0.05) and budget.ends <= 9.9
     planned, planned_at, started = budget.planned, budget.planned_at, budget.started
     budget.started, budget.planned_at = started - 1, planned_at - 1  # epoch 2 took 1 s, as planned
     assert not budget.overdue(2) and budget.pace(2) == pytest.approx(1.0, abs=0.05)
     budget.started, budget.planned_at = started - 2, planned_at - 2  # it took 2 s: the epochs left would overrun
     assert budget.overdue(2) and not budget.overdue(planned)
-    shorter = budget.plan_shorter(2)  # the time left, at 2 s per epoch
-    assert shorter == 2 + int((10 - 4 - margin) // 2) < planned
+    shorter = budget.plan_shorter(2)  # the time left (5.2 s), at 2 s per epoch: 2 whole, and 6 steps of 0.2 s
+    assert shorter == 2 + int((9.9 - 4 - margin) // 2) + 1 < planned and budget.cut_steps in (5, 6)
+    assert budget.ends == pytest.approx(9.9, abs=0.25) and budget.ends <= 9.9
     late = _budget(10, elapsed=12, min_epochs=2)  # the data took the whole budget: the least that can run
     late.epoch_seconds = 1.0
     assert late._plan(time.perf_counter(), 1, 0.0) == 2
@@ -146,8 +147,9 @@ def test_a_plan_made_in_a_slow_spell_grows_again_in_its_first_quarter_only():
     assert not budget.ahead(2)
     budget.started, budget.planned_at = started - 2, planned_at - 2  # epochs 2 and 3 in 1 s each
     assert budget.ahead(3) and not budget.overdue(3)
-    longer = budget.plan_longer(3)  # the time left, at 1 s per epoch
-    assert longer == 3 + int((40 - 4 - margin) // 1) > planned and budget.ends <= 40
+    longer = budget.plan_longer(3)  # the time left, at 1 s per epoch: 34 whole ones, and 0.7 s for 7 steps
+    assert longer == 3 + int((40 - 4 - margin) // 1) + 1 > planned and budget.cut_steps in (6, 7)
+    assert budget.ends <= 40
     budget.started, budget.planned_at, budget.planned_done = started - 2, planned_at - 2, 1
     budget.planned = 11  # epoch 3 of 11 is past one-cycle's peak (25%): the falling rates are not raised again
     assert not budget.ahead(3)
@@ -171,12 +173,70 @@ def test_a_budget_that_holds_no_whole_epoch_cuts_epoch_1_to_the_steps_that_fit()
                                                "its 100 steps (a whole one, 10.0 s estimated, would overrun)")
     roomy = TimeBudget("20s", 20.0, time.perf_counter() - 2, steps_per_epoch=100, batch_size=10,
                        scored_images=0, final_images=0)
-    roomy.first_step = time.perf_counter() - 1.0
-    assert roomy.plan_from_steps(11) == 1 and roomy.cut_steps is None  # one whole epoch fits: not cut
+    roomy.first_step = time.perf_counter() - 1.0  # epoch 1 fits whole; the 8.2 s it leaves hold 82 steps of epoch 2
+    assert roomy.plan_from_steps(11) == 2 and roomy.cut_steps in (81, 82)
+    assert roomy.note("estimated").startswith(f"time budget 20s: 2 epochs planned, the last cut to {roomy.cut_steps} "
+                                              "of its 100 steps (10.0 s/epoch estimated), ends ≈ ")
+    assert roomy.replan_due(1) and not roomy.replan_due(2)  # the cut epoch is the run's last
     frozen = TimeBudget("10s", 10.0, time.perf_counter() - 2, steps_per_epoch=100, batch_size=10,
                         scored_images=0, final_images=0, min_epochs=2)
     frozen.first_step = time.perf_counter() - 1.0
     assert frozen.plan_from_steps(11) == 2 and frozen.cut_steps is None  # --freeze-epochs: whole epochs
+
+
+def test_what_the_whole_epochs_leave_goes_to_a_cut_last_epoch_worth_a_scoring():
+    budget = TimeBudget("10.5s", 10.5, time.perf_counter() - 2, steps_per_epoch=10, batch_size=10,
+                        scored_images=100, final_images=0)
+    budget.epoch_seconds = 1.0  # 0.8 s of training (10 steps) and 0.2 s of validation (100 images at 2 ms)
+    margin = RESULTS_SECONDS + SAFETY * 10.5
+    left = 10.5 - 2 - margin  # 7.79 s: 7 whole epochs, then 0.79 s: a scoring and 7 steps of 0.08 s
+    assert budget._plan(time.perf_counter(), 1, 0.002) == 1 + 7 + 1 and budget.cut_steps == 7
+    assert budget.ends == pytest.approx(2 + 7 + 0.2 + 7 * 0.08 + margin, abs=0.05) and budget.ends <= 10.5
+    assert budget.note("measured").startswith("time budget 10.5s: 9 epochs planned, the last cut to 7 of its 10 "
+                                              "steps (1.0 s/epoch measured)")
+    assert budget.projected_end(1, 1.0) == pytest.approx(budget.ends, abs=0.05)  # the cut epoch costs its steps
+    assert not budget.overdue(1)  # on pace
+    budget.started -= left - 7 - 0.2 - 0.1  # 0.3 s left after 7 epochs: 1 step (< MIN_CUT × 10) is not worth a scoring
+    assert budget._plan(time.perf_counter(), 1, 0.002) == 8 and budget.cut_steps is None
+    for whole in (dict(min_epochs=2), dict(max_epochs=8)):  # --freeze-epochs, or --max-epochs reached: no cut
+        other = TimeBudget("10.5s", 10.5, time.perf_counter() - 2, steps_per_epoch=10, batch_size=10,
+                           scored_images=100, final_images=0, **whole)
+        other.epoch_seconds = 1.0
+        assert other._plan(time.perf_counter(), 1, 0.002) == 8 and other.cut_steps is None
+    resized = TimeBudget("10.5s", 10.5, time.perf_counter() - 2, steps_per_epoch=10, batch_size=10,
+                         scored_images=100, final_images=0, cost=lambda epoch, epochs: 1.0)
+    resized.epoch_seconds = 1.0  # progressive resizing: whole epochs (each at its size)
+    assert resized._plan(time.perf_counter(), 1, 0.002) == 8 and resized.cut_steps is None
+
+
+class CutLast(Callback):
+    """Plans 3 epochs, the last cut to 4 steps (what a time budget does), and keeps the run as it was after epoch 2."""
+
+    def __init__(self, keep):
+        self.keep, self.steps = keep, None
+
+    def on_train_begin(self, state):
+        state.plan_epochs(3, 4)
+
+    def on_epoch_end(self, state, metrics):
+        if state.epoch == 2:
+            shutil.copytree(state.cfg.runs_dir, self.keep)
+
+    def on_train_end(self, state):
+        self.steps = (state.steps_per_epoch, state.step)
+
+
+def test_a_cut_last_epoch_trains_its_steps_ends_the_schedule_and_resumes_so(tmp_path, capsys):
+    cut = CutLast(tmp_path / "after-epoch-2")
+    result = train(TrainConfig(**SMALL, epochs=3, schedule="linear", runs_dir=str(tmp_path / "runs")), [cut])
+    per_epoch, steps = cut.steps
+    assert per_epoch > 4 and steps == 2 * per_epoch + 4 and len(result.fit.history) == 3
+    assert result.fit.history[-1]["lr"] == 0.0  # the linear schedule reached its end at the cut's last step
+    assert torch.load(result.run_dir / "last.pt", weights_only=True)["epoch_steps"] == 4
+    run = next((tmp_path / "after-epoch-2").iterdir())
+    assert main(["train", "--resume", str(run)]) == 0, capsys.readouterr().err  # the schedule rebuilt for the cut
+    last = torch.load(run / "last.pt", weights_only=True)
+    assert (last["epoch"], last["step"], last["history"][-1]["lr"]) == (3, steps, 0.0)
 
 
 def test_max_epochs_caps_every_plan_and_the_note_says_so():
@@ -269,22 +329,22 @@ def test_a_timed_run_resumes_the_epochs_it_planned(timed, capsys):
 
 
 class SlowSteps(Rates):
-    """Rates, with every step made at least 10 ms slower (0.1 s per LOG_EVERY steps), so that on any machine the
-    1,350 steps of an epoch overrun the budget below."""
+    """Rates, with every step made at least 20 ms slower (0.2 s per LOG_EVERY steps), so that on any machine the
+    1,350 steps of an epoch (27 s or more) overrun the budget below, and on a slow one still leave steps to cut."""
 
     def on_batch_end(self, state, logs):
         super().on_batch_end(state, logs)
-        time.sleep(0.1)
+        time.sleep(0.2)
 
 
 def test_a_run_whose_budget_holds_no_whole_epoch_ends_on_time_with_its_rates_annealed(tmp_path):
     out, rates = io.StringIO(), SlowSteps(tmp_path / "unused")
     result = train(TrainConfig(data="mnist-mini", batch_size=4, model="cnn", threads=1, val_split=0.1, device="cpu",
-                               time="8s", runs_dir=str(tmp_path / "runs")), [Console(stream=out, bar=False), rates])
+                               time="15s", runs_dir=str(tmp_path / "runs")), [Console(stream=out, bar=False), rates])
     text = out.getvalue()
-    cut = re.search(r"time budget 8s: 1 epoch planned, cut to (\d+) of its (\d+) steps", text)
+    cut = re.search(r"time budget 15s: 1 epoch planned, cut to (\d+) of its (\d+) steps", text)
     assert cut and 11 < int(cut.group(1)) < int(cut.group(2)) == 1350, text
-    assert len(result.fit.history) == result.fit.epochs == 1 and result.seconds < 8 * 1.15 + 1.0, text
+    assert len(result.fit.history) == result.fit.epochs == 1 and result.seconds < 15 * 1.1 + 1.0, text
     assert result.fit.history[0]["lr"] == pytest.approx(1e-3 / 1000, rel=1e-6)  # one-cycle's final rate: annealed
     assert "epoch planned (" not in text  # no later plan of a whole epoch
     peak = rates.rates.index(max(rates.rates))  # the cut steps' one-cycle: up to its peak, then down

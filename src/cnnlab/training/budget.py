@@ -13,12 +13,15 @@ took is already spent.  The plans come from measured time, never from guesses ab
    costs (the first kernels of each shape, the first scoring and checkpoint) weigh most (mnist-2conv on 500
    images: epoch 1 0.77 s, the next ones 0.34 s), and epoch 2 still ends before one-cycle's peak (25%).
 
-Each plan is a whole number of epochs (at least 1; a fractional last epoch would cut the annealing short) and
-rebuilds the learning-rate schedule for it from the current step (TrainState.plan_epochs), so the rates are those
-of a run planned with that many epochs from the start.  One exception: when the first plan (at step PLAN_STEPS + 1 of
-epochs longer than that) finds that even one whole epoch would overrun the budget (a slow CPU, a large data set),
-it plans epoch 1 cut to the steps that fit, and the schedule over those steps, so that the run still ends on time
-(without --freeze-epochs or progressive resizing, whose first epochs must run whole); the cut is not revised.  A margin is kept for the final scoring (val and test in
+Each plan is a number of epochs (at least 1) and rebuilds the learning-rate schedule for it from the current step
+(TrainState.plan_epochs), so the rates are those of a run planned with that length from the start.  What the whole
+epochs leave of the budget goes to one more epoch cut to the steps that fit, when that is at least MIN_CUT of an
+epoch's steps (a smaller piece would cost a validation scoring for little training); the schedule then ends with its
+last step, annealed as in any other plan.  On a slow CPU or a large data set that is much of the budget: a 3-minute
+budget that holds 1.9 epochs would otherwise leave 45% of it unused.  When the first plan (at step PLAN_STEPS + 1 of
+epochs longer than that) finds that even one whole epoch would overrun the budget, it cuts epoch 1 itself, and the
+run ends there.  Without --freeze-epochs or progressive resizing, whose epochs must run whole (their schedules and
+sizes are set per epoch).  A margin is kept for the final scoring (val and test in
 fp32, with and without TTA), estimated from the validation time measured.  Should later epochs run slower than
 measured (a busy machine), the plan is shortened at the end of the epoch where the epochs left, at the pace since
 the last plan, would overrun: a shorter schedule from there anneals the rate to its end, where stopping would not.
@@ -44,6 +47,7 @@ STEADY_PLAN = 8  # epochs planned from which epoch 2 is measured again
 FORWARD_SHARE = 1 / 3  # an evaluated image costs about a third of a trained one (forward only, no backward)
 RESULTS_SECONDS = 0.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring
 SAFETY = 0.02  # share of the budget kept back for what was not measured (process exit, jitter)
+MIN_CUT = 0.25  # the least share of an epoch's steps worth a cut last epoch (it costs a whole validation scoring)
 # the final scoring runs in fp32: resnet20 scoring 2,000 32×32 images with 1 thread on a CPU with native bf16
 # took 1.33 s in bf16, 3.18 s in fp32 (GPUs: about 2×); where bf16 does not pay, auto trains in fp32
 # (factor 1; device.cpu_bf16_pays)
@@ -110,7 +114,7 @@ class TimeBudget:
     ends: float = 0.0  # the last plan's predicted end, seconds from the start
     cost: Callable[[int, int], float] | None = None  # (epoch, epochs) → its cost over a full-size epoch's
     costs: dict[int, float] = field(default_factory=dict)  # the cost each epoch trained at (epoch_begin records it)
-    cut_steps: int | None = None  # the first plan's steps of epoch 1 when a whole one would overrun, else None
+    cut_steps: int | None = None  # the steps of the plan's last epoch when it is cut short, else None
 
     @classmethod
     def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
@@ -151,15 +155,21 @@ class TimeBudget:
         self.epoch_seconds = per_step * self.steps_per_epoch / self.costs.get(1, 1.0) + per_image * self.scored_images
         rest = per_step * (self.steps_per_epoch - step) + per_image * self.scored_images  # of epoch 1
         planned = self._plan(now + rest, 1, per_image)
-        self.cut_steps = self._cut(now, step, per_step) if planned == 1 else None
+        if planned == 1:  # not even epoch 1 may fit
+            self.cut_steps = self._cut(now, step, per_step)
         return planned
+
+    @property
+    def cuttable(self) -> bool:
+        """Whether an epoch may be cut short: not with --freeze-epochs or progressive resizing."""
+        return self.min_epochs == 1 and self.cost is None
 
     def _cut(self, now: float, step: int, per_step: float) -> int | None:
         """The steps of epoch 1 (at least `step`, those done) that end the run on time when the whole epoch would
         not, then the validation scoring and the final margin; None when it fits, or must run whole (a frozen
         phase first, or progressive resizing).  Sets `ends` for the cut epoch."""
-        if self.ends <= self.seconds or self.min_epochs > 1 or self.cost is not None or per_step <= 0:
-            return None
+        if self.ends <= self.seconds or not self.cuttable or per_step <= 0:
+            return self.cut_steps
         scoring = self.per_image * self.scored_images
         left = self.started + self.seconds - self.final_seconds - scoring - now
         steps = step + max(0, math.floor(left / per_step))
@@ -169,9 +179,10 @@ class TimeBudget:
         return steps
 
     def replan_due(self, epoch: int) -> bool:
-        """After an epoch (scored and saved): whether the plan is made again now (not after a cut epoch 1: the
+        """After an epoch (scored and saved): whether the plan is made again now (not after a cut last epoch: the
         run ends there)."""
-        return self.cut_steps is None and (epoch in self.replan_epochs or (epoch == 2 and self.planned >= STEADY_PLAN))
+        ended = self.cut_steps is not None and epoch >= self.planned
+        return not ended and (epoch in self.replan_epochs or (epoch == 2 and self.planned >= STEADY_PLAN))
 
     def plan_from_epoch(self, epoch: int) -> int:
         """A plan at the end of `epoch` (trained, scored, saved), from its measured length; the first epoch's
@@ -189,7 +200,8 @@ class TimeBudget:
         return self._plan(now, epoch, per_image)
 
     def _plan(self, free_at: float, done: int, per_image: float, at_most: int | None = None) -> int:
-        """Epochs in all: `done` (ending at `free_at`) plus as many whole ones as fit before the final margin."""
+        """Epochs in all: `done` (ending at `free_at`) plus as many whole ones as fit before the final margin, and
+        one cut to the steps that fit in what they leave (`cut_steps`; None when under MIN_CUT of an epoch)."""
         final = per_image * self.final_images * self.final_factor + RESULTS_SECONDS + SAFETY * self.seconds
         self.final_seconds, self.per_image, self.planned_at, self.planned_done = final, per_image, free_at, done
         left = self.started + self.seconds - final - free_at
@@ -204,6 +216,14 @@ class TimeBudget:
                     (low, mid - 1)
             more = low - done
         self.planned = max(self.min_epochs, min(done + max(0, more), cap))
+        self.cut_steps = None
+        spare = left - self._seconds(done + 1, self.planned, self.planned, self.epoch_seconds)
+        if self.cuttable and self.planned < cap and self.epoch_seconds > 0:  # what the whole epochs leave
+            scoring = min(self.epoch_seconds, per_image * self.scored_images)
+            per_step = (self.epoch_seconds - scoring) / self.steps_per_epoch
+            steps = math.floor((spare - scoring) / per_step) if per_step > 0 else 0
+            if MIN_CUT * self.steps_per_epoch <= steps < self.steps_per_epoch:
+                self.planned, self.cut_steps = self.planned + 1, steps
         self.ends = free_at + self._seconds(done + 1, self.planned, self.planned, self.epoch_seconds) + final - \
             self.started
         return self.planned
@@ -218,8 +238,12 @@ class TimeBudget:
         epoch's validation scoring plus its training at its own size's cost."""
         if last < first:
             return 0.0
-        if self.cost is None:
-            return (last - first + 1) * full_epoch
+        if self.cost is None:  # less the steps a cut last epoch leaves out
+            unused = 0.0
+            if self.cut_steps is not None and first <= self.planned <= last:
+                fixed = min(full_epoch, self.epoch_scoring)
+                unused = (full_epoch - fixed) * (1 - self.cut_steps / self.steps_per_epoch)
+            return (last - first + 1) * full_epoch - unused
         fixed = min(full_epoch, self.epoch_scoring)
         return sum(fixed + (full_epoch - fixed) * self.cost(e, epochs) for e in range(first, last + 1))
 
@@ -274,9 +298,13 @@ class TimeBudget:
         """The console line of a plan, e.g. 'time budget 3m: 7 epochs planned (25.1 s/epoch measured), ends
         ≈ 2m57s'."""
         capped = " (--max-epochs)" if self.planned == self.max_epochs else ""
-        if self.cut_steps is not None:
+        if self.cut_steps is not None and self.planned == 1:
             return (f"time budget {self.text}: 1 epoch planned, cut to {self.cut_steps} of its {self.steps_per_epoch} "
                     f"steps (a whole one, {self.epoch_seconds:.1f} s {measured}, would overrun), ends ≈ "
+                    f"{format_duration(self.ends)}")
+        if self.cut_steps is not None:
+            return (f"time budget {self.text}: {self.planned} epochs planned{capped}, the last cut to {self.cut_steps} "
+                    f"of its {self.steps_per_epoch} steps ({self.epoch_seconds:.1f} s/epoch {measured}), ends ≈ "
                     f"{format_duration(self.ends)}")
         return (f"time budget {self.text}: {self.planned} epoch{'s' if self.planned != 1 else ''} planned{capped} "
                 f"({self.epoch_seconds:.1f} s/epoch {measured}), ends ≈ {format_duration(self.ends)}")

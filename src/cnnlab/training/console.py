@@ -74,7 +74,8 @@ class Console(Callback):
                 from tqdm.auto import tqdm
             else:
                 from tqdm import tqdm
-            self.bar = tqdm(total=state.steps_per_epoch, desc=f"epoch {state.epoch}/{state.epochs}", unit="step",
+            steps = state.steps_in(state.epoch) if hasattr(state, "steps_in") else state.steps_per_epoch
+            self.bar = tqdm(total=steps, desc=f"epoch {state.epoch}/{state.epochs}", unit="step",
                             file=self.stream, leave=False, dynamic_ncols=True)
 
     def say_notes(self, state) -> None:
@@ -85,7 +86,7 @@ class Console(Callback):
                 self.say(f"note      {note}")
             if self.bar is not None:  # the planned number of epochs (and a cut epoch's steps)
                 self.bar.set_description(f"epoch {state.epoch}/{state.epochs}", refresh=False)
-                self.bar.total = getattr(state, "epoch_steps", None) or self.bar.total
+                self.bar.total = state.steps_in(state.epoch) if hasattr(state, "steps_in") else self.bar.total
         self.noted = len(notes)
 
     def on_batch_end(self, state, logs: BatchLogs) -> None:

@@ -136,10 +136,11 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
                 cfg = plan(state, budget, budget.plan_from_steps(step), "estimated", world)
                 planned_in_epoch = True  # config.json is rewritten at the epoch's end
             meter.add(loss, logits, y)
-            if step % LOG_EVERY == 0 or step == batches.steps or step == state.epoch_steps:
+            steps = state.steps_in(state.epoch)  # a time budget may cut the last epoch short
+            if step % LOG_EVERY == 0 or step == steps:
                 stop_if_not_finite(meter, state, cfg, step, world)
-                callbacks.on_batch_end(state, meter.logs(state.epoch, step, state.epoch_steps or batches.steps))
-            if step == state.epoch_steps:  # a time budget that holds no whole epoch cut this one short
+                callbacks.on_batch_end(state, meter.logs(state.epoch, step, steps))
+            if step == steps:
                 break
         row, seen, train_seconds = meter.summary(state.epoch, state.optimizer.param_groups[-1]["lr"], world)
         scoring = time.perf_counter()

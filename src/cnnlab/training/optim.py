@@ -54,12 +54,14 @@ def scaled_groups(params: list[nn.Parameter], lr: float, weight_decay: float) ->
 
 
 def build_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int,
-                    max_lr: list[float] | None = None) -> torch.optim.lr_scheduler.LRScheduler:
-    """A scheduler stepped once per optimisation step; `max_lr`: one-cycle's peak per parameter group (default
-    each group's "lr", i.e. the config's rate times the group's lr_scale; the other schedules start from it)."""
+                    max_lr: list[float] | None = None, last_steps: int | None = None
+                    ) -> torch.optim.lr_scheduler.LRScheduler:
+    """A scheduler stepped once per optimisation step over cfg.epochs epochs; `max_lr`: one-cycle's peak per
+    parameter group (default each group's "lr", i.e. the config's rate times the group's lr_scale; the other
+    schedules start from it); `last_steps`: the last epoch ends after that many steps (a time budget's cut)."""
     # +1: the scheduler is stepped after every optimisation step, so after the last one it sits at `total`
     # and must still be inside the schedule (OneCycleLR extrapolates, even to negative rates, beyond it)
-    total = max(1, cfg.epochs * steps_per_epoch) + 1
+    total = max(1, (cfg.epochs - 1) * steps_per_epoch + (last_steps or steps_per_epoch)) + 1
     if cfg.schedule == "onecycle" and total >= 8:  # shorter runs cannot warm up and anneal: constant rate
         # momentum cycles against the rate (Smith 2018): high while the rate is low, lowest at the peak rate.  SGD's
         # cycle ends at the configured momentum (--momentum) at the peak, from max(momentum, 0.95); Adam's β1 takes
@@ -94,13 +96,13 @@ def advance(scheduler: torch.optim.lr_scheduler.LRScheduler, steps: int) -> torc
 
 
 def rebuild_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int,
-                      steps_done: int) -> torch.optim.lr_scheduler.LRScheduler:
-    """build_scheduler for cfg.epochs, advanced by `steps_done` steps: the rates a run planned with cfg.epochs from
-    its start would have now (a time budget fixes the length after the run started)."""
+                      steps_done: int, last_steps: int | None = None) -> torch.optim.lr_scheduler.LRScheduler:
+    """build_scheduler for cfg.epochs (the last one cut to `last_steps`), advanced by `steps_done` steps: the rates
+    a run planned with that length from its start would have now (a time budget fixes it after the run started)."""
     for group in optimizer.param_groups:  # the schedules start from the group's current rate: its initial one
         if "initial_lr" in group:
             group["lr"] = group["initial_lr"]
-    return advance(build_scheduler(cfg, optimizer, steps_per_epoch), steps_done)
+    return advance(build_scheduler(cfg, optimizer, steps_per_epoch, last_steps=last_steps), steps_done)
 
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

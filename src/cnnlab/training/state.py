@@ -53,7 +53,7 @@ class TrainState:
     min_delta: float = 0.0
     epochs: int = 1  # planned
     steps_per_epoch: int = 1
-    epoch_steps: int | None = None  # a time budget's cut: epoch 1 (the only one) ends after that many steps
+    epoch_steps: int | None = None  # a time budget's cut: the last planned epoch ends after that many steps
     device: torch.device = torch.device("cpu")
     dtype: torch.dtype | None = None  # the autocast dtype; None: fp32
     epoch: int = 0  # the epoch being trained; between epochs, the last one finished
@@ -121,15 +121,19 @@ class TrainState:
         self.scheduler = self.finetune.scheduler(self.cfg, self.optimizer, self.steps_per_epoch, frozen=False)
         self.net = wrap(self.model, self.world, self.device)
 
+    def steps_in(self, epoch: int) -> int:
+        """The optimisation steps `epoch` trains: steps_per_epoch, or a time budget's cut of the last epoch."""
+        return self.epoch_steps if self.epoch_steps and epoch == self.epochs else self.steps_per_epoch
+
     def plan_epochs(self, epochs: int, cut_steps: int | None = None) -> None:
         """Train `epochs` epochs in all (a time budget's plan): cfg.epochs set to it and the current phase's
         schedule rebuilt for it, advanced to the current step, so that the rates from here on are those of a run
-        planned with `epochs` from its start.  `cut_steps`: a single epoch cut to that many steps (the budget
-        holds no whole one; no --freeze-epochs), its schedule over those steps."""
+        planned with `epochs` from its start.  `cut_steps`: the last epoch cut to that many steps (what is left
+        of the budget after the whole ones; no --freeze-epochs), the schedule ending with its last step."""
         self.epochs, self.epoch_steps = epochs, cut_steps
         self.cfg = dataclasses.replace(self.cfg, epochs=epochs)
         if self.finetune is None:
-            self.scheduler = rebuild_scheduler(self.cfg, self.optimizer, cut_steps or self.steps_per_epoch, self.step)
+            self.scheduler = rebuild_scheduler(self.cfg, self.optimizer, self.steps_per_epoch, self.step, cut_steps)
         elif self.epoch > self.finetune.freeze_epochs:  # the frozen phase's schedule does not depend on the total
             self.scheduler = advance(self.finetune.scheduler(self.cfg, self.optimizer, self.steps_per_epoch, False),
                                      self.step - self.finetune.freeze_epochs * self.steps_per_epoch)
@@ -160,7 +164,7 @@ class TrainState:
     def state_dict(self) -> dict:
         """The checkpoint's training half: weights, optimizer, schedule, scaler, RNGs, epoch, history, best."""
         state = {"model_state": cpu_copy(self.scored), "epoch": self.epoch, "step": self.step,
-                 "history": self.history,
+                 "epoch_steps": self.epoch_steps, "history": self.history,
                  "best": {"monitor": self.monitor, "value": self.best_value, "epoch": self.best_epoch,
                           "since": self.since_best},
                  "optimizer_state": self.optimizer.state_dict(), "scheduler_state": self.scheduler.state_dict(),
@@ -178,6 +182,11 @@ class TrainState:
             self.unfreeze()  # the unfrozen phase's schedule, which the saved states below continue
         if self.ema is not None:
             self.ema.load_state_dict(state["model_state"], state["ema_steps"])
+        self.epoch_steps = state.get("epoch_steps")  # a time budget's cut of the last epoch
+        if self.epoch_steps and self.finetune is None:  # a schedule's length is not all in its state (a LambdaLR's
+            # rule is code): built for the cut before the optimizer's state restores the rates it had
+            self.scheduler = build_scheduler(self.cfg, self.optimizer, self.steps_per_epoch,
+                                             last_steps=self.epoch_steps)
         self.optimizer.load_state_dict(state["optimizer_state"])
         self.scheduler.load_state_dict(state["scheduler_state"])
         if state.get("scaler_state"):  # empty when the run did not train in fp16
