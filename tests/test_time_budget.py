@@ -239,6 +239,27 @@ def test_a_cut_last_epoch_trains_its_steps_ends_the_schedule_and_resumes_so(tmp_
     assert (last["epoch"], last["step"], last["history"][-1]["lr"]) == (3, steps, 0.0)
 
 
+def test_the_first_plan_comes_after_10_steps_or_sooner_when_slow_steps_take_5_percent_of_the_budget():
+    def budget():
+        return TimeBudget("100s", 100.0, time.perf_counter(), steps_per_epoch=50, batch_size=10, scored_images=0,
+                          final_images=0)
+
+    fast = budget()
+    assert [step for step in range(1, 51) if fast.plan_due(1, step)] == [11]  # quick steps: after 10 of them
+    slow = budget()
+    assert not slow.plan_due(1, 1) and not slow.plan_due(1, 2)
+    slow.first_step -= 5.0  # steps 2-3 took 5 s, 5% of the budget: plan now, from them
+    assert slow.plan_due(1, 3) and not slow.plan_due(1, 4) and not slow.plan_due(1, 11)  # once
+    other = budget()
+    other.plan_due(1, 1)
+    other.first_step -= 5.0
+    assert not other.plan_due(1, 3, agree=lambda due: False)  # rank 0's clock decides for every rank
+    assert other.plan_due(1, 4, agree=lambda due: due)
+    short = TimeBudget("100s", 100.0, time.perf_counter(), steps_per_epoch=11, batch_size=10, scored_images=0,
+                       final_images=0)
+    assert not any(short.plan_due(1, step) for step in range(1, 12))  # an 11-step epoch is planned at its end
+
+
 def test_max_epochs_caps_every_plan_and_the_note_says_so():
     budget = _budget(100, elapsed=1)
     budget.max_epochs, budget.epoch_seconds = 6, 1.0

@@ -4,9 +4,10 @@ the run ends on time with the best model that time allows.
 The budget counts from the start of the run (`train()`; `fit()` alone: its own start), so what reading the data
 took is already spent.  The plans come from measured time, never from guesses about the hardware:
 
-1. after PLAN_STEPS steps of the first epoch (its first step, which pays for one-off warm-up, left out): the
-   step time × steps per epoch, plus validation estimated at a third of a training step per image (a forward
-   pass without the backward);
+1. after PLAN_STEPS steps of the first epoch (its first step, which pays for one-off warm-up, left out), or
+   after 2 or more once they have taken PLAN_SHARE of the budget (steps of several seconds each, e.g. batches of
+   1,000 on a slow CPU, where 10 of them could take more than the budget): the step time × steps per epoch, plus
+   validation estimated at a third of a training step per image (a forward pass without the backward);
 2. at the end of epoch 1 (and, with --freeze-epochs, of the first unfrozen epoch, whose steps cost more): the
    epoch as it was, validation scoring and checkpoint writing included;
 3. at the end of epoch 2 when STEADY_PLAN epochs or more are planned: short epochs are where epoch 1's one-off
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 PLAN_STEPS = 10  # steps timed (after the first) before the first plan
+PLAN_SHARE = 0.05  # ... or fewer (2 at least) when they take this share of the budget (slow steps: big batches, CPU)
 STEADY_PLAN = 8  # epochs planned from which epoch 2 is measured again
 FORWARD_SHARE = 1 / 3  # an evaluated image costs about a third of a trained one (forward only, no backward)
 RESULTS_SECONDS = 0.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring
@@ -115,6 +117,7 @@ class TimeBudget:
     cost: Callable[[int, int], float] | None = None  # (epoch, epochs) → its cost over a full-size epoch's
     costs: dict[int, float] = field(default_factory=dict)  # the cost each epoch trained at (epoch_begin records it)
     cut_steps: int | None = None  # the steps of the plan's last epoch when it is cut short, else None
+    steps_planned: bool = False  # the first plan, from epoch 1's first steps, is made
 
     @classmethod
     def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
@@ -136,15 +139,21 @@ class TimeBudget:
         sync(self.device)
         self.epoch_start = time.perf_counter()
 
-    def plan_due(self, epoch: int, step: int) -> bool:
-        """After a step: whether the first plan is made now (step 1 + PLAN_STEPS of epoch 1, when the epoch has
-        that many; a shorter epoch is planned at its end).  Records when step 1 ended."""
-        if epoch != 1 or step > PLAN_STEPS + 1:
+    def plan_due(self, epoch: int, step: int, agree: Callable[[bool], bool] = bool) -> bool:
+        """After a step: whether the first plan is made now: at step 1 + PLAN_STEPS of epoch 1, or from step 3 once
+        the steps since step 1 took PLAN_SHARE of the budget; never at the epoch's last step (an epoch that short is
+        planned at its end).  Records when step 1 ended.  `agree`: every rank's decision from one clock (under
+        torchrun, rank 0's by broadcast), called at steps 3 to 1 + PLAN_STEPS only."""
+        if epoch != 1 or step > PLAN_STEPS + 1 or self.steps_planned or step >= self.steps_per_epoch:
             return False
         if step == 1:
             sync(self.device)
             self.first_step = time.perf_counter()
-        return step == PLAN_STEPS + 1 and self.steps_per_epoch > PLAN_STEPS + 1
+        if step < 3:
+            return False
+        timed = time.perf_counter() - self.first_step >= PLAN_SHARE * self.seconds
+        self.steps_planned = agree(step == PLAN_STEPS + 1 or timed)
+        return self.steps_planned
 
     def plan_from_steps(self, step: int) -> int:
         """The first plan, at `step` of epoch 1, from the time per step since step 1."""

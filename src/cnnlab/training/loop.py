@@ -132,7 +132,7 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
             if state.ema is not None:
                 state.ema.update(model)
             state.step += 1
-            if budget is not None and budget.plan_due(state.epoch, step):
+            if budget is not None and budget.plan_due(state.epoch, step, lambda due: distributed.broadcast(due, world)):
                 cfg = plan(state, budget, budget.plan_from_steps(step), "estimated", world)
                 planned_in_epoch = True  # config.json is rewritten at the epoch's end
             meter.add(loss, logits, y)
