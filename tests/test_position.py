@@ -38,10 +38,10 @@ def test_same_data_classifies_and_regresses(position, tmp_path, capsys):
     rows = load_data(position, target="y")["train"].labels
     assert rows.is_floating_point() and 9.5 <= rows.min() and rows.max() <= SIZE - 10.5
     capsys.readouterr()
-    assert main(["train", str(position), "--epochs", "4", "--runs-dir", str(tmp_path), "--quiet"]) == 0
+    assert main(["train", str(position), "--model", "fastcnn", "--epochs", "4", "--runs-dir", str(tmp_path), "--quiet"]) == 0
     out = dict(line.split(" ", 1) for line in capsys.readouterr().out.splitlines())
     assert float(out["test_acc"]) > 0.85
-    assert main(["train", str(position), "--target", "x", "--epochs", "6", "--runs-dir", str(tmp_path),
+    assert main(["train", str(position), "--target", "x", "--model", "fastcnn", "--epochs", "6", "--runs-dir", str(tmp_path),
                  "--quiet"]) == 0
     out = dict(line.split(" ", 1) for line in capsys.readouterr().out.splitlines())
     assert float(out["test_mae"]) < 4.0  # pixels, on a 40-px canvas (guessing the middle would give 5)

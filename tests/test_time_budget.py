@@ -14,6 +14,7 @@ import torch
 from cnnlab.api import Classifier
 from cnnlab.cli import main
 from cnnlab.data import Dataset, Split
+from cnnlab.models import build
 from cnnlab.training import recipes
 from cnnlab.training.budget import RESULTS_SECONDS, SAFETY, TimeBudget, format_duration, parse_duration
 from cnnlab.training.callbacks import Callback
@@ -203,6 +204,11 @@ def test_what_the_whole_epochs_leave_goes_to_a_cut_last_epoch_worth_a_scoring():
                            scored_images=100, final_images=0, **whole)
         other.epoch_seconds = 1.0
         assert other._plan(time.perf_counter(), 1, 0.002) == 8 and other.cut_steps is None
+    capped = TimeBudget("10.5s", 10.5, time.perf_counter() - 2, steps_per_epoch=10, batch_size=10,
+                        scored_images=100, final_images=0, max_epochs=9)
+    capped.epoch_seconds = 1.0  # 8 whole epochs and a cut 9th: time set the limit, not --max-epochs
+    assert capped._plan(time.perf_counter(), 1, 0.002) == 9 and capped.cut_steps == 7 and capped.whole == 8
+    assert "(--max-epochs)" not in capped.note("measured")
     resized = TimeBudget("10.5s", 10.5, time.perf_counter() - 2, steps_per_epoch=10, batch_size=10,
                          scored_images=100, final_images=0, cost=lambda epoch, epochs: 1.0)
     resized.epoch_seconds = 1.0  # progressive resizing: whole epochs (each at its size)
@@ -226,6 +232,17 @@ class CutLast(Callback):
         self.steps = (state.steps_per_epoch, state.step)
 
 
+def test_a_longer_plan_never_trains_fewer_steps_than_the_last_one():
+    budget = _budget(40, elapsed=2)
+    budget.epoch_seconds = 1.0
+    budget._plan(time.perf_counter(), 1, 0.0)
+    assert budget.planned == 38 and budget.cut_steps in (6, 7)  # 37 whole, the 38th cut to 7 of its 10 steps
+    before = (budget.planned, budget.cut_steps, budget.ends)
+    budget.started -= 2  # epochs 2 and 3 ended at 4 s; at 1.02 s per epoch the 34.7 s left hold 34 whole epochs
+    budget.pace = lambda epoch: 1.02  # and 0.02 s: a plan of 37, fewer steps than the last one's
+    assert budget.plan_longer(3) == 38 and (budget.planned, budget.cut_steps, budget.ends) == before
+
+
 def test_a_cut_last_epoch_trains_its_steps_ends_the_schedule_and_resumes_so(tmp_path, capsys):
     cut = CutLast(tmp_path / "after-epoch-2")
     result = train(TrainConfig(**SMALL, epochs=3, schedule="linear", runs_dir=str(tmp_path / "runs")), [cut])
@@ -237,6 +254,13 @@ def test_a_cut_last_epoch_trains_its_steps_ends_the_schedule_and_resumes_so(tmp_
     assert main(["train", "--resume", str(run)]) == 0, capsys.readouterr().err  # the schedule rebuilt for the cut
     last = torch.load(run / "last.pt", weights_only=True)
     assert (last["epoch"], last["step"], last["history"][-1]["lr"]) == (3, steps, 0.0)
+    kept = torch.load(next((tmp_path / "after-epoch-2").iterdir()) / "last.pt", weights_only=True)
+    for epochs, cut in ((3, 4), (5, None)):  # resumed for more epochs (a step schedule may): the cut no longer holds
+        cfg = TrainConfig(**{**SMALL, "epochs": epochs, "schedule": "step"})
+        state = TrainState.create(build("mnist-2conv", (1, 28, 28), 10), cfg, per_epoch, torch.device("cpu"), None,
+                                  SINGLE, "val_acc")
+        state.load_state_dict(kept)
+        assert state.epoch_steps == cut and state.steps_in(3) == (cut or per_epoch)
 
 
 def test_the_first_plan_comes_after_10_steps_or_sooner_when_slow_steps_take_5_percent_of_the_budget():

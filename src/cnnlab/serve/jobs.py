@@ -234,7 +234,7 @@ class JobEvents(Callback):
                             "first_epoch": state.epoch + 1, "epochs": state.epochs})
 
     def on_epoch_begin(self, state):
-        self._add("epoch_start", {"epoch": state.epoch, "epochs": state.epochs, "steps": state.steps_per_epoch})
+        self._add("epoch_start", {"epoch": state.epoch, "epochs": state.epochs, "steps": state.steps_in(state.epoch)})
 
     def on_batch_end(self, state, logs):
         self._add("step", logs.to_dict())

@@ -19,9 +19,9 @@ Each plan is a number of epochs (at least 1) and rebuilds the learning-rate sche
 epochs leave of the budget goes to one more epoch cut to the steps that fit, when that is at least MIN_CUT of an
 epoch's steps (a smaller piece would cost a validation scoring for little training); the schedule then ends with its
 last step, annealed as in any other plan.  On a slow CPU or a large data set that is much of the budget: a 3-minute
-budget that holds 1.9 epochs would otherwise leave 45% of it unused.  When the first plan (at step PLAN_STEPS + 1 of
-epochs longer than that) finds that even one whole epoch would overrun the budget, it cuts epoch 1 itself, and the
-run ends there.  Without --freeze-epochs or progressive resizing, whose epochs must run whole (their schedules and
+budget that holds 1.9 epochs would otherwise leave 45% of it unused.  When the first plan (from epoch 1's first
+steps, 1. above) finds that even one whole epoch would overrun the budget, it cuts epoch 1 itself, and the run
+ends there.  Without --freeze-epochs or progressive resizing, whose epochs must run whole (their schedules and
 sizes are set per epoch).  A margin is kept for the final scoring (val and test in
 fp32, with and without TTA), estimated from the validation time measured.  Should later epochs run slower than
 measured (a busy machine), the plan is shortened at the end of the epoch where the epochs left, at the pace since
@@ -144,12 +144,12 @@ class TimeBudget:
         the steps since step 1 took PLAN_SHARE of the budget; never at the epoch's last step (an epoch that short is
         planned at its end).  Records when step 1 ended.  `agree`: every rank's decision from one clock (under
         torchrun, rank 0's by broadcast), called at steps 3 to 1 + PLAN_STEPS only."""
-        if epoch != 1 or step > PLAN_STEPS + 1 or self.steps_planned or step >= self.steps_per_epoch:
+        if epoch != 1 or step > PLAN_STEPS + 1 or self.steps_planned:
             return False
         if step == 1:
             sync(self.device)
             self.first_step = time.perf_counter()
-        if step < 3:
+        if step < 3 or step >= self.steps_per_epoch:
             return False
         timed = time.perf_counter() - self.first_step >= PLAN_SHARE * self.seconds
         self.steps_planned = agree(step == PLAN_STEPS + 1 or timed)
@@ -167,6 +167,15 @@ class TimeBudget:
         if planned == 1:  # not even epoch 1 may fit
             self.cut_steps = self._cut(now, step, per_step)
         return planned
+
+    def _steps(self, planned: int, cut_steps: int | None) -> int:
+        """The optimisation steps of a plan of `planned` epochs, the last cut to `cut_steps` (None: whole)."""
+        return (planned - 1) * self.steps_per_epoch + (cut_steps or self.steps_per_epoch)
+
+    @property
+    def whole(self) -> int:
+        """The plan's whole epochs (a cut last one left out)."""
+        return self.planned - (self.cut_steps is not None)
 
     @property
     def cuttable(self) -> bool:
@@ -288,15 +297,20 @@ class TimeBudget:
         epochs (a slow spell, e.g. another program on the CPU, made an earlier plan too short).  Later the rates
         fall towards the end of the schedule; lengthening it there would raise them again, so the plan stands."""
         if epoch < self.planned_done + 2 or 4 * epoch > self.planned or \
-                (self.max_epochs is not None and self.planned >= self.max_epochs):
+                (self.max_epochs is not None and self.whole >= self.max_epochs):
             return False
         pace = self.pace(epoch)
         return self.projected_end(epoch, pace) < self.seconds - 1.25 * pace
 
     def plan_longer(self, epoch: int) -> int:
-        """A plan at the end of `epoch` from the pace since the last plan, never shorter than the last one."""
+        """A plan at the end of `epoch` from the pace since the last plan, never shorter than the last one (which
+        then stands as it was, its cut included)."""
+        last = (self.planned, self.cut_steps, self.ends, self.epoch_seconds)
         self.epoch_seconds = self.pace(epoch)
-        return max(self.planned, self._plan(time.perf_counter(), epoch, self.per_image))
+        self._plan(time.perf_counter(), epoch, self.per_image)
+        if self._steps(self.planned, self.cut_steps) < self._steps(*last[:2]):
+            self.planned, self.cut_steps, self.ends, self.epoch_seconds = last
+        return self.planned
 
     def plan_shorter(self, epoch: int) -> int:
         """A plan at the end of `epoch` from the pace since the last plan, never longer than the last one."""
@@ -306,7 +320,7 @@ class TimeBudget:
     def note(self, measured: str) -> str:
         """The console line of a plan, e.g. 'time budget 3m: 7 epochs planned (25.1 s/epoch measured), ends
         ≈ 2m57s'."""
-        capped = " (--max-epochs)" if self.planned == self.max_epochs else ""
+        capped = " (--max-epochs)" if self.whole == self.max_epochs else ""
         if self.cut_steps is not None and self.planned == 1:
             return (f"time budget {self.text}: 1 epoch planned, cut to {self.cut_steps} of its {self.steps_per_epoch} "
                     f"steps (a whole one, {self.epoch_seconds:.1f} s {measured}, would overrun), ends ≈ "

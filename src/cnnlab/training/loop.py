@@ -198,16 +198,16 @@ def plan(state: TrainState, budget: TimeBudget, epochs: int, how: str, world: Wo
 
 def budget_epoch_end(budget: TimeBudget, state: TrainState, world: World) -> bool:
     """After an epoch, scored and saved: plan again where due, shorten the plan when the epochs left would
-    overrun the budget, or lengthen it in its first half when they would leave more than an epoch unused (rank 0's
-    clock decides for every rank).  True when the number of epochs changed."""
-    planned = state.epochs
+    overrun the budget, or lengthen it in its first quarter when they would leave more than 1.25 epochs unused (rank
+    0's clock decides for every rank).  True when the plan changed (its epochs, or the steps of a cut last one)."""
+    planned = state.epochs, state.epoch_steps
     if budget.replan_due(state.epoch):  # from the epoch as it was
         plan(state, budget, budget.plan_from_epoch(state.epoch), "measured", world)
     elif distributed.broadcast(budget.overdue(state.epoch), world):
         plan(state, budget, budget.plan_shorter(state.epoch), "measured", world)
     elif distributed.broadcast(budget.ahead(state.epoch), world):
         plan(state, budget, budget.plan_longer(state.epoch), "measured", world)
-    return state.epochs != planned
+    return (state.epochs, state.epoch_steps) != planned
 
 
 def update_config(run_dir: Path, cfg: TrainConfig) -> None:

@@ -182,7 +182,10 @@ class TrainState:
             self.unfreeze()  # the unfrozen phase's schedule, which the saved states below continue
         if self.ema is not None:
             self.ema.load_state_dict(state["model_state"], state["ema_steps"])
-        self.epoch_steps = state.get("epoch_steps")  # a time budget's cut of the last epoch
+        # a time budget's cut of the last epoch, when the run goes on to the epochs it planned (--resume --epochs N
+        # with a step or constant schedule may train more: whole ones)
+        same = state.get("config", {}).get("epochs", self.epochs) == self.epochs
+        self.epoch_steps = state.get("epoch_steps") if same else None
         if self.epoch_steps and self.finetune is None:  # a schedule's length is not all in its state (a LambdaLR's
             # rule is code): built for the cut before the optimizer's state restores the rates it had
             self.scheduler = build_scheduler(self.cfg, self.optimizer, self.steps_per_epoch,
