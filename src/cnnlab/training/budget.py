@@ -187,7 +187,7 @@ class TimeBudget:
         not, then the validation scoring and the final margin; None when it fits, or must run whole (a frozen
         phase first, or progressive resizing).  Sets `ends` for the cut epoch."""
         if self.ends <= self.seconds or not self.cuttable or per_step <= 0:
-            return self.cut_steps
+            return None
         scoring = self.per_image * self.scored_images
         left = self.started + self.seconds - self.final_seconds - scoring - now
         steps = step + max(0, math.floor(left / per_step))
@@ -237,7 +237,7 @@ class TimeBudget:
         self.cut_steps = None
         spare = left - self._seconds(done + 1, self.planned, self.planned, self.epoch_seconds)
         if self.cuttable and self.planned < cap and self.epoch_seconds > 0:  # what the whole epochs leave
-            scoring = min(self.epoch_seconds, per_image * self.scored_images)
+            scoring = min(self.epoch_seconds, self.epoch_scoring)
             per_step = (self.epoch_seconds - scoring) / self.steps_per_epoch
             steps = math.floor((spare - scoring) / per_step) if per_step > 0 else 0
             if MIN_CUT * self.steps_per_epoch <= steps < self.steps_per_epoch:
@@ -256,13 +256,12 @@ class TimeBudget:
         epoch's validation scoring plus its training at its own size's cost."""
         if last < first:
             return 0.0
+        fixed = min(full_epoch, self.epoch_scoring)
         if self.cost is None:  # less the steps a cut last epoch leaves out
             unused = 0.0
             if self.cut_steps is not None and first <= self.planned <= last:
-                fixed = min(full_epoch, self.epoch_scoring)
                 unused = (full_epoch - fixed) * (1 - self.cut_steps / self.steps_per_epoch)
             return (last - first + 1) * full_epoch - unused
-        fixed = min(full_epoch, self.epoch_scoring)
         return sum(fixed + (full_epoch - fixed) * self.cost(e, epochs) for e in range(first, last + 1))
 
     def pace(self, epoch: int) -> float:

@@ -74,8 +74,7 @@ class Console(Callback):
                 from tqdm.auto import tqdm
             else:
                 from tqdm import tqdm
-            steps = state.steps_in(state.epoch) if hasattr(state, "steps_in") else state.steps_per_epoch
-            self.bar = tqdm(total=steps, desc=f"epoch {state.epoch}/{state.epochs}", unit="step",
+            self.bar = tqdm(total=_epoch_steps(state), desc=f"epoch {state.epoch}/{state.epochs}", unit="step",
                             file=self.stream, leave=False, dynamic_ncols=True)
 
     def say_notes(self, state) -> None:
@@ -86,7 +85,7 @@ class Console(Callback):
                 self.say(f"note      {note}")
             if self.bar is not None:  # the planned number of epochs (and a cut epoch's steps)
                 self.bar.set_description(f"epoch {state.epoch}/{state.epochs}", refresh=False)
-                self.bar.total = state.steps_in(state.epoch) if hasattr(state, "steps_in") else self.bar.total
+                self.bar.total = _epoch_steps(state)
         self.noted = len(notes)
 
     def on_batch_end(self, state, logs: BatchLogs) -> None:
@@ -114,3 +113,8 @@ class Console(Callback):
         self.close()
         if state.stop_reason:
             self.say(state.stop_reason)
+
+
+def _epoch_steps(state) -> int:
+    """The steps of the epoch being trained: a time budget may cut the last one short (TrainState.steps_in)."""
+    return state.steps_in(state.epoch) if hasattr(state, "steps_in") else state.steps_per_epoch
