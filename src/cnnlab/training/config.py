@@ -124,6 +124,10 @@ class TrainConfig:
         'with --time: the most epochs a plan may take, ending the run early (recipes set it where their longer '
         'runs stopped paying, e.g. the fast digits recipe without augmentation overfits past ~16)')
     batch_size: int = opt(128, 'images per step')
+    min_steps: int | None = opt(None,
+        'with --time: the fewest optimisation steps the budget should hold; when it holds fewer at --batch-size '
+        '(timed on one batch before training), the batch is halved, the SGD rate with it, down to an eighth (the '
+        'colour and faces recipes set 45: their batches of 1,000-2,000 suit long runs); None: the batch stays')
     micro_batch: int | None = opt(None,
         'pass each batch through the model in pieces of this many images, accumulating their gradients into one '
         'step: less memory, and faster on a CPU when a big batch overflows its caches; batch norm then normalises '
@@ -201,6 +205,8 @@ class TrainConfig:
                 raise ValueError(f"{f.name} {value!r} is not one of {', '.join(allowed)}")
         if not 0 <= self.val_split < 1:
             raise ValueError(f"val_split must be in [0, 1), got {self.val_split}")
+        if self.min_steps is not None and self.min_steps < 1:
+            raise ValueError(f"min_steps must be at least 1, got {self.min_steps}")
         if self.micro_batch is not None and self.micro_batch < 1:
             raise ValueError(f"micro_batch must be at least 1, got {self.micro_batch}")
         for name in ("epochs", "batch_size", "eval_batch_size", "top_k"):

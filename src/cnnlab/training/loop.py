@@ -34,6 +34,7 @@ from cnnlab.models import DATA_INIT_SAMPLE, build, data_init_modules, init_from_
 from cnnlab.training.optim import regularization
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.resize import check_resizable, epoch_cost, epoch_size, ramp_note
+from cnnlab.training.rebatch import fit_batch
 from cnnlab.training.recipes import apply_recipe, default_run_notes, recipe_notes
 from cnnlab.training.state import TrainState
 from cnnlab.training.steps import (Batches, EpochMeter, NonFiniteLoss, forward_backward, make_augmenter, make_batch,
@@ -334,6 +335,16 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     if resume is None and train_split.regression:
         start_at_targets(model, train_split.labels)
     resizable_size(model, train_split, cfg)  # refuse a model that needs its own size before the run directory is made
+    batch_note = None
+    if resume is None and cfg.time and cfg.min_steps:  # the batch the budget holds enough steps of, timed
+        if warm is not None:
+            warm.join()  # not while imports share the GIL
+        val_size = len(val_split) if val_split is not None and val_split.labeled else 0
+        test = data.splits.get("test")
+        cfg, batch_note = fit_batch(cfg, model, train_split, val_size, len(test) if test is not None and test.labeled
+                                    else 0, preprocess, len(classes), device or pick_device(cfg.device),
+                                    pick_precision(cfg.precision, device or pick_device(cfg.device)), t0,
+                                    lambda value: distributed.broadcast(value, world))
     if resume_dir is not None:
         run_dir = resume_dir
     else:  # rank 0 names it; the others learn the name
@@ -343,6 +354,7 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     notes = list(data.meta.get("notes", []))
     if resume is None:  # the default run's line first: it says how long the run will take and how to change it
         notes = default_run_notes(cfg, data, default_run) + notes + recipe_notes(cfg, data)
+        notes += [batch_note] if batch_note else []
         mirror = mirror_tta_note(cfg.tta, cfg.augment) if len(data.input_shape) == 3 else None
         notes += [mirror] if mirror else []
         if cfg.progressive_resize and len(data.input_shape) == 3:

@@ -1,0 +1,127 @@
+"""Batches sized to a time budget: a recipe made for big batches (whitenet's 2,000 images per step) gets too few
+steps from a short budget on a slow machine, so the batch is halved until the budget holds `min_steps` of them.
+
+Within `--time 3m` on a 2-core CPU without bf16, CIFAR-10's colour recipe (batches of 2,000) trained 23 steps and
+reached 73.6% on the validation split; in batches of 500 (77 steps) 80.6%, of 250 (120 steps) 80.0%.  FER2013's
+faces recipe (batches of 1,000) trained 26 steps for 47.95% on PublicTest; in batches of 500 (50 steps) 58.6%.
+The batch that fits 45-90 steps did best on both; a smaller one loses more to slower steps (a CPU runs a batch of
+250 at ~80% of the images per second of one of 1,000) than it gains from more of them.
+
+The step count comes from measured time, never from guesses about the hardware: before training, a copy of the
+model trains on one batch of the smallest candidate size (after one warm-up pass; the weights and the random
+streams are left as they were) and scores it, and what the budget leaves after the scoring of one epoch and of
+the final report is divided among the candidates.  The SGD rate follows the batch (the linear scaling rule, Goyal
+et al. 2017, "Accurate, large minibatch SGD: training ImageNet in 1 hour"); Muon's rate is a step relative to the
+filters' norm and stays.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cnnlab.data import Split
+from cnnlab.data.preprocess import Preprocess
+from cnnlab.runs.evaluate import predict_logits
+from cnnlab.training.budget import FP32_COST, RESULTS_SECONDS, SAFETY, TTA_PASSES, format_duration, parse_duration, sync
+from cnnlab.training.config import TrainConfig, epoch_tta
+from cnnlab.training.device import autocast
+from cnnlab.training.steps import forward_backward, make_batch, make_loss
+
+SMALLEST = 8  # the batch is halved down to 1/8 of the recipe's (2,000 → 250, 1,000 → 125) ...
+FLOOR = 32  # ... and never below 32 images (batch norm's statistics)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one probe measured: seconds per image of a training step (forward and backward) in batches of
+    `batch`, and of an evaluation forward pass (as validation scores, in the training precision)."""
+
+    batch: int
+    train_per_image: float
+    score_per_image: float
+
+
+def candidates(batch: int) -> list[int]:
+    """The batch sizes tried, largest first: `batch` halved down to batch / SMALLEST, none below FLOOR (at least
+    `batch` itself)."""
+    sizes = [batch]
+    while sizes[-1] // 2 >= max(FLOOR, batch // SMALLEST):
+        sizes.append(sizes[-1] // 2)
+    return sizes
+
+
+def choose_batch(batch: int, images: float, min_steps: int) -> int:
+    """The largest candidate batch (see candidates) whose steps over `images` training images reach `min_steps`;
+    the smallest candidate when none does."""
+    sizes = candidates(batch)
+    return next((size for size in sizes if images / size >= min_steps), sizes[-1])
+
+
+def trainable_images(probe: Probe, seconds_left: float, budget: float, scored: int, final: int,
+                     final_factor: float) -> float:
+    """How many images the budget trains: `seconds_left` (s) less one epoch's validation scoring of `scored`
+    image passes, the final report's `final` (at `final_factor` the cost: fp32 after bf16 training), the results
+    and the safety share of the `budget` (s), at the probe's training seconds per image."""
+    scoring = probe.score_per_image * (scored + final * final_factor)
+    left = seconds_left - scoring - RESULTS_SECONDS - SAFETY * budget
+    return max(0.0, left) / probe.train_per_image if probe.train_per_image > 0 else float("inf")
+
+
+def probe_speed(model: nn.Module, train: Split, cfg: TrainConfig, preprocess: Preprocess, num_classes: int,
+                device: torch.device, dtype: torch.dtype | None, batch: int) -> Probe:
+    """Seconds per image of a training step and of an evaluation pass of `model` on the first `batch` training
+    images (at most the split), each timed on its second pass (the first pays for one-off kernel set-up).  Runs a
+    copy of the model without an optimizer step: the model, its batch-norm statistics and the random streams are
+    as they were."""
+    n = max(2, min(batch, len(train)))
+    raw, labels = train.images[:n].to(device), train.labels[:n].to(device)
+    net = copy.deepcopy(model).to(device)
+    net.train()
+    loss_fn = make_loss(cfg, train, num_classes, device)
+    x, y = make_batch(raw, labels, preprocess, None, num_classes, cfg.channels_last)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        seconds = []
+        for _ in range(2):
+            sync(device)
+            start = time.perf_counter()
+            forward_backward(net, x, y, loss_fn, lambda loss: loss, cfg.micro_batch, lambda: autocast(device, dtype))
+            sync(device)
+            seconds.append(time.perf_counter() - start)
+            net.zero_grad(set_to_none=True)
+        train_per_image = seconds[-1] / n
+        seconds = []
+        for _ in range(2):
+            start = time.perf_counter()
+            predict_logits(net, raw, preprocess, device, dtype, cfg.eval_batch_size, cfg.channels_last)
+            seconds.append(time.perf_counter() - start)
+    return Probe(n, train_per_image, seconds[-1] / n)
+
+
+def fit_batch(cfg: TrainConfig, model: nn.Module, train: Split, val_size: int, test_size: int,
+              preprocess: Preprocess, num_classes: int, device: torch.device, dtype: torch.dtype | None,
+              started: float, broadcast=lambda value: value) -> tuple[TrainConfig, str | None]:
+    """cfg with the batch size (and SGD rate) that gives cfg.min_steps steps within its --time budget, begun at
+    `started` (a perf_counter()), and the console note that says so (None when the batch stays).  Unchanged
+    without a budget or min_steps.  `broadcast`: rank 0's choice on every rank under torchrun."""
+    if not cfg.time or not cfg.min_steps or len(candidates(cfg.batch_size)) == 1:
+        return cfg, None
+    budget = parse_duration(cfg.time)
+    probe = probe_speed(model, train, cfg, preprocess, num_classes, device, dtype, candidates(cfg.batch_size)[-1])
+    scored = TTA_PASSES[epoch_tta(cfg.tta)] * (val_size + (test_size if cfg.track_test else 0))
+    final = TTA_PASSES[cfg.tta] * (val_size + test_size)
+    left = started + budget - time.perf_counter()
+    images = trainable_images(probe, left, budget, scored, final, FP32_COST if dtype is not None else 1.0)
+    batch = broadcast(choose_batch(cfg.batch_size, min(images, float(1 << 40)), cfg.min_steps))
+    if batch == cfg.batch_size:
+        return cfg, None
+    lr = cfg.lr * batch / cfg.batch_size if cfg.lr is not None else None
+    note = (f"time budget {cfg.time}: batches of {batch} instead of {cfg.batch_size}"
+            f"{f', SGD rate {lr:.3g}' if lr is not None else ''} (the {format_duration(left)} left hold "
+            f"~{images / cfg.batch_size:.0f} steps of {cfg.batch_size} at {1 / probe.train_per_image:.0f} images/s "
+            f"measured; --min-steps {cfg.min_steps})")
+    return dataclasses.replace(cfg, batch_size=batch, lr=lr), note
