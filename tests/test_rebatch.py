@@ -71,11 +71,12 @@ def test_fit_batch_halves_the_batch_and_its_sgd_rate_when_the_budget_holds_too_f
     prep = Preprocess.fit(data["train"].images, "standardize")
     probe = rebatch.Probe(250, train_per_image=1 / 300, score_per_image=1 / 3000)  # 300 images/s trained
     monkeypatch.setattr(rebatch, "probe_speed", lambda *args: probe)
-    fitted, note = rebatch.fit_batch(cfg, model, data["train"], 5000, 0, prep, 10, torch.device("cpu"), None,
+    fitted, note, per_image = rebatch.fit_batch(cfg, model, data["train"], 5000, 0, prep, 10, torch.device("cpu"), None,
                                      time.perf_counter())
     # 180 s less (2 × 5,000 + 6 × 5,000) / 3,000 of scoring and 4.1 ≈ 162.6 s: ~48,800 images, 24 steps of 2,000,
     # 49 of 1,000
     assert (fitted.batch_size, fitted.lr, fitted.muon_lr) == (1000, pytest.approx(0.83), cfg.muon_lr)
+    assert per_image == 1 / 3000  # the scoring speed measured, for the budget's first plan
     assert note.startswith("time budget 3m: batches of 1000 instead of 2000, SGD rate 0.83 (the ")
     assert "~24 steps of 2000 at 300 images/s measured; --min-steps 45)" in note
     slow = rebatch.Probe(250, train_per_image=1 / 100, score_per_image=1 / 1000)  # 27 steps of 500
@@ -85,12 +86,12 @@ def test_fit_batch_halves_the_batch_and_its_sgd_rate_when_the_budget_holds_too_f
     fast = rebatch.Probe(250, train_per_image=1e-5, score_per_image=1e-6)
     monkeypatch.setattr(rebatch, "probe_speed", lambda *args: fast)
     assert rebatch.fit_batch(cfg, model, data["train"], 5000, 0, prep, 10, torch.device("cpu"), None,
-                             time.perf_counter()) == (cfg, None)
+                             time.perf_counter()) == (cfg, None, 1e-6)
     for unchanged in (dict(time=None), dict(min_steps=None)):  # no budget, or no minimum: nothing is timed
         other = dataclasses.replace(cfg, **unchanged)
         monkeypatch.setattr(rebatch, "probe_speed", lambda *args: pytest.fail("timed"))
         assert rebatch.fit_batch(other, model, data["train"], 5000, 0, prep, 10, torch.device("cpu"), None,
-                                 time.perf_counter()) == (other, None)
+                                 time.perf_counter()) == (other, None, None)
 
 
 def test_the_colour_and_faces_recipes_set_min_steps_and_a_chosen_batch_size_drops_it():

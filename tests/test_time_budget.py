@@ -215,6 +215,26 @@ def test_what_the_whole_epochs_leave_goes_to_a_cut_last_epoch_worth_a_scoring():
     assert resized._plan(time.perf_counter(), 1, 0.002) == 8 and resized.cut_steps is None
 
 
+def test_a_cut_epoch_is_shortened_at_half_and_three_quarters_of_its_steps_when_they_run_slow():
+    budget = TimeBudget("20s", 20.0, time.perf_counter() - 5, steps_per_epoch=100, batch_size=10,
+                        scored_images=0, final_images=0)
+    budget.planned, budget.cut_steps, budget.final_seconds = 1, 60, 1.0
+    assert [s for s in range(1, 101) if budget.revise_due(1, s)] == [30, 45]  # half and three quarters of 60
+    assert not budget.revise_due(2, 30)  # not the planned last epoch
+    budget.first_step = time.perf_counter() - 2.9  # steps 2..30 at 0.1 s: 14 s left less 1 s of margin, 130 more
+    assert not budget.revise_cut(1, 30) and budget.cut_steps == 60  # never longer: the rates are falling
+    budget.started = time.perf_counter() - 15
+    budget.first_step = time.perf_counter() - 14.5  # 0.5 s per step: 20 - 15 - 1 ≈ 4 s left: 8 more steps
+    assert budget.revise_cut(1, 30) and budget.cut_steps in (37, 38)
+    assert budget.ends == pytest.approx(20.0, abs=0.6)
+    assert not budget.revise_cut(1, 30) or budget.cut_steps in (37, 38)  # the same pace: no change
+    budget.started = time.perf_counter() - 25  # past the budget already: one more step, the least
+    assert budget.revise_cut(1, 30) and budget.cut_steps == 31
+    early = TimeBudget("20s", 20.0, time.perf_counter(), steps_per_epoch=100, batch_size=10, scored_images=0,
+                       final_images=0, planned=1, cut_steps=20)
+    assert not early.revise_due(1, 10)  # in epoch 1, never before the first plan's 11 steps
+
+
 class CutLast(Callback):
     """Plans 3 epochs, the last cut to 4 steps (what a time budget does), and keeps the run as it was after epoch 2."""
 

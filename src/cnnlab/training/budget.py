@@ -7,7 +7,8 @@ took is already spent.  The plans come from measured time, never from guesses ab
 1. after PLAN_STEPS steps of the first epoch (its first step, which pays for one-off warm-up, left out), or
    after 2 or more once they have taken PLAN_SHARE of the budget (steps of several seconds each, e.g. batches of
    1,000 on a slow CPU, where 10 of them could take more than the budget): the step time × steps per epoch, plus
-   validation estimated at a third of a training step per image (a forward pass without the backward);
+   validation estimated at a third of a training step per image (a forward pass without the backward), or at
+   the scoring speed timed before training when it was (training/rebatch.py);
 2. at the end of epoch 1 (and, with --freeze-epochs, of the first unfrozen epoch, whose steps cost more): the
    epoch as it was, validation scoring and checkpoint writing included;
 3. at the end of epoch 2 when STEADY_PLAN epochs or more are planned: short epochs are where epoch 1's one-off
@@ -18,7 +19,8 @@ Each plan is a number of epochs (at least 1) and rebuilds the learning-rate sche
 (TrainState.plan_epochs), so the rates are those of a run planned with that length from the start.  What the whole
 epochs leave of the budget goes to one more epoch cut to the steps that fit, when that is at least MIN_CUT of an
 epoch's steps (a smaller piece would cost a validation scoring for little training); the schedule then ends with its
-last step, annealed as in any other plan.  On a slow CPU or a large data set that is much of the budget: a 3-minute
+last step, annealed as in any other plan; at half and three quarters of a cut epoch's steps the cut is shortened
+when those steps ran slower than planned (never lengthened: the rates are falling there).  On a slow CPU or a large data set that is much of the budget: a 3-minute
 budget that holds 1.9 epochs would otherwise leave 45% of it unused.  When the first plan (from epoch 1's first
 steps, 1. above) finds that even one whole epoch would overrun the budget, it cuts epoch 1 itself, and the run
 ends there.  Without --freeze-epochs or progressive resizing, whose epochs must run whole (their schedules and
@@ -50,6 +52,7 @@ FORWARD_SHARE = 1 / 3  # an evaluated image costs about a third of a trained one
 RESULTS_SECONDS = 0.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring
 SAFETY = 0.02  # share of the budget kept back for what was not measured (process exit, jitter)
 MIN_CUT = 0.25  # the least share of an epoch's steps worth a cut last epoch (it costs a whole validation scoring)
+REVISE_AT = (0.5, 0.75)  # shares of a cut epoch's steps at which the cut is revised from that epoch's steps so far
 # the final scoring runs in fp32: resnet20 scoring 2,000 32×32 images with 1 thread on a CPU with native bf16
 # took 1.33 s in bf16, 3.18 s in fp32 (GPUs: about 2×); where bf16 does not pay, auto trains in fp32
 # (factor 1; device.cpu_bf16_pays)
@@ -118,6 +121,7 @@ class TimeBudget:
     costs: dict[int, float] = field(default_factory=dict)  # the cost each epoch trained at (epoch_begin records it)
     cut_steps: int | None = None  # the steps of the plan's last epoch when it is cut short, else None
     steps_planned: bool = False  # the first plan, from epoch 1's first steps, is made
+    score_per_image: float | None = None  # scoring seconds per image measured before training (rebatch's probe)
 
     @classmethod
     def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
@@ -160,7 +164,7 @@ class TimeBudget:
         sync(self.device)
         now = time.perf_counter()
         per_step = (now - self.first_step) / max(1, step - 1)
-        per_image = per_step / self.batch_size * FORWARD_SHARE
+        per_image = self.score_per_image or per_step / self.batch_size * FORWARD_SHARE
         self.epoch_seconds = per_step * self.steps_per_epoch / self.costs.get(1, 1.0) + per_image * self.scored_images
         rest = per_step * (self.steps_per_epoch - step) + per_image * self.scored_images  # of epoch 1
         planned = self._plan(now + rest, 1, per_image)
@@ -195,6 +199,32 @@ class TimeBudget:
             return None
         self.ends = now - self.started + (steps - step) * per_step + scoring + self.final_seconds
         return steps
+
+    def revise_due(self, epoch: int, step: int) -> bool:
+        """After a step: whether the cut of this epoch (the plan's last, cut short) is revised now: at REVISE_AT of
+        its steps, after the first plan's steps in epoch 1.  The same on every rank (from step numbers alone)."""
+        if self.cut_steps is None or epoch != self.planned or (epoch == 1 and step <= PLAN_STEPS + 1):
+            return False
+        return any(step == math.floor(share * self.cut_steps) for share in REVISE_AT)
+
+    def revise_cut(self, epoch: int, step: int) -> bool:
+        """Shorten the cut of this epoch, at `step`, to the steps that end the run on time at the pace of its steps
+        so far (epoch 1: since its first step), then the validation scoring and the final margin as last planned:
+        the first plan's 10 steps can be off by several seconds over 100 (a cut epoch of batches of 250 overran a 3m
+        budget by 5 s).  At least one more step.  Never longer: the rates are falling there, and a longer schedule
+        would raise them again (as in `ahead`).  Whether the cut changed."""
+        sync(self.device)
+        now = time.perf_counter()
+        start, done = (self.first_step, step - 1) if epoch == 1 and self.first_step else (self.epoch_start, step)
+        per_step = (now - start) / max(1, done)
+        left = self.started + self.seconds - self.final_seconds - self.epoch_scoring - now
+        steps = step + max(1, math.floor(left / per_step)) if per_step > 0 else self.cut_steps
+        if steps >= self.cut_steps:
+            return False
+        self.cut_steps = steps
+        self.epoch_seconds = per_step * self.steps_per_epoch + self.epoch_scoring
+        self.ends = now - self.started + (steps - step) * per_step + self.epoch_scoring + self.final_seconds
+        return True
 
     def replan_due(self, epoch: int) -> bool:
         """After an epoch (scored and saved): whether the plan is made again now (not after a cut last epoch: the

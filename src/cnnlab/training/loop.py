@@ -69,7 +69,8 @@ class RunResult:
 def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, preprocess: Preprocess,
         classes: list[str], *, run_dir: Path | None = None, callbacks: Callbacks = None, resume: dict | None = None,
         input_meta: dict | None = None, test: Split | None = None, world: World = SINGLE,
-        device: torch.device | None = None, started: float | None = None) -> FitResult:
+        device: torch.device | None = None, started: float | None = None,
+        score_per_image: float | None = None) -> FitResult:
     """Train `model` on `train` for cfg.epochs, validating on `val` after each epoch.
 
     With `run_dir`, writes last.pt every epoch, best.pt when the monitored metric improves, and history.csv.
@@ -78,18 +79,20 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     cfg.restore_best, else the last ones.  `test` is scored each epoch only with cfg.track_test.
     Under torchrun (`world` of several ranks) each rank trains on its shard; only rank 0 writes files.
     With cfg.time, the epochs are planned to end the run (begun at `started`, a perf_counter(); default now)
-    within that budget (training/budget.py); FitResult.epochs is the plan.
+    within that budget (training/budget.py); FitResult.epochs is the plan, and `score_per_image` (seconds, measured
+    before training: training/rebatch.py) prices its first plan's validation scoring.
     Raises NonFiniteLoss (a ValueError) at the first NaN/inf training loss.
     Freed tensor memory is reused rather than returned to the kernel meanwhile (device.reuse_freed_memory).
     """
     with reuse_freed_memory():
         return _fit(model, train, val, cfg, preprocess, classes, run_dir, callbacks, resume, input_meta, test, world,
-                    device, started)
+                    device, started, score_per_image)
 
 
 def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, preprocess: Preprocess,
          classes: list[str], run_dir: Path | None, callbacks: Callbacks, resume: dict | None, input_meta: dict | None,
-         test: Split | None, world: World, device: torch.device | None, started: float | None) -> FitResult:
+         test: Split | None, world: World, device: torch.device | None, started: float | None,
+         score_per_image: float | None = None) -> FitResult:
     device = device or pick_device(cfg.device)
     dtype = pick_precision(cfg.precision, device)
     loss_fn = make_loss(cfg, train, len(classes), device)
@@ -108,6 +111,8 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
         cfg, started or time.perf_counter(), batches.steps, len(val) if val is not None and val.labeled else 0,
         len(test) if test is not None and test.labeled else 0, device, dtype is not None,
         (lambda epoch, epochs: epoch_cost(epoch, epochs, full, cfg.progressive_resize)) if full else None)
+    if budget is not None:
+        budget.score_per_image = score_per_image
     callbacks.on_train_begin(state)
     planned_in_epoch = False
     while state.epoch < state.epochs:  # state.epochs: cfg.epochs, or a time budget's plan
@@ -136,6 +141,12 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
             if budget is not None and budget.plan_due(state.epoch, step, lambda due: distributed.broadcast(due, world)):
                 cfg = plan(state, budget, budget.plan_from_steps(step), "estimated", world)
                 planned_in_epoch = True  # config.json is rewritten at the epoch's end
+            elif budget is not None and budget.revise_due(state.epoch, step):
+                if distributed.broadcast(budget.revise_cut(state.epoch, step), world):
+                    cfg = plan(state, budget, budget.planned, "measured", world)
+                    planned_in_epoch = True
+                else:
+                    budget.cut_steps = state.epoch_steps  # rank 0's cut stands on every rank
             meter.add(loss, logits, y)
             steps = state.steps_in(state.epoch)  # a time budget may cut the last epoch short
             if step % LOG_EVERY == 0 or step == steps:
@@ -335,13 +346,13 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     if resume is None and train_split.regression:
         start_at_targets(model, train_split.labels)
     resizable_size(model, train_split, cfg)  # refuse a model that needs its own size before the run directory is made
-    batch_note = None
+    batch_note, score_per_image = None, None
     if resume is None and cfg.time and cfg.min_steps:  # the batch the budget holds enough steps of, timed
         if warm is not None:
             warm.join()  # not while imports share the GIL
         val_size = len(val_split) if val_split is not None and val_split.labeled else 0
         test = data.splits.get("test")
-        cfg, batch_note = fit_batch(cfg, model, train_split, val_size, len(test) if test is not None and test.labeled
+        cfg, batch_note, score_per_image = fit_batch(cfg, model, train_split, val_size, len(test) if test is not None and test.labeled
                                     else 0, preprocess, len(classes), device or pick_device(cfg.device),
                                     pick_precision(cfg.precision, device or pick_device(cfg.device)), t0,
                                     lambda value: distributed.broadcast(value, world))
@@ -370,7 +381,7 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
         warm.join()  # (mnist-2conv, 500 images: 50 ms per step of epoch 1 beside the imports, 14 ms after)
     result = fit(model, train_split, val_split, cfg, preprocess, classes, run_dir=run_dir, callbacks=callbacks,
                  resume=resume, input_meta=data.meta, test=data.splits.get("test"), world=world, device=device,
-                 started=t0)
+                 started=t0, score_per_image=score_per_image)
     if result.epochs != cfg.epochs:  # a time budget's plan: what config.json (already rewritten), metrics record
         cfg = dataclasses.replace(cfg, epochs=result.epochs)
 

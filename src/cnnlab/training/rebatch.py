@@ -3,21 +3,22 @@ steps from a short budget on a slow machine, so the batch is halved until the bu
 
 Within `--time 3m` on a 2-core CPU without bf16, CIFAR-10's colour recipe (batches of 2,000) trained 23 steps and
 reached 73.6% on the validation split; in batches of 500 (77 steps) 80.6%, of 250 (120 steps) 80.0%.  FER2013's
-faces recipe (batches of 1,000) trained 26 steps for 47.95% on PublicTest; in batches of 500 (50 steps) 58.6%.
-The batch that fits 45-90 steps did best on both; a smaller one loses more to slower steps (a CPU runs a batch of
-250 at ~80% of the images per second of one of 1,000) than it gains from more of them.
+faces recipe (batches of 1,000) trained 26 steps for 47.95% on PublicTest; in batches of 500 (50 steps) 58.6%, of
+250 (a whole epoch of 104 steps, 215 s) 59.2%.  Some 50-100 steps did best on both; smaller batches lose more to
+slower steps (a CPU runs a batch of 250 at ~80% of the images per second of one of 1,000) than they gain.
 
 The step count comes from measured time, never from guesses about the hardware: before training, a copy of the
-model trains on one batch of the smallest candidate size (after one warm-up pass; the weights and the random
-streams are left as they were) and scores it, and what the budget leaves after the scoring of one epoch and of
-the final report is divided among the candidates.  The SGD rate follows the batch (the linear scaling rule, Goyal
-et al. 2017, "Accurate, large minibatch SGD: training ImageNet in 1 hour"); Muon's rate is a step relative to the
-filters' norm and stays.
+model trains on one batch of the smallest candidate size (the median of 3 passes after a warm-up one; the weights
+and the random streams are left as they were) and scores it, and what the budget leaves after the scoring of one
+epoch and of the final report is divided among the candidates.  The SGD rate follows the batch (the linear
+scaling rule, Goyal et al. 2017, "Accurate, large minibatch SGD: training ImageNet in 1 hour"); Muon's rate is a
+step relative to the filters' norm and stays.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ from cnnlab.training.steps import forward_backward, make_batch, make_loss
 
 SMALLEST = 8  # the batch is halved down to 1/8 of the recipe's (2,000 → 250, 1,000 → 125) ...
 FLOOR = 32  # ... and never below 32 images (batch norm's statistics)
+PROBE_PASSES = 3  # timed passes of the probe batch (their median), after an untimed one
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,10 @@ def trainable_images(probe: Probe, seconds_left: float, budget: float, scored: i
 def probe_speed(model: nn.Module, train: Split, cfg: TrainConfig, preprocess: Preprocess, num_classes: int,
                 device: torch.device, dtype: torch.dtype | None, batch: int) -> Probe:
     """Seconds per image of a training step and of an evaluation pass of `model` on the first `batch` training
-    images (at most the split), each timed on its second pass (the first pays for one-off kernel set-up).  Runs a
-    copy of the model without an optimizer step: the model, its batch-norm statistics and the random streams are
-    as they were."""
+    images (at most the split): the median of PROBE_PASSES timed passes each, after one untimed (it pays for one-off
+    kernel set-up; single steps of whitenet-m on 125 faces took 0.76-1.6 s on a 2-core CPU).  Runs a copy of the
+    model without an optimizer step: the model, its batch-norm statistics and the random streams are as they
+    were."""
     n = max(2, min(batch, len(train)))
     raw, labels = train.images[:n].to(device), train.labels[:n].to(device)
     net = copy.deepcopy(model).to(device)
@@ -86,30 +89,31 @@ def probe_speed(model: nn.Module, train: Split, cfg: TrainConfig, preprocess: Pr
     x, y = make_batch(raw, labels, preprocess, None, num_classes, cfg.channels_last)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         seconds = []
-        for _ in range(2):
+        for _ in range(1 + PROBE_PASSES):
             sync(device)
             start = time.perf_counter()
             forward_backward(net, x, y, loss_fn, lambda loss: loss, cfg.micro_batch, lambda: autocast(device, dtype))
             sync(device)
             seconds.append(time.perf_counter() - start)
             net.zero_grad(set_to_none=True)
-        train_per_image = seconds[-1] / n
+        train_per_image = statistics.median(seconds[1:]) / n
         seconds = []
-        for _ in range(2):
+        for _ in range(1 + PROBE_PASSES):
             start = time.perf_counter()
             predict_logits(net, raw, preprocess, device, dtype, cfg.eval_batch_size, cfg.channels_last)
             seconds.append(time.perf_counter() - start)
-    return Probe(n, train_per_image, seconds[-1] / n)
+    return Probe(n, train_per_image, statistics.median(seconds[1:]) / n)
 
 
 def fit_batch(cfg: TrainConfig, model: nn.Module, train: Split, val_size: int, test_size: int,
               preprocess: Preprocess, num_classes: int, device: torch.device, dtype: torch.dtype | None,
-              started: float, broadcast=lambda value: value) -> tuple[TrainConfig, str | None]:
+              started: float, broadcast=lambda value: value) -> tuple[TrainConfig, str | None, float | None]:
     """cfg with the batch size (and SGD rate) that gives cfg.min_steps steps within its --time budget, begun at
-    `started` (a perf_counter()), and the console note that says so (None when the batch stays).  Unchanged
-    without a budget or min_steps.  `broadcast`: rank 0's choice on every rank under torchrun."""
+    `started` (a perf_counter()), the console note that says so (None when the batch stays) and the scoring
+    seconds per image measured (None when nothing was timed: without a budget or min_steps, cfg is unchanged).
+    `broadcast`: rank 0's choice on every rank under torchrun."""
     if not cfg.time or not cfg.min_steps or len(candidates(cfg.batch_size)) == 1:
-        return cfg, None
+        return cfg, None, None
     budget = parse_duration(cfg.time)
     probe = probe_speed(model, train, cfg, preprocess, num_classes, device, dtype, candidates(cfg.batch_size)[-1])
     scored = TTA_PASSES[epoch_tta(cfg.tta)] * (val_size + (test_size if cfg.track_test else 0))
@@ -118,10 +122,10 @@ def fit_batch(cfg: TrainConfig, model: nn.Module, train: Split, val_size: int, t
     images = trainable_images(probe, left, budget, scored, final, FP32_COST if dtype is not None else 1.0)
     batch = broadcast(choose_batch(cfg.batch_size, min(images, float(1 << 40)), cfg.min_steps))
     if batch == cfg.batch_size:
-        return cfg, None
+        return cfg, None, probe.score_per_image
     lr = cfg.lr * batch / cfg.batch_size if cfg.lr is not None else None
     note = (f"time budget {cfg.time}: batches of {batch} instead of {cfg.batch_size}"
             f"{f', SGD rate {lr:.3g}' if lr is not None else ''} (the {format_duration(left)} left hold "
             f"~{images / cfg.batch_size:.0f} steps of {cfg.batch_size} at {1 / probe.train_per_image:.0f} images/s "
             f"measured; --min-steps {cfg.min_steps})")
-    return dataclasses.replace(cfg, batch_size=batch, lr=lr), note
+    return dataclasses.replace(cfg, batch_size=batch, lr=lr), note, probe.score_per_image
