@@ -83,7 +83,8 @@ def probe_speed(model: nn.Module, train: Split, cfg: TrainConfig, preprocess: Pr
     were."""
     n = max(2, min(batch, len(train)))
     raw, labels = train.images[:n].to(device), train.labels[:n].to(device)
-    net = copy.deepcopy(model).to(device)
+    net = copy.deepcopy(model)  # in the memory format training gives it (TrainState.create)
+    net.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.contiguous_format)
     net.train()
     loss_fn = make_loss(cfg, train, num_classes, device)
     x, y = make_batch(raw, labels, preprocess, None, num_classes, cfg.channels_last)
