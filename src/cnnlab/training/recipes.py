@@ -51,7 +51,8 @@ _COLOR_TRAINING = dict(batch_size=2000, micro_batch=1000, optimizer="muon", lr=1
 # validation and PublicTest ~2 minutes more than flip's two: the best recipe pays it, the fast one keeps flip (~1
 # minute, an eighth of its run, and most of a --time 3m budget).  The fast recipe, whitenet-m for 7 epochs: 66.95%
 # (flip) in 533 s (the former fast recipe, cnn with AdamW for 15 epochs: 64.3%); within --time 3m (the default
-# run) 57.37% in 2 epochs, where the cnn recipe had 51.91%.
+# run) 57.37% in 2 epochs, where the cnn recipe had 51.91% (on a CPU without bf16, where 3 minutes hold one epoch of
+# 26 steps: 47.95%, and in batches of 250 sized to the budget, MIN_BUDGET_STEPS: 57.95-59.24%).
 # The best epoch is the one of least validation loss: the rates fall to 0, so the last epoch is meant to be the best,
 # and on 2,872 validation faces the accuracy of 23 epochs picks a winner by noise — a second 23-epoch run (49 min on
 # a slower hour) had its highest flip accuracy at epoch 20 (71.66%; epoch 23: 71.17%, least loss), whose weights
