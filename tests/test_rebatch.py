@@ -64,6 +64,18 @@ def test_the_probe_times_a_copy_and_leaves_the_model_and_random_streams_alone():
     assert probe.batch == 32 and 0 < probe.score_per_image < probe.train_per_image
 
 
+def test_scoring_seconds_times_eval_passes_and_leaves_the_model_in_its_mode():
+    data = colour(64)
+    model = build("whitenet-m", (3, 32, 32), 10).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    cfg = TrainConfig(model="whitenet-m")
+    preprocess = Preprocess.fit(data["train"].images, "standardize")
+    start = time.perf_counter()
+    per_image = rebatch.scoring_seconds(model, data["train"].images[:32], preprocess, cfg, torch.device("cpu"), None)
+    assert 0 < per_image * 32 * 2 <= time.perf_counter() - start  # the fastest of two passes, per image
+    assert model.training and all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
 def test_fit_batch_halves_the_batch_and_its_sgd_rate_when_the_budget_holds_too_few_steps(monkeypatch):
     data = colour(64)
     model = build("whitenet-m", (3, 32, 32), 10)

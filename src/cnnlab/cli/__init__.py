@@ -10,6 +10,7 @@ import argparse
 import gc
 import importlib
 import sys
+import time
 
 from cnnlab import __version__
 
@@ -27,11 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, started: float | None = None) -> int:
+    """Run one command; `started`: the perf_counter() at which the command began (default: now), from which
+    `train --time` counts its budget."""
+    started = time.perf_counter() if started is None else started
     from cnnlab.runs.checkpoint import CheckpointError
     from cnnlab.data import DataError
 
     args = build_parser().parse_args(argv)
+    args.started = started
     try:
         return args.func(args)
     except (DataError, CheckpointError, ValueError) as exc:
@@ -52,7 +57,7 @@ def run() -> None:
     all freed with the process anyway); main() itself leaves the collector alone, so in-process callers
     (tests, notebooks) keep it.
     """
-    code = main()
+    code = main(started=time.perf_counter())
     gc.freeze()
     sys.exit(code)
 

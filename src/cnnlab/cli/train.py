@@ -77,7 +77,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     console = Console(quiet=args.quiet)
     try:  # a NaN/inf loss ends the run with a ValueError: `error: epoch E, step S: ...`, exit status 2
         result = train(cfg, [console], resume_dir=resume_dir, progress=DownloadProgress(), explicit=explicit,
-                       default_run=explicit is not None and not explicit & LENGTH_FIELDS)  # --time alone: its budget
+                       default_run=explicit is not None and not explicit & LENGTH_FIELDS,  # --time alone: its budget
+                       started=getattr(args, "started", None))  # the budget counts from the command's start
     finally:
         console.close()
     if not result.main:  # another rank of a torchrun job: rank 0 reports

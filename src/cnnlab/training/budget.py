@@ -1,8 +1,9 @@
 """Wall-clock training budgets (`--time 3m`): the number of epochs, and with it the whole schedule, fitted so that
 the run ends on time with the best model that time allows.
 
-The budget counts from the start of the run (`train()`; `fit()` alone: its own start), so what reading the data
-took is already spent.  The plans come from measured time, never from guesses about the hardware:
+The budget counts from the start of the run (`cnnlab train`: the command's start, its imports included, ~2 s on a
+2-core CPU; `train()` in Python: its call; `fit()` alone: its own start), so what reading the data took is already
+spent.  The plans come from measured time, never from guesses about the hardware:
 
 1. after PLAN_STEPS steps of the first epoch (its first step, which pays for one-off warm-up, left out), or
    after 2 or more once they have taken PLAN_SHARE of the budget (steps of several seconds each, e.g. batches of
@@ -19,13 +20,16 @@ Each plan is a number of epochs (at least 1) and rebuilds the learning-rate sche
 (TrainState.plan_epochs), so the rates are those of a run planned with that length from the start.  What the whole
 epochs leave of the budget goes to one more epoch cut to the steps that fit, when that is at least MIN_CUT of an
 epoch's steps (a smaller piece would cost a validation scoring for little training); the schedule then ends with its
-last step, annealed as in any other plan; at half and three quarters of a cut epoch's steps the cut is shortened
-when those steps ran slower than planned (never lengthened: the rates are falling there).  On a slow CPU or a large data set that is much of the budget: a 3-minute
+last step, annealed as in any other plan.  On a slow CPU or a large data set that is much of the budget: a 3-minute
 budget that holds 1.9 epochs would otherwise leave 45% of it unused.  When the first plan (from epoch 1's first
 steps, 1. above) finds that even one whole epoch would overrun the budget, it cuts epoch 1 itself, and the run
-ends there.  Without --freeze-epochs or progressive resizing, whose epochs must run whole (their schedules and
-sizes are set per epoch).  A margin is kept for the final scoring (val and test in
-fp32, with and without TTA), estimated from the validation time measured.  Should later epochs run slower than
+ends there; that epoch is not scored at its end (the final report scores its weights right after).  At half,
+three quarters and nine tenths of a cut epoch's steps the cut is shortened when those steps ran slower than
+planned, the final scoring timed again on a few validation images at the first (at half way also lengthened, by
+half at most, when they ran faster: later the rates are falling, and a longer schedule would raise them again).
+Without --freeze-epochs or progressive resizing, whose epochs must run whole (their schedules and sizes are set per
+epoch).  A margin is kept for the final scoring (val and test in fp32, with and without TTA), estimated from the
+validation time measured.  Should later epochs run slower than
 measured (a busy machine), the plan is shortened at the end of the epoch where the epochs left, at the pace since
 the last plan, would overrun: a shorter schedule from there anneals the rate to its end, where stopping would not.
 Should they run faster than a plan made in a slow spell (another program had the CPU while epochs 1-2 were
@@ -49,10 +53,11 @@ PLAN_STEPS = 10  # steps timed (after the first) before the first plan
 PLAN_SHARE = 0.05  # ... or fewer (2 at least) when they take this share of the budget (slow steps: big batches, CPU)
 STEADY_PLAN = 8  # epochs planned from which epoch 2 is measured again
 FORWARD_SHARE = 1 / 3  # an evaluated image costs about a third of a trained one (forward only, no backward)
-RESULTS_SECONDS = 0.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring
+RESULTS_SECONDS = 1.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring (1.25-1.8 s, 2-core CPU)
 SAFETY = 0.02  # share of the budget kept back for what was not measured (process exit, jitter)
+MAX_LENGTHEN = 1.5  # the most the revision at half a cut epoch lengthens it (see revise_cut)
 MIN_CUT = 0.25  # the least share of an epoch's steps worth a cut last epoch (it costs a whole validation scoring)
-REVISE_AT = (0.5, 0.75)  # shares of a cut epoch's steps at which the cut is revised from that epoch's steps so far
+REVISE_AT = (0.5, 0.75, 0.9)  # shares of a cut epoch's steps at which the cut is revised from its steps so far
 # the final scoring runs in fp32: resnet20 scoring 2,000 32×32 images with 1 thread on a CPU with native bf16
 # took 1.33 s in bf16, 3.18 s in fp32 (GPUs: about 2×); where bf16 does not pay, auto trains in fp32
 # (factor 1; device.cpu_bf16_pays)
@@ -121,6 +126,7 @@ class TimeBudget:
     costs: dict[int, float] = field(default_factory=dict)  # the cost each epoch trained at (epoch_begin records it)
     cut_steps: int | None = None  # the steps of the plan's last epoch when it is cut short, else None
     steps_planned: bool = False  # the first plan, from epoch 1's first steps, is made
+    revised: bool = False  # the cut epoch's first revision is made (only it may lengthen the cut)
     score_per_image: float | None = None  # scoring seconds per image measured before training (rebatch's probe)
 
     @classmethod
@@ -188,16 +194,14 @@ class TimeBudget:
 
     def _cut(self, now: float, step: int, per_step: float) -> int | None:
         """The steps of epoch 1 (at least `step`, those done) that end the run on time when the whole epoch would
-        not, then the validation scoring and the final margin; None when it fits, or must run whole (a frozen
-        phase first, or progressive resizing).  Sets `ends` for the cut epoch."""
+        not, then the final margin (the run's only epoch is not scored at its end: `scores_epoch`): all of them
+        when only its scoring overran; None when it fits, or must run whole (a frozen phase first, or progressive
+        resizing).  Sets `ends` for the cut epoch."""
         if self.ends <= self.seconds or not self.cuttable or per_step <= 0:
             return None
-        scoring = self.per_image * self.scored_images
-        left = self.started + self.seconds - self.final_seconds - scoring - now
-        steps = step + max(0, math.floor(left / per_step))
-        if steps >= self.steps_per_epoch:
-            return None
-        self.ends = now - self.started + (steps - step) * per_step + scoring + self.final_seconds
+        left = self.started + self.seconds - self.final_seconds - now  # the cut epoch is not scored (scores_epoch)
+        steps = min(self.steps_per_epoch, step + max(0, math.floor(left / per_step)))
+        self.ends = now - self.started + (steps - step) * per_step + self.final_seconds
         return steps
 
     def revise_due(self, epoch: int, step: int) -> bool:
@@ -207,24 +211,43 @@ class TimeBudget:
             return False
         return any(step == math.floor(share * self.cut_steps) for share in REVISE_AT)
 
-    def revise_cut(self, epoch: int, step: int) -> bool:
-        """Shorten the cut of this epoch, at `step`, to the steps that end the run on time at the pace of its steps
-        so far (epoch 1: since its first step), then the validation scoring and the final margin as last planned:
-        the first plan's 10 steps can be off by several seconds over 100 (a cut epoch of batches of 250 overran a 3m
-        budget by 5 s).  At least one more step.  Never longer: the rates are falling there, and a longer schedule
-        would raise them again (as in `ahead`).  Whether the cut changed."""
+    def revise_cut(self, epoch: int, step: int, score_per_image: float | None = None) -> bool:
+        """Revise the cut of this epoch, at `step`, to the steps that end the run on time at the pace of its steps
+        so far (epoch 1: since its first step), then its validation scoring (none in a one-epoch plan: see
+        `scores_epoch`) and the final margin, priced at `score_per_image` (seconds, timed just now in the training
+        precision) when that is lower than the last plan's price: a slow spell only ever adds time, and on a busy
+        CPU one probe timed the scoring at 2.2× its cost (its cut epoch ended a minute early), where timings of a
+        few hundred images later in the same run ranged over 1-2.7×.  The first plan's 10 steps can be off by
+        10-30% (a cut epoch of batches of 250 overran a 3m budget by 5 s; one of batches of 500 ended 20 s
+        early), the pace of half the epoch's steps less.  At least one
+        more step, at most the whole epoch.  The first revision (at half the steps) may lengthen the cut, by half
+        at most; later ones only shorten it: the rates fall towards the schedule's end, and a longer schedule raises
+        them again (at half way, 1.5× the steps put a linear decay at 2/3 of its peak instead of 1/2, one-cycle's
+        at 0.89 instead of 0.67).  Whether the cut changed."""
+        if score_per_image is not None and score_per_image < self.per_image:  # a slow spell only ever adds time
+            self.per_image = score_per_image
+            self.final_seconds = self._final(score_per_image)
         sync(self.device)
         now = time.perf_counter()
         start, done = (self.first_step, step - 1) if epoch == 1 and self.first_step else (self.epoch_start, step)
         per_step = (now - start) / max(1, done)
-        left = self.started + self.seconds - self.final_seconds - self.epoch_scoring - now
+        scoring = self.epoch_scoring if self.scores_epoch(epoch) else 0.0
+        left = self.started + self.seconds - self.final_seconds - scoring - now
         steps = step + max(1, math.floor(left / per_step)) if per_step > 0 else self.cut_steps
-        if steps >= self.cut_steps:
+        steps = min(steps, self.steps_per_epoch, math.floor(MAX_LENGTHEN * self.cut_steps))
+        first, self.revised = not self.revised, True
+        if steps == self.cut_steps or (steps > self.cut_steps and not first):
             return False
         self.cut_steps = steps
         self.epoch_seconds = per_step * self.steps_per_epoch + self.epoch_scoring
-        self.ends = now - self.started + (steps - step) * per_step + self.epoch_scoring + self.final_seconds
+        self.ends = now - self.started + (steps - step) * per_step + scoring + self.final_seconds
         return True
+
+    def scores_epoch(self, epoch: int) -> bool:
+        """Whether `epoch` is scored (val, and test with --track-test) at its end: not the cut epoch of a one-epoch
+        plan, the run's only epoch: the final report scores its weights right after (with TTA, in fp32), and a
+        validation scoring would pick nothing (on a 3m CIFAR-10 run on a 2-core CPU it took 11 s of 180)."""
+        return not (epoch == 1 and self.planned == 1 and self.cut_steps is not None)
 
     def replan_due(self, epoch: int) -> bool:
         """After an epoch (scored and saved): whether the plan is made again now (not after a cut last epoch: the
@@ -250,7 +273,7 @@ class TimeBudget:
     def _plan(self, free_at: float, done: int, per_image: float, at_most: int | None = None) -> int:
         """Epochs in all: `done` (ending at `free_at`) plus as many whole ones as fit before the final margin, and
         one cut to the steps that fit in what they leave (`cut_steps`; None when under MIN_CUT of an epoch)."""
-        final = per_image * self.final_images * self.final_factor + RESULTS_SECONDS + SAFETY * self.seconds
+        final = self._final(per_image)
         self.final_seconds, self.per_image, self.planned_at, self.planned_done = final, per_image, free_at, done
         left = self.started + self.seconds - final - free_at
         more = math.floor(left / self.epoch_seconds) if self.epoch_seconds > 0 else 0
@@ -275,6 +298,11 @@ class TimeBudget:
         self.ends = free_at + self._seconds(done + 1, self.planned, self.planned, self.epoch_seconds) + final - \
             self.started
         return self.planned
+
+    def _final(self, per_image: float) -> float:
+        """The margin kept for the final scoring at `per_image` seconds per image in the training precision,
+        writing the results and the safety share."""
+        return per_image * self.final_images * self.final_factor + RESULTS_SECONDS + SAFETY * self.seconds
 
     @property
     def epoch_scoring(self) -> float:
@@ -350,11 +378,12 @@ class TimeBudget:
         """The console line of a plan, e.g. 'time budget 3m: 7 epochs planned (25.1 s/epoch measured), ends
         ≈ 2m57s'."""
         capped = " (--max-epochs)" if self.whole == self.max_epochs else ""
-        if self.cut_steps is not None and self.planned == 1:
+        cut = self.cut_steps is not None and self.cut_steps < self.steps_per_epoch  # (a whole one: the run's end)
+        if cut and self.planned == 1:
             return (f"time budget {self.text}: 1 epoch planned, cut to {self.cut_steps} of its {self.steps_per_epoch} "
                     f"steps (a whole one, {self.epoch_seconds:.1f} s {measured}, would overrun), ends ≈ "
                     f"{format_duration(self.ends)}")
-        if self.cut_steps is not None:
+        if cut:
             return (f"time budget {self.text}: {self.planned} epochs planned{capped}, the last cut to {self.cut_steps} "
                     f"of its {self.steps_per_epoch} steps ({self.epoch_seconds:.1f} s/epoch {measured}), ends ≈ "
                     f"{format_duration(self.ends)}")

@@ -34,7 +34,7 @@ from cnnlab.models import DATA_INIT_SAMPLE, build, data_init_modules, init_from_
 from cnnlab.training.optim import regularization
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.resize import check_resizable, epoch_cost, epoch_size, ramp_note
-from cnnlab.training.rebatch import fit_batch
+from cnnlab.training.rebatch import fit_batch, scoring_seconds
 from cnnlab.training.recipes import apply_recipe, default_run_notes, recipe_notes
 from cnnlab.training.state import TrainState
 from cnnlab.training.steps import (Batches, EpochMeter, NonFiniteLoss, forward_backward, make_augmenter, make_batch,
@@ -43,6 +43,7 @@ from cnnlab.runs.init import start_weights
 from cnnlab.data.rundata import load_sources, prepare_data, seed_everything, split_data  # noqa: F401  (prepare_data: re-exported)
 
 LOG_EVERY = 10  # steps between on_batch_end calls (each costs a device sync)
+TIMED_IMAGES = 256  # images scored (twice) to time the final scoring again at a cut epoch's first revision
 Callbacks = Callback | list[Callback] | tuple[Callback, ...] | None
 
 
@@ -113,6 +114,7 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
         (lambda epoch, epochs: epoch_cost(epoch, epochs, full, cfg.progressive_resize)) if full else None)
     if budget is not None:
         budget.score_per_image = score_per_image
+    timing = next((s for s in (val, test) if s is not None and s.labeled and len(s)), None)  # a cut's revisions
     callbacks.on_train_begin(state)
     planned_in_epoch = False
     while state.epoch < state.epochs:  # state.epochs: cfg.epochs, or a time budget's plan
@@ -142,7 +144,9 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
                 cfg = plan(state, budget, budget.plan_from_steps(step), "estimated", world)
                 planned_in_epoch = True  # config.json is rewritten at the epoch's end
             elif budget is not None and budget.revise_due(state.epoch, step):
-                if distributed.broadcast(budget.revise_cut(state.epoch, step), world):
+                timed = scoring_seconds(state.scored, timing.images[:TIMED_IMAGES], preprocess, cfg, device, dtype) \
+                    if timing is not None and not budget.revised else None  # the final margin, timed again
+                if distributed.broadcast(budget.revise_cut(state.epoch, step, timed), world):
                     cfg = plan(state, budget, budget.planned, "measured", world)
                     planned_in_epoch = True
                 else:
@@ -156,8 +160,9 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
                 break
         row, seen, train_seconds = meter.summary(state.epoch, state.optimizer.param_groups[-1]["lr"], world)
         scoring = time.perf_counter()
+        scored = budget is None or budget.scores_epoch(state.epoch)  # a one-epoch budget's: the final report scores it
         for name, split in to_score.items():
-            if split is not None and len(split) and split.labeled:
+            if scored and split is not None and len(split) and split.labeled:
                 scores = score_split(state.scored, split, preprocess, classes, cfg, device, dtype, epoch_tta(cfg.tta),
                                      world)
                 row.update({f"{name}_{k}": v for k, v in scores.headline.items()})
@@ -288,17 +293,18 @@ def _warm_imports() -> None:
 # ── the whole run ────────────────────────────────────────────────────────────────────────────────────────
 def train(cfg: TrainConfig, callbacks: Callbacks = None, data: Dataset | None = None,
           resume_dir: Path | None = None, progress=None, explicit: set[str] | None = None,
-          default_run: bool = False) -> RunResult:
+          default_run: bool = False, started: float | None = None) -> RunResult:
     """Load the data, build the model, fit it, evaluate the best weights and write the run directory.
 
     With cfg.recipe, the recipe's values for this data replace the config's, except the fields named in
     `explicit` (default: those that differ from TrainConfig's defaults), which the user chose.  `default_run`:
     the user chose no length (no epochs, time or recipe): image data trains with its kind's time-budgeted
-    default (recipes.DEFAULT_RUN); other data as configured.
+    default (recipes.DEFAULT_RUN); other data as configured.  `started`: the perf_counter() from which cfg.time counts (the `cnnlab`
+    command passes its own start, so that a budget holds for the whole process); default: now.
     The final report scores the best weights in fp32, as `cnnlab evaluate` does, whatever the training precision.
     Started by torchrun, it trains with DistributedDataParallel; rank 0 alone writes and calls `callbacks`.
     """
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if started is None else min(started, time.perf_counter())
     from cnnlab.training.tensorboard import experiment_loggers
 
     # cfg.log's loggers, made before the data is read: a missing package stops the run at once
@@ -386,6 +392,9 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
         cfg = dataclasses.replace(cfg, epochs=result.epochs)
 
     reports = final_reports(model, data, preprocess, cfg, device or pick_device(cfg.device), world)
+    if result.best_value is None and "val" in reports and result.monitor.startswith("val_"):
+        # a one-epoch budget's only epoch is scored by the final report alone (TimeBudget.scores_epoch)
+        result.best_value = reports["val"].headline.get(result.monitor[len("val_"):])
     seconds = time.perf_counter() - t0
     if world.main:
         runs.write_results(run_dir, result, reports, cfg, seconds)

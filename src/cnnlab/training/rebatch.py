@@ -98,12 +98,25 @@ def probe_speed(model: nn.Module, train: Split, cfg: TrainConfig, preprocess: Pr
             seconds.append(time.perf_counter() - start)
             net.zero_grad(set_to_none=True)
         train_per_image = statistics.median(seconds[1:]) / n
-        seconds = []
-        for _ in range(1 + PROBE_PASSES):
-            start = time.perf_counter()
-            predict_logits(net, raw, preprocess, device, dtype, cfg.eval_batch_size, cfg.channels_last)
-            seconds.append(time.perf_counter() - start)
-    return Probe(n, train_per_image, statistics.median(seconds[1:]) / n)
+        score_per_image = scoring_seconds(net, raw, preprocess, cfg, device, dtype, 1 + PROBE_PASSES, median=True)
+    return Probe(n, train_per_image, score_per_image)
+
+
+def scoring_seconds(model: nn.Module, images: torch.Tensor, preprocess: Preprocess, cfg: TrainConfig,
+                    device: torch.device, dtype: torch.dtype | None, passes: int = 2, median: bool = False) -> float:
+    """Seconds per image of scoring `images` (N, ...) with `model` in eval mode, as validation does (cfg's eval
+    batch and memory format, precision `dtype`): the fastest of `passes` timed passes (a slow spell only ever adds
+    time), or with `median` the median of all but the first (which pays for one-off kernel set-up).  The model is
+    left in the mode it was in."""
+    seconds = []
+    for _ in range(passes):
+        sync(device)
+        start = time.perf_counter()
+        predict_logits(model, images, preprocess, device, dtype, cfg.eval_batch_size, cfg.channels_last)
+        sync(device)
+        seconds.append(time.perf_counter() - start)
+    best = statistics.median(seconds[1:]) if median and len(seconds) > 1 else min(seconds)
+    return best / max(1, len(images))
 
 
 def fit_batch(cfg: TrainConfig, model: nn.Module, train: Split, val_size: int, test_size: int,
