@@ -83,10 +83,11 @@ def test_fit_batch_halves_the_batch_and_its_sgd_rate_when_the_budget_holds_too_f
     prep = Preprocess.fit(data["train"].images, "standardize")
     probe = rebatch.Probe(250, train_per_image=1 / 300, score_per_image=1 / 3000)  # 300 images/s trained
     monkeypatch.setattr(rebatch, "probe_speed", lambda *args: probe)
-    fitted, note, per_image = rebatch.fit_batch(cfg, model, data["train"], 5000, 0, prep, 10, torch.device("cpu"), None,
-                                     time.perf_counter())
-    # 180 s less (2 × 5,000 + 6 × 5,000) / 3,000 of scoring and 4.1 ≈ 162.6 s: ~48,800 images, 24 steps of 2,000,
-    # 49 of 1,000
+    fitted, notes, per_image = rebatch.fit_batch(cfg, model, data["train"], 5000, 0, prep, 10, torch.device("cpu"),
+                                                 None, time.perf_counter(), keep_tta=True)
+    note = notes[-1]
+    # 180 s less (2 × 5,000 + 6 × 5,000) / 3,000 of scoring, 1.5 and 5.4 ≈ 159.8 s: ~47,900 images, 24 steps of
+    # 2,000, 48 of 1,000
     assert (fitted.batch_size, fitted.lr, fitted.muon_lr) == (1000, pytest.approx(0.83), cfg.muon_lr)
     assert per_image == 1 / 3000  # the scoring speed measured, for the budget's first plan
     assert note.startswith("time budget 3m: batches of 1000 instead of 2000, SGD rate 0.83 (the ")
@@ -94,16 +95,38 @@ def test_fit_batch_halves_the_batch_and_its_sgd_rate_when_the_budget_holds_too_f
     slow = rebatch.Probe(250, train_per_image=1 / 100, score_per_image=1 / 1000)  # 27 steps of 500
     monkeypatch.setattr(rebatch, "probe_speed", lambda *args: slow)
     assert rebatch.fit_batch(cfg, model, data["train"], 5000, 0, prep, 10, torch.device("cpu"), None,
-                             time.perf_counter())[0].batch_size == 250
+                             time.perf_counter(), keep_tta=True)[0].batch_size == 250
     fast = rebatch.Probe(250, train_per_image=1e-5, score_per_image=1e-6)
     monkeypatch.setattr(rebatch, "probe_speed", lambda *args: fast)
     assert rebatch.fit_batch(cfg, model, data["train"], 5000, 0, prep, 10, torch.device("cpu"), None,
-                             time.perf_counter()) == (cfg, None, 1e-6)
+                             time.perf_counter()) == (cfg, [], 1e-6)  # multicrop's extra views: 0.02 s, kept
     for unchanged in (dict(time=None), dict(min_steps=None)):  # no budget, or no minimum: nothing is timed
         other = dataclasses.replace(cfg, **unchanged)
         monkeypatch.setattr(rebatch, "probe_speed", lambda *args: pytest.fail("timed"))
         assert rebatch.fit_batch(other, model, data["train"], 5000, 0, prep, 10, torch.device("cpu"), None,
-                                 time.perf_counter()) == (other, None, None)
+                                 time.perf_counter()) == (other, [], None)
+    scoring = rebatch.Probe(250, train_per_image=1 / 300, score_per_image=1 / 1000)
+    monkeypatch.setattr(rebatch, "probe_speed", lambda *args: scoring)  # multicrop's 4 more views: 20 s of 180
+    fitted, notes, _ = rebatch.fit_batch(cfg, model, data["train"], 5000, 0, prep, 10, torch.device("cpu"), None,
+                                         time.perf_counter())
+    assert fitted.tta == "flip" and notes[0] == (
+        "time budget 3m: the final scoring with flip TTA instead of multicrop (its 4 more views would take ~20 s, "
+        "11% of the budget, better spent training; --tta multicrop keeps them)")
+    # the budget then keeps 2 × 5,000 / 1,000 s for the epoch's and the final scoring each: ~46 steps of 1,000
+    assert fitted.batch_size == 1000 and notes[1].startswith("time budget 3m: batches of 1000")
+    kept = rebatch.fit_batch(cfg, model, data["train"], 5000, 0, prep, 10, torch.device("cpu"), None,
+                             time.perf_counter(), keep_tta=True)[0]
+    assert kept.tta == "multicrop" and kept.batch_size == 500  # 6 views: 20 s less training, 42 steps of 1,000
+
+
+def test_budget_tta_drops_multicrop_for_flip_when_its_extra_views_outweigh_a_share_of_the_budget():
+    # CIFAR-10's 5,000 validation images at 1 ms per view: 4 more views, 20 s, 11% of 3 minutes; 3% of 10
+    assert rebatch.budget_tta("multicrop", 1e-3, 5000, 1.0, 180) == "flip"
+    assert rebatch.budget_tta("multicrop", 1e-3, 5000, 1.0, 600) == "multicrop"
+    assert rebatch.budget_tta("multicrop", 1e-3, 5000, 2.5, 600) == "flip"  # fp32 scoring after bf16 training
+    assert rebatch.budget_tta("rotate", 1e-3, 5000, 1.0, 180) == "flip"
+    for kept in ("flip", "shift", None):  # as cheap already, or views that keep images the right way round
+        assert rebatch.budget_tta(kept, 1e-3, 5000, 1.0, 180) == kept
 
 
 def test_the_colour_and_faces_recipes_set_min_steps_and_a_chosen_batch_size_drops_it():

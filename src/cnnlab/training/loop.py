@@ -328,6 +328,7 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
            explicit: set[str] | None, world: World, device: torch.device | None, t0: float,
            default_run: bool = False, warm: threading.Thread | None = None) -> RunResult:
     set_threads(cfg.threads or (max(1, cpu_count() // world.local_size) if world.distributed else None))
+    user_tta = "tta" in explicit if explicit is not None else cfg.tta != TrainConfig().tta  # kept within a budget
     if data is None:
         data = load_sources(cfg, progress)
         cfg = apply_recipe(cfg, data, explicit, default_run) if resume_dir is None else cfg
@@ -352,16 +353,17 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     if resume is None and train_split.regression:
         start_at_targets(model, train_split.labels)
     resizable_size(model, train_split, cfg)  # refuse a model that needs its own size before the run directory is made
-    batch_note, score_per_image = None, None
-    if resume is None and cfg.time and cfg.min_steps:  # the batch the budget holds enough steps of, timed
+    budget_notes, score_per_image = [], None
+    if resume is None and cfg.time and cfg.min_steps:  # the batch (and final TTA) the budget holds, timed
         if warm is not None:
             warm.join()  # not while imports share the GIL
         val_size = len(val_split) if val_split is not None and val_split.labeled else 0
         test = data.splits.get("test")
-        cfg, batch_note, score_per_image = fit_batch(cfg, model, train_split, val_size, len(test) if test is not None and test.labeled
-                                    else 0, preprocess, len(classes), device or pick_device(cfg.device),
-                                    pick_precision(cfg.precision, device or pick_device(cfg.device)), t0,
-                                    lambda value: distributed.broadcast(value, world))
+        on = device or pick_device(cfg.device)
+        cfg, budget_notes, score_per_image = fit_batch(
+            cfg, model, train_split, val_size, len(test) if test is not None and test.labeled else 0, preprocess,
+            len(classes), on, pick_precision(cfg.precision, on), t0, lambda value: distributed.broadcast(value, world),
+            keep_tta=user_tta)
     if resume_dir is not None:
         run_dir = resume_dir
     else:  # rank 0 names it; the others learn the name
@@ -371,7 +373,7 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     notes = list(data.meta.get("notes", []))
     if resume is None:  # the default run's line first: it says how long the run will take and how to change it
         notes = default_run_notes(cfg, data, default_run) + notes + recipe_notes(cfg, data)
-        notes += [batch_note] if batch_note else []
+        notes += budget_notes
         mirror = mirror_tta_note(cfg.tta, cfg.augment) if len(data.input_shape) == 3 else None
         notes += [mirror] if mirror else []
         if cfg.progressive_resize and len(data.input_shape) == 3:

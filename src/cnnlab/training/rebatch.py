@@ -13,6 +13,14 @@ and the random streams are left as they were) and scores it, and what the budget
 epoch and of the final report is divided among the candidates.  The SGD rate follows the batch (the linear
 scaling rule, Goyal et al. 2017, "Accurate, large minibatch SGD: training ImageNet in 1 hour"); Muon's rate is a
 step relative to the filters' norm and stays.
+
+The same probe prices the final report's test-time augmentation: multicrop's six views cost four more forward
+passes per image than flip's two (on CIFAR-10's 5,000 validation images in fp32 on that CPU, ~20 s of a 3-minute
+budget, about 14 more steps of 500).  In 3-minute CIFAR-10 runs multicrop scored 0.18 and 0.38 points above flip
+(80.72 / 80.54%, 80.76 / 80.38%; flip 1.2 above none), where 9 more steps (66 → 75) had added ~1 point; at the end
+of the 13-minute fast recipe multicrop is worth 0.2 over flip and 3% more steps little.  So where those extra views
+would take more than TTA_SHARE of the budget, the final report scores with flip instead, and says so; a `--tta`
+of your own stays.
 """
 from __future__ import annotations
 
@@ -29,13 +37,14 @@ from cnnlab.data import Split
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.runs.evaluate import predict_logits
 from cnnlab.training.budget import FP32_COST, RESULTS_SECONDS, SAFETY, TTA_PASSES, format_duration, parse_duration, sync
-from cnnlab.training.config import TrainConfig, epoch_tta
+from cnnlab.training.config import MIRRORING_TTAS, TrainConfig, epoch_tta
 from cnnlab.training.device import autocast
 from cnnlab.training.steps import forward_backward, make_batch, make_loss
 
 SMALLEST = 8  # the batch is halved down to 1/8 of the recipe's (2,000 → 250, 1,000 → 125) ...
 FLOOR = 32  # ... and never below 32 images (batch norm's statistics)
 PROBE_PASSES = 3  # timed passes of the probe batch (their median), after an untimed one
+TTA_SHARE = 0.05  # the most of a budget the final report's views beyond flip's may take (else it takes flip)
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,17 @@ def trainable_images(probe: Probe, seconds_left: float, budget: float, scored: i
     scoring = probe.score_per_image * (scored + final * final_factor)
     left = seconds_left - scoring - RESULTS_SECONDS - SAFETY * budget
     return max(0.0, left) / probe.train_per_image if probe.train_per_image > 0 else float("inf")
+
+
+def budget_tta(tta: str | None, score_per_image: float, images: int, final_factor: float,
+               budget: float) -> str | None:
+    """The test-time augmentation of a budgeted run's final report: `tta`, or flip when `tta` mirrors images
+    (multicrop, rotate) and its views beyond flip's two, over `images` (val + test) at `score_per_image` seconds
+    each (× `final_factor`: fp32 after bf16 training), would take more than TTA_SHARE of the `budget` (s)."""
+    if tta not in MIRRORING_TTAS or TTA_PASSES[tta] <= TTA_PASSES["flip"]:
+        return tta
+    extra = score_per_image * final_factor * images * (TTA_PASSES[tta] - TTA_PASSES["flip"])
+    return "flip" if extra > TTA_SHARE * budget else tta
 
 
 def probe_speed(model: nn.Module, train: Split, cfg: TrainConfig, preprocess: Preprocess, num_classes: int,
@@ -121,25 +141,39 @@ def scoring_seconds(model: nn.Module, images: torch.Tensor, preprocess: Preproce
 
 def fit_batch(cfg: TrainConfig, model: nn.Module, train: Split, val_size: int, test_size: int,
               preprocess: Preprocess, num_classes: int, device: torch.device, dtype: torch.dtype | None,
-              started: float, broadcast=lambda value: value) -> tuple[TrainConfig, str | None, float | None]:
+              started: float, broadcast=lambda value: value,
+              keep_tta: bool = False) -> tuple[TrainConfig, list[str], float | None]:
     """cfg with the batch size (and SGD rate) that gives cfg.min_steps steps within its --time budget, begun at
-    `started` (a perf_counter()), the console note that says so (None when the batch stays) and the scoring
-    seconds per image measured (None when nothing was timed: without a budget or min_steps, cfg is unchanged).
-    `broadcast`: rank 0's choice on every rank under torchrun."""
-    if not cfg.time or not cfg.min_steps or len(candidates(cfg.batch_size)) == 1:
-        return cfg, None, None
+    `started` (a perf_counter()), and the final report's test-time augmentation that budget pays for (budget_tta;
+    `keep_tta`: the user chose it, it stays); the console notes that say what changed; the scoring seconds per
+    image measured (None when nothing was timed: without a budget or min_steps, cfg is unchanged).
+    `broadcast`: rank 0's choices on every rank under torchrun."""
+    if not cfg.time or not cfg.min_steps:
+        return cfg, [], None
     budget = parse_duration(cfg.time)
     probe = probe_speed(model, train, cfg, preprocess, num_classes, device, dtype, candidates(cfg.batch_size)[-1])
+    factor = FP32_COST if dtype is not None else 1.0
+    notes = []
+    tta = cfg.tta if keep_tta else broadcast(budget_tta(cfg.tta, probe.score_per_image, val_size + test_size,
+                                                        factor, budget))
+    if tta != cfg.tta:
+        extra = probe.score_per_image * factor * (val_size + test_size) * (TTA_PASSES[cfg.tta] - TTA_PASSES[tta])
+        notes.append(f"time budget {cfg.time}: the final scoring with {tta} TTA instead of {cfg.tta} (its "
+                     f"{TTA_PASSES[cfg.tta] - TTA_PASSES[tta]} more views would take ~{extra:.0f} s, "
+                     f"{extra / budget:.0%} of the budget, better spent training; --tta {cfg.tta} keeps them)")
+        cfg = dataclasses.replace(cfg, tta=tta)
+    if len(candidates(cfg.batch_size)) == 1:
+        return cfg, notes, probe.score_per_image
     scored = TTA_PASSES[epoch_tta(cfg.tta)] * (val_size + (test_size if cfg.track_test else 0))
     final = TTA_PASSES[cfg.tta] * (val_size + test_size)
     left = started + budget - time.perf_counter()
-    images = trainable_images(probe, left, budget, scored, final, FP32_COST if dtype is not None else 1.0)
+    images = trainable_images(probe, left, budget, scored, final, factor)
     batch = broadcast(choose_batch(cfg.batch_size, min(images, float(1 << 40)), cfg.min_steps))
     if batch == cfg.batch_size:
-        return cfg, None, probe.score_per_image
+        return cfg, notes, probe.score_per_image
     lr = cfg.lr * batch / cfg.batch_size if cfg.lr is not None else None
-    note = (f"time budget {cfg.time}: batches of {batch} instead of {cfg.batch_size}"
-            f"{f', SGD rate {lr:.3g}' if lr is not None else ''} (the {format_duration(left)} left hold "
-            f"~{images / cfg.batch_size:.0f} steps of {cfg.batch_size} at {1 / probe.train_per_image:.0f} images/s "
-            f"measured; --min-steps {cfg.min_steps})")
-    return dataclasses.replace(cfg, batch_size=batch, lr=lr), note, probe.score_per_image
+    notes.append(f"time budget {cfg.time}: batches of {batch} instead of {cfg.batch_size}"
+                 f"{f', SGD rate {lr:.3g}' if lr is not None else ''} (the {format_duration(left)} left hold "
+                 f"~{images / cfg.batch_size:.0f} steps of {cfg.batch_size} at {1 / probe.train_per_image:.0f} "
+                 f"images/s measured; --min-steps {cfg.min_steps})")
+    return dataclasses.replace(cfg, batch_size=batch, lr=lr), notes, probe.score_per_image
