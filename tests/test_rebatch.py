@@ -13,7 +13,7 @@ from cnnlab.data import Dataset, Split
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.models import build
 from cnnlab.training import rebatch
-from cnnlab.training.budget import RESULTS_SECONDS, SAFETY
+from cnnlab.training.budget import FINAL_NOISE, RESULTS_SECONDS, SAFETY
 from cnnlab.training.callbacks import Callback
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.loop import train
@@ -36,8 +36,8 @@ def test_the_largest_batch_that_holds_the_steps_else_the_smallest(images, chosen
 
 def test_trainable_images_leave_the_scoring_results_and_safety_share():
     probe = rebatch.Probe(250, train_per_image=0.002, score_per_image=0.0005)
-    # 180 s left of 180: scoring 0.0005 × (10,000 + 30,000 × 2.5) = 42.5 s, results 0.5 s, safety 3.6 s
-    left = 180 - 0.0005 * (10_000 + 30_000 * 2.5) - RESULTS_SECONDS - SAFETY * 180
+    # 180 s left of 180: scoring 0.0005 × (10,000 + 1.2 × 30,000 × 2.5) = 50 s, results 1.5 s, safety 3.6 s
+    left = 180 - 0.0005 * (10_000 + FINAL_NOISE * 30_000 * 2.5) - RESULTS_SECONDS - SAFETY * 180
     assert rebatch.trainable_images(probe, 180, 180, 10_000, 30_000, 2.5) == pytest.approx(left / 0.002)
     assert rebatch.trainable_images(probe, 10, 180, 10_000, 30_000, 2.5) == 0  # the scoring alone overruns
 

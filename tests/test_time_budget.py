@@ -17,7 +17,7 @@ from cnnlab.data import Dataset, Split
 from cnnlab.models import build
 from cnnlab.training import recipes
 from cnnlab.training import budget as budget_module
-from cnnlab.training.budget import SAFETY, TimeBudget, format_duration, parse_duration
+from cnnlab.training.budget import FINAL_NOISE, SAFETY, TimeBudget, format_duration, parse_duration
 from cnnlab.training.callbacks import Callback
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.console import Console
@@ -248,14 +248,15 @@ def test_a_cut_epoch_is_revised_at_half_three_quarters_and_nine_tenths_of_its_st
     early = TimeBudget("20s", 20.0, time.perf_counter(), steps_per_epoch=100, batch_size=10, scored_images=0,
                        final_images=0, planned=1, cut_steps=20)
     assert not early.revise_due(1, 10)  # in epoch 1, never before the first plan's 11 steps
-    for timed_at, cut in ((0.004, (80, 81)), (0.001, (90, 91))):  # the scoring timed again: only a lower time counts
+    for timed_at, cut in ((0.003, (64, 65)), (0.001, (88, 89))):  # the scoring timed again: its price from now
         timed = TimeBudget("20s", 20.0, time.perf_counter() - 12, steps_per_epoch=100, batch_size=10,
                            scored_images=0, final_images=1000, planned=1, cut_steps=70, per_image=0.002)
-        timed.final_seconds = 2.0 + RESULTS + SAFETY * 20
+        timed.final_seconds = timed._final(0.002)
         timed.first_step = time.perf_counter() - 2.9  # 0.1 s per step: 8 s left less the final margin
-        assert timed.revise_cut(1, 30, score_per_image=timed_at) and timed.per_image == min(timed_at, 0.002)
-        assert timed.final_seconds == pytest.approx(min(timed_at, 0.002) * 1000 + RESULTS + SAFETY * 20)
-        assert timed.cut_steps in cut
+        changed = timed.revise_cut(1, 30, score_per_image=timed_at)
+        assert timed.per_image == timed_at and changed == (timed.cut_steps != 70)
+        assert timed.final_seconds == pytest.approx(FINAL_NOISE * timed_at * 1000 + RESULTS + SAFETY * 20)
+        assert timed.cut_steps in cut  # 8 - 4.5 s: 35 more steps; 8 - 2.1 s: 59 more (less a step of jitter)
 
 
 def test_a_one_epoch_plan_does_not_score_its_cut_epoch_and_gives_that_time_to_training():

@@ -54,8 +54,11 @@ PLAN_SHARE = 0.05  # ... or fewer (2 at least) when they take this share of the 
 STEADY_PLAN = 8  # epochs planned from which epoch 2 is measured again
 FORWARD_SHARE = 1 / 3  # an evaluated image costs about a third of a trained one (forward only, no backward)
 RESULTS_SECONDS = 1.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring (1.25-1.8 s, 2-core CPU)
-SAFETY = 0.03  # share of the budget kept back for what was not measured (process exit, jitter: 2% left a 3m run 1.7 s late)
+SAFETY = 0.02  # share of the budget kept back for what was not measured (process exit, jitter)
 MAX_LENGTHEN = 1.5  # the most the revision at half a cut epoch lengthens it (see revise_cut)
+# the final scoring's price × this: on a busy 2-core CPU it ran 0.75-1.4× the time its last timing gave (of a few
+# hundred images, or of an epoch's validation), in runs that ended 1.7 s late or 13 s early
+FINAL_NOISE = 1.2
 MIN_CUT = 0.25  # the least share of an epoch's steps worth a cut last epoch (it costs a whole validation scoring)
 REVISE_AT = (0.5, 0.75, 0.9)  # shares of a cut epoch's steps at which the cut is revised from its steps so far
 # the final scoring runs in fp32: resnet20 scoring 2,000 32×32 images with 1 thread on a CPU with native bf16
@@ -215,16 +218,16 @@ class TimeBudget:
         """Revise the cut of this epoch, at `step`, to the steps that end the run on time at the pace of its steps
         so far (epoch 1: since its first step), then its validation scoring (none in a one-epoch plan: see
         `scores_epoch`) and the final margin, priced at `score_per_image` (seconds, timed just now in the training
-        precision) when that is lower than the last plan's price: a slow spell only ever adds time, and on a busy
-        CPU one probe timed the scoring at 2.2× its cost (its cut epoch ended a minute early), where timings of a
-        few hundred images later in the same run ranged over 1-2.7×.  The first plan's 10 steps can be off by
+        precision; None: as last planned): on a busy CPU one probe before training timed the scoring at 2.2× its
+        cost (its cut epoch ended a minute early), another at 0.7× (a 1m run ended 3.5 s late), where the timing at
+        half the epoch's steps came within 10%.  The first plan's 10 steps can be off by
         10-30% (a cut epoch of batches of 250 overran a 3m budget by 5 s; one of batches of 500 ended 20 s
         early), the pace of half the epoch's steps less.  At least one
         more step, at most the whole epoch.  The first revision (at half the steps) may lengthen the cut, by half
         at most; later ones only shorten it: the rates fall towards the schedule's end, and a longer schedule raises
         them again (at half way, 1.5× the steps put a linear decay at 2/3 of its peak instead of 1/2, one-cycle's
         at 0.89 instead of 0.67).  Whether the cut changed."""
-        if score_per_image is not None and score_per_image < self.per_image:  # a slow spell only ever adds time
+        if score_per_image is not None:  # timed in the run, on its validation images: nearer the final scoring
             self.per_image = score_per_image
             self.final_seconds = self._final(score_per_image)
         sync(self.device)
@@ -302,7 +305,8 @@ class TimeBudget:
     def _final(self, per_image: float) -> float:
         """The margin kept for the final scoring at `per_image` seconds per image in the training precision,
         writing the results and the safety share."""
-        return per_image * self.final_images * self.final_factor + RESULTS_SECONDS + SAFETY * self.seconds
+        return FINAL_NOISE * per_image * self.final_images * self.final_factor + RESULTS_SECONDS + \
+            SAFETY * self.seconds
 
     @property
     def epoch_scoring(self) -> float:

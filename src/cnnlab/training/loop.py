@@ -145,7 +145,7 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
                 planned_in_epoch = True  # config.json is rewritten at the epoch's end
             elif budget is not None and budget.revise_due(state.epoch, step):
                 timed = scoring_seconds(state.scored, timing.images[:TIMED_IMAGES], preprocess, cfg, device, dtype) \
-                    if timing is not None and not budget.revised else None  # the final margin, timed again
+                    if timing is not None and not budget.revised else None  # the final margin's price, timed again
                 if distributed.broadcast(budget.revise_cut(state.epoch, step, timed), world):
                     cfg = plan(state, budget, budget.planned, "measured", world)
                     planned_in_epoch = True

@@ -36,7 +36,8 @@ from torch import nn
 from cnnlab.data import Split
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.runs.evaluate import predict_logits
-from cnnlab.training.budget import FP32_COST, RESULTS_SECONDS, SAFETY, TTA_PASSES, format_duration, parse_duration, sync
+from cnnlab.training.budget import (FINAL_NOISE, FP32_COST, RESULTS_SECONDS, SAFETY, TTA_PASSES, format_duration,
+                                    parse_duration, sync)
 from cnnlab.training.config import MIRRORING_TTAS, TrainConfig, epoch_tta
 from cnnlab.training.device import autocast
 from cnnlab.training.steps import forward_backward, make_batch, make_loss
@@ -76,9 +77,10 @@ def choose_batch(batch: int, images: float, min_steps: int) -> int:
 def trainable_images(probe: Probe, seconds_left: float, budget: float, scored: int, final: int,
                      final_factor: float) -> float:
     """How many images the budget trains: `seconds_left` (s) less one epoch's validation scoring of `scored`
-    image passes, the final report's `final` (at `final_factor` the cost: fp32 after bf16 training), the results
-    and the safety share of the `budget` (s), at the probe's training seconds per image."""
-    scoring = probe.score_per_image * (scored + final * final_factor)
+    image passes, the final report's `final` (at `final_factor` the cost: fp32 after bf16 training; priced as the
+    budget prices it, FINAL_NOISE), the results and the safety share of the `budget` (s), at the probe's training
+    seconds per image."""
+    scoring = probe.score_per_image * (scored + FINAL_NOISE * final * final_factor)
     left = seconds_left - scoring - RESULTS_SECONDS - SAFETY * budget
     return max(0.0, left) / probe.train_per_image if probe.train_per_image > 0 else float("inf")
 
