@@ -1,5 +1,6 @@
 """The benchmark harness stays alive: a smoke run of `cnnlab bench mnist` on a few hundred images."""
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,21 @@ def test_faces_benches_time_the_users_command_and_take_the_curve_from_validation
                "entries": {"fer": {"reference": True, "runs": [Measurement("fer", 5.0, 0.7).__dict__]}}}
     assert "validation accuracy first reached" in markdown(results)
     assert "validation accuracy" not in markdown({**results, "track_test": True})
+
+
+def test_a_one_epoch_budget_run_takes_its_time_to_accuracy_from_the_final_report(tmp_path, monkeypatch):
+    from cnnlab.bench import tasks
+
+    run = tmp_path / "run"
+    run.mkdir()
+    start = time.time()
+    (run / "history.csv").write_text("epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds,train_images_per_s,time\n"
+                                     f"1,0,1.5,0.6,,,120.0,340.0,{start + 150:.3f}\n")  # the only epoch: unscored
+    monkeypatch.setattr(tasks, "_run_process", lambda name, cmd, env: ({"run_dir": str(run), "val_acc": "0.81"}, "",
+                                                                         0.81, 171.0, 9.0))
+    monkeypatch.setattr(tasks, "inference_speed", lambda *args: 1.0)
+    m = tasks.run_entry(tasks.TASKS["fer2013-time"].entries[0], tasks.TASKS["fer2013-time"], [], False, tmp_path, {})
+    assert m.epochs == [{"epoch": 1, "test_acc": 0.81, "seconds": 171.0}] and m.time_to(0.8) == 171.0
 
 
 @pytest.fixture

@@ -81,7 +81,9 @@ def fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pre
     Under torchrun (`world` of several ranks) each rank trains on its shard; only rank 0 writes files.
     With cfg.time, the epochs are planned to end the run (begun at `started`, a perf_counter(); default now)
     within that budget (training/budget.py); FitResult.epochs is the plan, and `score_per_image` (seconds, measured
-    before training: training/rebatch.py) prices its first plan's validation scoring.
+    before training: training/rebatch.py) prices its first plan's validation scoring.  A plan of one cut epoch does
+    not score it at its end (its history row has no val_ metrics, best_value stays None): the caller's final report
+    scores those weights (train() does, and takes best_value from it).
     Raises NonFiniteLoss (a ValueError) at the first NaN/inf training loss.
     Freed tensor memory is reused rather than returned to the kernel meanwhile (device.reuse_freed_memory).
     """
