@@ -29,9 +29,9 @@ planned, the final scoring timed again on a few validation images at the first (
 half at most, when they ran faster: later the rates are falling, and a longer schedule would raise them again).
 Without --freeze-epochs or progressive resizing, whose epochs must run whole (their schedules and sizes are set per
 epoch).  A margin is kept for the final scoring (val and test in fp32, with and without TTA), estimated from the
-validation time measured.  Should later epochs run slower than
-measured (a busy machine), the plan is shortened at the end of the epoch where the epochs left, at the pace since
-the last plan, would overrun: a shorter schedule from there anneals the rate to its end, where stopping would not.
+validation time measured.  Should later epochs run slower than measured (a busy machine), the plan is shortened
+at the end of the epoch where the epochs left, at the pace since the last plan, would overrun: a shorter schedule
+from there anneals the rate to its end, where stopping would not.
 Should they run faster than a plan made in a slow spell (another program had the CPU while epochs 1-2 were
 measured), the plan grows again, but only in its first quarter (one-cycle's warm-up), two epochs or more after the
 last plan and when the pace since then would leave more than 1.25 epochs unused: later the rates are falling towards
@@ -220,11 +220,10 @@ class TimeBudget:
         `scores_epoch`) and the final margin, priced at `score_per_image` (seconds, timed just now in the training
         precision; None: as last planned): on a busy CPU one probe before training timed the scoring at 2.2× its
         cost (its cut epoch ended a minute early), another at 0.7× (a 1m run ended 3.5 s late), where the timing at
-        half the epoch's steps came within 10%.  The first plan's 10 steps can be off by
-        10-30% (a cut epoch of batches of 250 overran a 3m budget by 5 s; one of batches of 500 ended 20 s
-        early), the pace of half the epoch's steps less.  At least one
-        more step, at most the whole epoch.  The first revision (at half the steps) may lengthen the cut, by half
-        at most; later ones only shorten it: the rates fall towards the schedule's end, and a longer schedule raises
+        half the epoch's steps came within 10%.  The first plan's 10 steps can be off by 10-30% (a cut epoch of
+        batches of 250 overran a 3m budget by 5 s; one of batches of 500 ended 20 s early), the pace of half the
+        epoch's steps less.  At least one more step, at most the whole epoch.  The first revision (at half the
+        steps) may lengthen the cut, by half at most; later ones only shorten it: the rates fall towards the schedule's end, and a longer schedule raises
         them again (at half way, 1.5× the steps put a linear decay at 2/3 of its peak instead of 1/2, one-cycle's
         at 0.89 instead of 0.67).  Whether the cut changed."""
         if score_per_image is not None:  # timed in the run, on its validation images: nearer the final scoring

@@ -92,8 +92,15 @@ def budget_tta(tta: str | None, score_per_image: float, images: int, final_facto
     each (× `final_factor`: fp32 after bf16 training), would take more than TTA_SHARE of the `budget` (s)."""
     if tta not in MIRRORING_TTAS or TTA_PASSES[tta] <= TTA_PASSES["flip"]:
         return tta
-    extra = score_per_image * final_factor * images * (TTA_PASSES[tta] - TTA_PASSES["flip"])
-    return "flip" if extra > TTA_SHARE * budget else tta
+    return "flip" if extra_views_seconds(tta, "flip", score_per_image, images, final_factor) > TTA_SHARE * budget \
+        else tta
+
+
+def extra_views_seconds(tta: str | None, instead: str | None, score_per_image: float, images: int,
+                        final_factor: float) -> float:
+    """Seconds the final scoring of `images` takes with `tta` beyond `instead` (their TTA_PASSES apart), at
+    `score_per_image` seconds per view × `final_factor`."""
+    return score_per_image * final_factor * images * (TTA_PASSES[tta] - TTA_PASSES[instead])
 
 
 def probe_speed(model: nn.Module, train: Split, cfg: TrainConfig, preprocess: Preprocess, num_classes: int,
@@ -159,7 +166,7 @@ def fit_batch(cfg: TrainConfig, model: nn.Module, train: Split, val_size: int, t
     tta = cfg.tta if keep_tta else broadcast(budget_tta(cfg.tta, probe.score_per_image, val_size + test_size,
                                                         factor, budget))
     if tta != cfg.tta:
-        extra = probe.score_per_image * factor * (val_size + test_size) * (TTA_PASSES[cfg.tta] - TTA_PASSES[tta])
+        extra = extra_views_seconds(cfg.tta, tta, probe.score_per_image, val_size + test_size, factor)
         notes.append(f"time budget {cfg.time}: the final scoring with {tta} TTA instead of {cfg.tta} (its "
                      f"{TTA_PASSES[cfg.tta] - TTA_PASSES[tta]} more views would take ~{extra:.0f} s, "
                      f"{extra / budget:.0%} of the budget, better spent training; --tta {cfg.tta} keeps them)")
