@@ -24,7 +24,7 @@ def runs_base(tmp_path_factory) -> Path:
 
 def tiny_run(base: Path, name: str, **config) -> Path:
     """A run trained once into base/name (reused when it already finished), for tests that need a real model."""
-    from cnnlab.training.loop import train
+    from cnnlab.training.pipeline import train
 
     run_dir = base / name
     if not (run_dir / "metrics.json").is_file():

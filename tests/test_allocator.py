@@ -59,7 +59,7 @@ def test_nested_blocks_keep_it_until_the_outermost_ends():
 @glibc
 def test_a_training_run_restores_the_defaults(tmp_path):
     from cnnlab.training.config import TrainConfig
-    from cnnlab.training.loop import train
+    from cnnlab.training.pipeline import train
 
     train(TrainConfig(data="mnist-mini", model="mnist-2conv", batch_size=64, limit=600, eval_batch_size=512,
                       epochs=1, runs_dir=str(tmp_path)))

@@ -52,7 +52,7 @@ def test_importing_every_submodule_changes_no_public_name():
 
 
 @pytest.mark.parametrize("imports", [
-    ["cnnlab.api", "cnnlab.training", "cnnlab.training.loop", "cnnlab.models.summary", "cnnlab.runs.history"],
+    ["cnnlab.api", "cnnlab.training", "cnnlab.training.pipeline", "cnnlab.models.summary", "cnnlab.runs.history"],
     ["cnnlab.training.loop", "cnnlab.explain", "cnnlab.data", "cnnlab.api"],
 ])
 def test_public_names_in_a_fresh_process_in_any_import_order(imports):
@@ -66,7 +66,7 @@ import cnnlab
 from cnnlab import TrainConfig
 assert inspect.isfunction(cnnlab.train), cnnlab.train
 assert inspect.isclass(cnnlab.Classifier) and inspect.isclass(cnnlab.Dataset)
-assert cnnlab.train is importlib.import_module("cnnlab.training.loop").train
+assert cnnlab.train is importlib.import_module("cnnlab.training.pipeline").train
 cfg = TrainConfig(data="mnist-mini", model="dnn", limit=100, epochs=1, runs_dir="{{}}")
 print("ok")
 """

@@ -16,7 +16,8 @@ from cnnlab.models import build
 from cnnlab.training.optim import build_loss
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.callbacks import Callback
-from cnnlab.training.loop import fit, seed_everything, train
+from cnnlab.training.loop import fit
+from cnnlab.training.pipeline import seed_everything, train
 
 
 def gen(seed=0):

@@ -3,7 +3,7 @@ import pytest
 from cnnlab.cli import main
 from cnnlab.training.config import TrainConfig
 from cnnlab.runs.ensemble import load_ensemble, make_ensemble
-from cnnlab.training.loop import train
+from cnnlab.training.pipeline import train
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from cnnlab.explain.inside import class_index_of, explain, feature_maps, first_l
 from cnnlab.models import build
 from cnnlab.runs.rundir import load_run
 from cnnlab.explain.samples import read_input, sample_batch
-from cnnlab.training.loop import train
+from cnnlab.training.pipeline import train
 
 from conftest import write_pixel_csv
 

@@ -25,7 +25,7 @@ from cnnlab.deploy.onnx_predict import read_inputs  # noqa: E402
 from cnnlab.runs.predict import predict as torch_predict  # noqa: E402
 from cnnlab.data.preprocess import Preprocess  # noqa: E402
 from cnnlab.runs.rundir import LoadedRun, load_run  # noqa: E402
-from cnnlab.training.loop import train  # noqa: E402
+from cnnlab.training.pipeline import train  # noqa: E402
 
 from conftest import write_pixel_csv  # noqa: E402
 

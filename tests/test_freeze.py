@@ -15,7 +15,8 @@ from cnnlab.runs.checkpoint import load_checkpoint
 from cnnlab.training.callbacks import Callback
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.console import Console
-from cnnlab.training.loop import fit, seed_everything
+from cnnlab.training.loop import fit
+from cnnlab.training.pipeline import seed_everything
 from cnnlab.training.freeze import (discriminative_groups, freeze, head_prefix, keep_frozen_bn, layer_groups,
                                     unfreeze)
 
@@ -150,7 +151,8 @@ from cnnlab.data.preprocess import Preprocess
 from cnnlab.models import build
 from cnnlab.training import distributed
 from cnnlab.training.config import TrainConfig
-from cnnlab.training.loop import fit, seed_everything
+from cnnlab.training.loop import fit
+from cnnlab.training.pipeline import seed_everything
 world, device = distributed.join("cpu")
 mini = load_data("mnist-mini")
 cfg = TrainConfig(epochs=2, freeze_epochs=1, batch_size=32, model="fastcnn", precision="fp32", schedule="constant",

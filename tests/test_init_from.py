@@ -9,7 +9,7 @@ from cnnlab.models import build
 from cnnlab.runs.checkpoint import CheckpointError
 from cnnlab.runs.init import head_keys, init_from
 from cnnlab.training.config import TrainConfig
-from cnnlab.training.loop import train
+from cnnlab.training.pipeline import train
 
 
 @pytest.fixture(scope="module")

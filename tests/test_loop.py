@@ -19,7 +19,8 @@ from cnnlab.runs.rundir import load_run
 from cnnlab.training.callbacks import BatchLogs, Callback, CallbackList
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.console import Console
-from cnnlab.training.loop import fit, seed_everything, train
+from cnnlab.training.loop import fit
+from cnnlab.training.pipeline import seed_everything, train
 from cnnlab.training.distributed import SINGLE
 from cnnlab.training.steps import Batches, NonFiniteLoss
 

@@ -72,7 +72,7 @@ def test_a_fastcnn_patch_run_saved_at_32_64_filters_still_loads_and_resumes(tmp_
     from cnnlab.runs.checkpoint import load_checkpoint
     from cnnlab.runs.rundir import load_run
     from cnnlab.training.config import TrainConfig
-    from cnnlab.training.loop import train
+    from cnnlab.training.pipeline import train
 
     def widths(model):
         return [m.out_channels for m in model if isinstance(m, torch.nn.Conv2d)]

@@ -87,7 +87,7 @@ def test_muon_groups_filters_first_biases_keep_their_scale_and_schedules_leave_m
 def test_a_muon_run_learns_and_resumes_exactly(tmp_path):
     from test_train import InterruptAfterFirstEpoch, cfg as mini_cfg
     from cnnlab.runs.checkpoint import load_checkpoint
-    from cnnlab.training.loop import train
+    from cnnlab.training.pipeline import train
 
     options = dict(optimizer="muon", lr=0.05, muon_lr=0.05, momentum=0.9, schedule="linear", precision="fp32",
                    micro_batch=24)

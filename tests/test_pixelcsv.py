@@ -159,7 +159,7 @@ def test_fer2013_in_the_course_format_trains_identically(data_dir, tmp_path):
     import gzip as gz
 
     from cnnlab.training.config import TrainConfig
-    from cnnlab.training.loop import train
+    from cnnlab.training.pipeline import train
 
     lines = gz.open(data_dir / "fer2013" / "fer2013.csv.gz", "rt").read().splitlines()
     rows = [line.split(",") for line in lines[1:]]

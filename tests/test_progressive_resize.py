@@ -18,7 +18,7 @@ from cnnlab.training.augment import Augmenter
 from cnnlab.training.augment.geometry import warp
 from cnnlab.training.budget import RESULTS_SECONDS, SAFETY, TimeBudget
 from cnnlab.training.config import TrainConfig
-from cnnlab.training.loop import train
+from cnnlab.training.pipeline import train
 from cnnlab.training.resize import (RAMP_END, SIZE_STEP, check_resizable, epoch_cost, epoch_size,
                                     resize)
 from cnnlab.training.steps import make_batch
@@ -136,7 +136,7 @@ def _faces(n=64, side=24):
 
 def test_training_follows_the_ramp_and_scores_at_full_size(tmp_path, monkeypatch):
     model = Sizes(1, 4)
-    monkeypatch.setattr("cnnlab.training.loop.build", lambda *a, **k: model)
+    monkeypatch.setattr("cnnlab.training.pipeline.build", lambda *a, **k: model)
     cfg = TrainConfig(data="faces", epochs=4, batch_size=32, model="sizes", progressive_resize=0.5,
                       augment="rotation=5,flip=h", runs_dir=str(tmp_path), threads=1, precision="fp32")
     result = train(cfg, data=_faces())

@@ -16,7 +16,7 @@ from cnnlab.training import rebatch
 from cnnlab.training.budget import FINAL_NOISE, RESULTS_SECONDS, SAFETY
 from cnnlab.training.callbacks import Callback
 from cnnlab.training.config import TrainConfig
-from cnnlab.training.loop import train
+from cnnlab.training.pipeline import train
 from cnnlab.training.recipes import MIN_BUDGET_STEPS, apply_recipe
 
 

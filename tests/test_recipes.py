@@ -11,7 +11,7 @@ from cnnlab.models import build
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.recipes import apply_recipe, data_kind, recipe_values
 from cnnlab.training.callbacks import Callback
-from cnnlab.training.loop import train
+from cnnlab.training.pipeline import train
 
 FAST = dict(data="mnist-mini", model="mnist-2conv", batch_size=64, limit=600, eval_batch_size=512)
 

@@ -304,7 +304,7 @@ def test_a_training_job_runs_once_at_a_time_and_writes_a_run(runs_dir, tmp_path)
 def test_a_job_can_be_cancelled(tmp_path):
     started = []
 
-    def endless(cfg, callbacks):  # stands in for cnnlab.training.loop.train: reports steps until told to stop
+    def endless(cfg, callbacks):  # stands in for cnnlab.training.pipeline.train: reports steps until told to stop
         started.append(cfg)
         while True:
             callbacks.on_batch_end(None, BatchLogs(1, 1, 1, loss=1.0, acc=0.5, mae=None, images_per_s=1))

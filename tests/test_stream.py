@@ -6,7 +6,7 @@ from PIL import Image
 
 from cnnlab.training.config import TrainConfig
 from cnnlab.data import decoded as cache, stream
-from cnnlab.training.loop import prepare_data, train
+from cnnlab.training.pipeline import prepare_data, train
 
 
 @pytest.fixture

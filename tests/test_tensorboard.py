@@ -13,7 +13,7 @@ from PIL import Image
 
 from cnnlab.cli import main
 from cnnlab.training.config import TrainConfig
-from cnnlab.training.loop import train
+from cnnlab.training.pipeline import train
 from cnnlab.training.tensorboard import (INSTALL_HINT, TensorBoardLogger, display_images, experiment_loggers,
                                          hparam_values)
 

@@ -303,7 +303,7 @@ def test_a_textcnn_run_saved_before_meanmax_pooling_still_loads_and_resumes(tmp_
     from cnnlab.runs.checkpoint import load_checkpoint
     from cnnlab.runs.rundir import load_run
     from cnnlab.training.config import TrainConfig
-    from cnnlab.training.loop import train
+    from cnnlab.training.pipeline import train
 
     words = ["goal match team cup", "vote party election minister", "film actor award music"]
     lines = ["label,text"] + [f"{k},{words[k]} {words[k].split()[i % 4]} row{i}" for k in range(3) for i in range(12)]

@@ -22,7 +22,7 @@ from cnnlab.training.callbacks import Callback
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.console import Console
 from cnnlab.training.distributed import SINGLE
-from cnnlab.training.loop import train
+from cnnlab.training.pipeline import train
 from cnnlab.training.optim import build_scheduler, rebuild_scheduler
 from cnnlab.training.state import TrainState
 

@@ -7,7 +7,7 @@ from cnnlab.runs.checkpoint import CheckpointError, load_checkpoint
 from cnnlab.training.config import TrainConfig
 from cnnlab.runs.rundir import load_run
 from cnnlab.training.callbacks import Callback
-from cnnlab.training.loop import stratified_split, train
+from cnnlab.training.pipeline import stratified_split, train
 
 FAST = dict(model="mnist-2conv", batch_size=64, limit=600, eval_batch_size=512)
 

@@ -11,7 +11,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_EXPORTS = {"Classifier": "api", "TrainConfig": "training.config", "train": "training.loop",
+_EXPORTS = {"Classifier": "api", "TrainConfig": "training.config", "train": "training.pipeline",
             "load_data": "data", "Dataset": "data", "Split": "data", "DataError": "data",
             "build": "models", "model_summary": "models.summary", "load_run": "runs.rundir",
             "History": "runs.history", "Report": "runs.evaluate", "show_batch": "explain.viz.batch",

@@ -30,7 +30,9 @@ from cnnlab.models import build
 from cnnlab.training.optim import probabilities
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.callbacks import Callback
-from cnnlab.training.loop import fit, seed_everything, stratified_split
+from cnnlab.training.loop import fit
+from cnnlab.data.rundata import seed_everything
+from cnnlab.data.splits import stratified_split
 
 
 def as_images(x) -> torch.Tensor:

@@ -243,7 +243,7 @@ def test_a_folder_skips_wordless_files(tmp_path):
 def text_run(tmp_path_factory):
     """A text model trained for one epoch on a small CSV."""
     from cnnlab.training.config import TrainConfig
-    from cnnlab.training.loop import train
+    from cnnlab.training.pipeline import train
 
     folder = tmp_path_factory.mktemp("text")
     path = _write(folder / "t.csv", _text_rows("a good match"))

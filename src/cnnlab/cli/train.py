@@ -53,7 +53,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from cnnlab.cli.progress import DownloadProgress
     from cnnlab.runs.rundir import load_checkpoint, summary_line
     from cnnlab.training.console import Console
-    from cnnlab.training.loop import train
+    from cnnlab.training.pipeline import train
     from cnnlab.training.config import TrainConfig
     from cnnlab.training.recipes import LENGTH_FIELDS
 

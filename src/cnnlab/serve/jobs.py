@@ -195,7 +195,7 @@ class JobManager:
     def _run(self, job: Job, cfg) -> None:
         train = self.train_fn
         if train is None:
-            from cnnlab.training.loop import train
+            from cnnlab.training.pipeline import train
 
         job.state = "running"
         self._add(job, "accepted", {"config": job.request})

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:  # annotations only: state and loop import this module
-    from cnnlab.training.loop import RunResult
+    from cnnlab.training.pipeline import RunResult
     from cnnlab.training.state import TrainState
 
 HOOKS = ("on_run_begin", "on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end",
