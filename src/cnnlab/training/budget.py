@@ -14,7 +14,8 @@ spent.  The plans come from measured time, never from guesses about the hardware
    epoch as it was, validation scoring and checkpoint writing included;
 3. at the end of epoch 2 when STEADY_PLAN epochs or more are planned: short epochs are where epoch 1's one-off
    costs (the first kernels of each shape, the first scoring and checkpoint) weigh most (mnist-2conv on 500
-   images: epoch 1 0.77 s, the next ones 0.34 s), and epoch 2 still ends before one-cycle's peak (25%).
+   images: epoch 1 0.77 s, the next ones 0.34 s; MNIST's fast recipe in 1m, 235 steps per epoch: 11.4 s, then
+   7.4 s, and a plan of 5 epochs left 13 s of the minute unused), and epoch 2 ends by half the plan.
 
 Each plan is a number of epochs (at least 1) and rebuilds the learning-rate schedule for it from the current step
 (TrainState.plan_epochs), so the rates are those of a run planned with that length from the start.  What the whole
@@ -33,9 +34,10 @@ validation time measured.  Should later epochs run slower than measured (a busy 
 at the end of the epoch where the epochs left, at the pace since the last plan, would overrun: a shorter schedule
 from there anneals the rate to its end, where stopping would not.
 Should they run faster than a plan made in a slow spell (another program had the CPU while epochs 1-2 were
-measured), the plan grows again, but only in its first quarter (one-cycle's warm-up), two epochs or more after the
-last plan and when the pace since then would leave more than 1.25 epochs unused: later the rates are falling towards
-the schedule's end, and a longer plan there would raise them again.
+measured), the plan grows again, but only in its first half, two epochs or more after the last plan and when the
+pace since then would leave more than 1.25 epochs unused (past the first quarter, one-cycle's warm-up, by half its
+steps at most): later the rates are falling towards the schedule's end, and a longer plan there would raise them
+again.  Short epochs re-plan only once the pace spans WINDOW of the budget, so that their noise is averaged out.
 
 With progressive resizing (training/resize.py) the epochs differ in cost: every measured epoch is converted to a
 full-size one (its training seconds over its relative cost, `epoch_cost`; the validation scoring, at full size,
@@ -51,11 +53,13 @@ from typing import Callable
 
 PLAN_STEPS = 10  # steps timed (after the first) before the first plan
 PLAN_SHARE = 0.05  # ... or fewer (2 at least) when they take this share of the budget (slow steps: big batches, CPU)
-STEADY_PLAN = 8  # epochs planned from which epoch 2 is measured again
+STEADY_PLAN = 4  # epochs planned from which epoch 2 is measured again
 FORWARD_SHARE = 1 / 3  # an evaluated image costs about a third of a trained one (forward only, no backward)
 RESULTS_SECONDS = 1.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring (1.25-1.8 s, 2-core CPU)
 SAFETY = 0.02  # share of the budget kept back for what was not measured (process exit, jitter)
-MAX_LENGTHEN = 1.5  # the most the revision at half a cut epoch lengthens it (see revise_cut)
+MAX_LENGTHEN = 1.5  # the most a cut epoch revised at half way, or a plan past its first quarter, grows by
+WINDOW = 0.05  # share of the budget the pace must span before a plan changes for it (near the end: `overdue`)
+OVERRUN_SLACK = 0.01  # share of the budget a projected end may pass it by before the plan is shortened (< SAFETY)
 # the final scoring's price × this: on a busy 2-core CPU it ran 0.75-1.4× the time its last timing gave (of a few
 # hundred images, or of an epoch's validation), in runs that ended 1.7 s late or 13 s early
 FINAL_NOISE = 1.2
@@ -131,6 +135,8 @@ class TimeBudget:
     steps_planned: bool = False  # the first plan, from epoch 1's first steps, is made
     revised: bool = False  # the cut epoch's first revision is made (only it may lengthen the cut)
     score_per_image: float | None = None  # scoring seconds per image measured before training (rebatch's probe)
+    begun: dict[int, float] = field(default_factory=dict)  # when each epoch began (epoch_begin)
+    longest: int = 0  # the most steps any plan has had (a plan shortened in a slow spell may grow back to it)
 
     @classmethod
     def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
@@ -150,7 +156,7 @@ class TimeBudget:
         """Before `epoch` of a plan of `epochs`: records its cost (the size it trains at) and starts its clock."""
         self.costs[epoch] = self.cost(epoch, epochs) if self.cost is not None else 1.0
         sync(self.device)
-        self.epoch_start = time.perf_counter()
+        self.epoch_start = self.begun[epoch] = time.perf_counter()
 
     def plan_due(self, epoch: int, step: int, agree: Callable[[bool], bool] = bool) -> bool:
         """After a step: whether the first plan is made now: at step 1 + PLAN_STEPS of epoch 1, or from step 3 once
@@ -299,6 +305,7 @@ class TimeBudget:
                 self.planned, self.cut_steps = self.planned + 1, steps
         self.ends = free_at + self._seconds(done + 1, self.planned, self.planned, self.epoch_seconds) + final - \
             self.started
+        self.longest = max(self.longest, self._steps(self.planned, self.cut_steps))
         return self.planned
 
     def _final(self, per_image: float) -> float:
@@ -327,11 +334,17 @@ class TimeBudget:
 
     def pace(self, epoch: int) -> float:
         """Seconds per epoch since the last plan (made at the end of epoch planned_done), at the end of `epoch`;
-        with progressive resizing, of a full-size epoch."""
+        with progressive resizing, of a full-size epoch.  Of 4 epochs or more, the longest is left out: one slow
+        epoch among short ones (4 s among 0.7 s ones, on 9,000 images of 12×12) would otherwise cut the plan by a
+        third for good."""
         if epoch <= self.planned_done:
             return self.epoch_seconds
         elapsed, done = time.perf_counter() - self.planned_at, range(self.planned_done + 1, epoch + 1)
         if self.cost is None:
+            begun = [self.begun.get(e) for e in done]
+            if len(done) >= 4 and None not in begun:
+                took = [b - a for a, b in zip(begun, begun[1:] + [time.perf_counter()])]
+                return (sum(took) - max(took)) / (len(took) - 1)
             return elapsed / len(done)
         fixed = self.epoch_scoring
         cost = sum(self.costs.get(e, 1.0) for e in done)
@@ -343,32 +356,52 @@ class TimeBudget:
         return time.perf_counter() - self.started + self._seconds(epoch + 1, self.planned, self.planned, pace) + \
             self.final_seconds
 
+    def since_plan(self) -> float:
+        """Seconds since the last plan's done epochs ended."""
+        return time.perf_counter() - self.planned_at
+
     def overdue(self, epoch: int) -> bool:
         """After an epoch before the planned last: whether the epochs left, at the pace since the last plan,
-        would end the run past the budget by more than a quarter of an epoch."""
+        would end the run past the budget by more than a quarter of an epoch (and OVERRUN_SLACK of the budget,
+        within its SAFETY share).  The pace must span WINDOW of the budget first, or a quarter of the time left
+        when that is less: on 90 images epochs of 0.5 s took 0.4-1.0 s, and a plan made again after each one
+        followed the noise (40 plans in a 3m run)."""
         if epoch >= self.planned or epoch < self.min_epochs:  # with --freeze-epochs, one unfrozen epoch at least
             return False
+        left = self.seconds - (time.perf_counter() - self.started)
+        if self.since_plan() < min(WINDOW * self.seconds, left / 4):
+            return False
         pace = self.pace(epoch)
-        return self.projected_end(epoch, pace) > self.seconds + 0.25 * pace
+        return self.projected_end(epoch, pace) > self.seconds + max(0.25 * pace, OVERRUN_SLACK * self.seconds)
 
     def ahead(self, epoch: int) -> bool:
-        """After an epoch in the first quarter of the plan (one-cycle's warm-up), at least 2 epochs after the last
-        plan: whether the epochs left, at the pace since that plan, would end the run early by more than 1.25
-        epochs (a slow spell, e.g. another program on the CPU, made an earlier plan too short).  Later the rates
-        fall towards the end of the schedule; lengthening it there would raise them again, so the plan stands."""
-        if epoch < self.planned_done + 2 or 4 * epoch > self.planned or \
+        """After an epoch in the first half of the plan (or its first three quarters, when a slow spell has cut
+        it below its longest), at least 2 epochs and WINDOW of the budget after the last plan: whether the epochs
+        left, at the pace since that plan, would end the run early by more than 1.25 epochs and WINDOW of the
+        budget (a slow spell, e.g. another program on the CPU, made an earlier plan too short: on 90 images a spell
+        of 1.0 s epochs among 0.5 s ones had cut a 3m plan to 189 epochs, and the run ended after 2 minutes).
+        Later the rates fall towards the end of the schedule; lengthening it there would raise them again, so the
+        plan stands."""
+        shortened = self._steps(self.planned, self.cut_steps) < self.longest and 4 * epoch <= 3 * self.planned
+        if epoch < self.planned_done + 2 or (2 * epoch > self.planned and not shortened) or \
+                self.since_plan() < WINDOW * self.seconds or \
                 (self.max_epochs is not None and self.whole >= self.max_epochs):
             return False
         pace = self.pace(epoch)
-        return self.projected_end(epoch, pace) < self.seconds - 1.25 * pace
+        return self.projected_end(epoch, pace) < self.seconds - max(1.25 * pace, WINDOW * self.seconds)
 
     def plan_longer(self, epoch: int) -> int:
         """A plan at the end of `epoch` from the pace since the last plan, never shorter than the last one (which
-        then stands as it was, its cut included)."""
+        then stands as it was, its cut included).  Past the plan's first quarter (one-cycle's warm-up) it grows
+        by MAX_LENGTHEN times its steps at most, or back to the longest plan's steps, which bounds how far the
+        falling rates rise again (back to: as they were before a slow spell lowered them)."""
         last = (self.planned, self.cut_steps, self.ends, self.epoch_seconds)
+        steps = self._steps(*last[:2])
         self.epoch_seconds = self.pace(epoch)
-        self._plan(time.perf_counter(), epoch, self.per_image)
-        if self._steps(self.planned, self.cut_steps) < self._steps(*last[:2]):
+        cap = None if 4 * epoch <= last[0] else max(math.ceil(self.longest / self.steps_per_epoch),
+                                                    math.floor(MAX_LENGTHEN * steps / self.steps_per_epoch))
+        self._plan(time.perf_counter(), epoch, self.per_image, at_most=cap)
+        if self._steps(self.planned, self.cut_steps) < steps:
             self.planned, self.cut_steps, self.ends, self.epoch_seconds = last
         return self.planned
 

@@ -121,8 +121,8 @@ class TrainConfig:
         'a wall-clock budget for the whole run, e.g. 90s, 3m, 1.5m, 2h (plain numbers: seconds): the epochs and '
         'the schedule are planned from the measured speed so that the run ends on time; instead of --epochs')
     max_epochs: int | None = opt(None,
-        'with --time: the most epochs a plan may take, ending the run early (recipes set it where their longer '
-        'runs stopped paying, e.g. the fast digits recipe without augmentation overfits past ~16)')
+        'with --time: the most epochs a plan may take, ending the run early (e.g. where longer runs stop paying: '
+        'without augmentation the fast digits recipe overfitted MNIST past ~16 epochs)')
     batch_size: int = opt(128, 'images per step')
     min_steps: int | None = opt(None,
         'with --time: the fewest optimisation steps the budget should hold; when it holds fewer at --batch-size '
