@@ -30,7 +30,8 @@ from cnnlab.models import DATA_INIT_SAMPLE, build, data_init_modules, init_from_
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.loop import Callbacks, FitResult, fit, resizable_size
 from cnnlab.training.rebatch import fit_batch
-from cnnlab.training.recipes import apply_recipe, default_run_notes, recipe_notes
+from cnnlab.training.recipes import (apply_recipe, chosen_fields, default_run_notes, drop_mirrors,
+                                     recipe_notes)
 from cnnlab.training.resize import ramp_note
 from cnnlab.training.steps import score_split, score_split_and_plain
 from cnnlab.runs.init import start_weights
@@ -106,12 +107,16 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
            default_run: bool = False, warm: threading.Thread | None = None) -> RunResult:
     set_threads(cfg.threads or (max(1, cpu_count() // world.local_size) if world.distributed else None))
     user_tta = "tta" in explicit if explicit is not None else cfg.tta != TrainConfig().tta  # kept within a budget
+    mirror_notes, chosen = [], chosen_fields(cfg) if explicit is None else explicit  # before the recipe fills in
     if data is None:
         data = load_sources(cfg, progress)
-        cfg = apply_recipe(cfg, data, explicit, default_run) if resume_dir is None else cfg
+        if resume_dir is None:
+            cfg = apply_recipe(cfg, data, explicit, default_run)
+            cfg, mirror_notes = drop_mirrors(cfg, data, chosen)
         data = split_data(data, cfg)
     elif resume_dir is None:
         cfg = apply_recipe(cfg, data, explicit, default_run)  # a resumed run's config holds its recipe's values
+        cfg, mirror_notes = drop_mirrors(cfg, data, chosen)
     seed_everything(cfg.seed + world.rank)  # ranks differ in dropout; the epoch order is shared (cfg.seed)
     classes = data.classes
     train_split, val_split = data["train"], data.splits.get("val")
@@ -149,7 +154,7 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
         runs.write_config(run_dir, cfg, data)
     notes = list(data.meta.get("notes", []))
     if resume is None:  # the default run's line first: it says how long the run will take and how to change it
-        notes = default_run_notes(cfg, data, default_run) + notes + recipe_notes(cfg, data)
+        notes = default_run_notes(cfg, data, default_run) + notes + recipe_notes(cfg, data) + mirror_notes
         notes += budget_notes
         mirror = mirror_tta_note(cfg.tta, cfg.augment) if len(data.input_shape) == 3 else None
         notes += [mirror] if mirror else []
