@@ -168,7 +168,11 @@ def test_a_plan_made_in_a_slow_spell_grows_again_in_its_first_half_only():
     assert not budget.ahead(3)
     budget.planned, budget.longest = 8, 80  # epoch 3 of 8: past the warm-up quarter, before half way: longer by half
     # at most
-    assert budget.ahead(3) and budget.plan_longer(3) == 12 and budget.cut_steps is None
+    assert budget.ahead(3) and budget.plan_longer(3) == 12 and budget.cut_steps is None and budget.grew_late
+    budget.started, budget.planned_at = budget.started - 2, time.perf_counter() - 2  # epochs 4-5 in 1 s each
+    assert not budget.ahead(5)  # epoch 5 of 12: before half way, but it grew past its first quarter once already
+    budget.grew_late = False
+    assert budget.ahead(5)
     capped = _budget(40, elapsed=2)
     capped.max_epochs, capped.epoch_seconds = 8, 3.0
     capped._plan(time.perf_counter(), 1, 0.0)
@@ -442,11 +446,11 @@ def test_each_plan_is_a_note_line(timed):
             epoch = int(line.split()[1])
         elif line in notes:
             plans.append((epoch, int(re.search(r": (\d+) epochs? planned", line).group(1))))
-    longest = max(p for _, p in plans[:2])
+    cut_from = 0  # the longest plan a later one shortened
     for (_, before), (after, planned) in zip(plans[1:], plans[2:]):
         assert planned <= before or after <= 2 or 2 * after <= before or (
-            4 * after <= 3 * before and planned <= longest + 1), out
-        longest = max(longest, planned)
+            4 * after <= 3 * before and planned <= cut_from + 1), out
+        cut_from = max(cut_from, before) if planned < before else cut_from
     assert "s/epoch estimated" in notes[0] and notes[-1].startswith(
         f"note      time budget 8s: {result.fit.epochs} epoch") and "s/epoch measured), ends ≈ " in notes[-1]
     lines = out.splitlines()

@@ -50,6 +50,13 @@ def test_asymmetric_classes_measure_low_and_symmetric_ones_near_1(seed, classes,
     assert asym < recipes.MIRROR_SYMMETRY <= sym, (asym, sym)
 
 
+def test_unknown_labels_are_left_out():
+    images, labels = _images(4, 3, MIN_PER_CLASS, (1, 32, 32), False)
+    noise, _ = _images(5, 1, 300, (1, 32, 32), True)  # unlabelled, mirror-symmetric images
+    both = mirror_symmetry(torch.cat([images, noise]), torch.cat([labels, torch.full((300,), -1)]))
+    assert both == mirror_symmetry(images, labels)
+
+
 def test_too_few_images_per_class_say_nothing():
     images, labels = _images(0, 3, MIN_PER_CLASS - 1, (1, 40, 40), False)
     assert mirror_symmetry(images, labels) is None

@@ -6,6 +6,8 @@ data: each class's mean image is compared with the mirror image of a second, ind
 """
 from __future__ import annotations
 
+import statistics
+
 import torch
 
 PER_CLASS = 400  # images per class used (two halves of 200)
@@ -24,11 +26,14 @@ def mirror_symmetry(images: torch.Tensor, labels: torch.Tensor, seed: int = 0) -
     `images`: uint8 or float (N, C, H, W); `labels`: int64 (N,) class indices.  About 1 when the classes look the
     same mirrored (the mirrored half agrees with the other half as well as the halves agree with each other):
     photos and faces 0.97-1.00 here (CIFAR-10, FER2013); MNIST's digits 0.80, two-digit numbers 0.62.  The
-    ratio to the halves' own agreement makes it independent of how noisy the means are.  None when fewer than 2
-    classes have MIN_PER_CLASS images.  A set with only a few mirror-sensitive classes among many (left and right
+    ratio to the halves' own agreement makes it independent of how noisy the means are.  Unknown labels (-1) are
+    left out.  None when fewer than 2 classes have MIN_PER_CLASS images whose halves agree (correlation over 0.1:
+    flat or pure-noise classes say nothing).  A set with only a few mirror-sensitive classes among many (left and right
     arrows among other signs) keeps a high median: it is not detected.
     """
     generator = torch.Generator().manual_seed(seed)
+    known = labels >= 0
+    images, labels = (images[known], labels[known]) if not bool(known.all()) else (images, labels)
     ratios = []
     for c in torch.unique(labels).tolist():
         idx = torch.nonzero(labels == c).flatten()
@@ -43,4 +48,4 @@ def mirror_symmetry(images: torch.Tensor, labels: torch.Tensor, seed: int = 0) -
             ratios.append(_corr(a, b.flip(-1)) / agree)
     if len(ratios) < 2:
         return None
-    return float(torch.tensor(ratios).median())
+    return float(statistics.median(ratios))  # of an even count: the mean of the middle two

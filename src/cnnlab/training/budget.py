@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -136,7 +137,8 @@ class TimeBudget:
     revised: bool = False  # the cut epoch's first revision is made (only it may lengthen the cut)
     score_per_image: float | None = None  # scoring seconds per image measured before training (rebatch's probe)
     begun: dict[int, float] = field(default_factory=dict)  # when each epoch began (epoch_begin)
-    longest: int = 0  # the most steps any plan has had (a plan shortened in a slow spell may grow back to it)
+    longest: int = 0  # the most steps of a plan that was shortened (after a slow spell it may grow back to it)
+    grew_late: bool = False  # a plan grew past its first quarter (once only: the cap does not compound)
 
     @classmethod
     def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
@@ -305,7 +307,6 @@ class TimeBudget:
                 self.planned, self.cut_steps = self.planned + 1, steps
         self.ends = free_at + self._seconds(done + 1, self.planned, self.planned, self.epoch_seconds) + final - \
             self.started
-        self.longest = max(self.longest, self._steps(self.planned, self.cut_steps))
         return self.planned
 
     def _final(self, per_image: float) -> float:
@@ -334,17 +335,18 @@ class TimeBudget:
 
     def pace(self, epoch: int) -> float:
         """Seconds per epoch since the last plan (made at the end of epoch planned_done), at the end of `epoch`;
-        with progressive resizing, of a full-size epoch.  Of 4 epochs or more, the longest is left out: one slow
-        epoch among short ones (4 s among 0.7 s ones, on 9,000 images of 12×12) would otherwise cut the plan by a
-        third for good."""
+        with progressive resizing, of a full-size epoch (untrimmed).  Of 4 epochs or more, the longest is left out
+        when it took over twice the median of the others: one slow epoch among short ones (4 s among 0.7 s ones, on
+        9,000 images of 12×12) would otherwise cut the plan by a third for good."""
         if epoch <= self.planned_done:
             return self.epoch_seconds
         elapsed, done = time.perf_counter() - self.planned_at, range(self.planned_done + 1, epoch + 1)
         if self.cost is None:
             begun = [self.begun.get(e) for e in done]
             if len(done) >= 4 and None not in begun:
-                took = [b - a for a, b in zip(begun, begun[1:] + [time.perf_counter()])]
-                return (sum(took) - max(took)) / (len(took) - 1)
+                took = sorted(b - a for a, b in zip(begun, begun[1:] + [time.perf_counter()]))
+                if took[-1] > 2 * statistics.median(took[:-1]):  # an outlier, not the spread of ordinary epochs
+                    return sum(took[:-1]) / (len(took) - 1)
             return elapsed / len(done)
         fixed = self.epoch_scoring
         cost = sum(self.costs.get(e, 1.0) for e in done)
@@ -376,7 +378,8 @@ class TimeBudget:
 
     def ahead(self, epoch: int) -> bool:
         """After an epoch in the first half of the plan (or its first three quarters, when a slow spell has cut
-        it below its longest), at least 2 epochs and WINDOW of the budget after the last plan: whether the epochs
+        it below the plan it cut; past the first quarter once only, unless so), at least 2 epochs and WINDOW of
+        the budget after the last plan: whether the epochs
         left, at the pace since that plan, would end the run early by more than 1.25 epochs and WINDOW of the
         budget (a slow spell, e.g. another program on the CPU, made an earlier plan too short: on 90 images a spell
         of 1.0 s epochs among 0.5 s ones had cut a 3m plan to 189 epochs, and the run ended after 2 minutes).
@@ -384,6 +387,7 @@ class TimeBudget:
         plan stands."""
         shortened = self._steps(self.planned, self.cut_steps) < self.longest and 4 * epoch <= 3 * self.planned
         if epoch < self.planned_done + 2 or (2 * epoch > self.planned and not shortened) or \
+                (4 * epoch > self.planned and self.grew_late and not shortened) or \
                 self.since_plan() < WINDOW * self.seconds or \
                 (self.max_epochs is not None and self.whole >= self.max_epochs):
             return False
@@ -393,8 +397,8 @@ class TimeBudget:
     def plan_longer(self, epoch: int) -> int:
         """A plan at the end of `epoch` from the pace since the last plan, never shorter than the last one (which
         then stands as it was, its cut included).  Past the plan's first quarter (one-cycle's warm-up) it grows
-        by MAX_LENGTHEN times its steps at most, or back to the longest plan's steps, which bounds how far the
-        falling rates rise again (back to: as they were before a slow spell lowered them)."""
+        by MAX_LENGTHEN times its steps at most (once: `ahead`), or back to the steps of a plan a slow spell cut,
+        which bounds how far the falling rates rise again (back to: as they were before that spell lowered them)."""
         last = (self.planned, self.cut_steps, self.ends, self.epoch_seconds)
         steps = self._steps(*last[:2])
         self.epoch_seconds = self.pace(epoch)
@@ -403,10 +407,14 @@ class TimeBudget:
         self._plan(time.perf_counter(), epoch, self.per_image, at_most=cap)
         if self._steps(self.planned, self.cut_steps) < steps:
             self.planned, self.cut_steps, self.ends, self.epoch_seconds = last
+        elif cap is not None and self._steps(self.planned, self.cut_steps) > max(steps, self.longest):
+            self.grew_late = True  # by MAX_LENGTHEN at most, once
         return self.planned
 
     def plan_shorter(self, epoch: int) -> int:
-        """A plan at the end of `epoch` from the pace since the last plan, never longer than the last one."""
+        """A plan at the end of `epoch` from the pace since the last plan, never longer than the last one (whose
+        steps are remembered as `longest`: the plan may grow back to them)."""
+        self.longest = max(self.longest, self._steps(self.planned, self.cut_steps))
         self.epoch_seconds = self.pace(epoch)
         return self._plan(time.perf_counter(), epoch, self.per_image, at_most=self.planned)
 

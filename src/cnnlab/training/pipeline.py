@@ -112,11 +112,11 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
         data = load_sources(cfg, progress)
         if resume_dir is None:
             cfg = apply_recipe(cfg, data, explicit, default_run)
-            cfg, mirror_notes = drop_mirrors(cfg, data, chosen)
+            cfg, mirror_notes = _drop_mirrors(cfg, data, chosen, world)
         data = split_data(data, cfg)
     elif resume_dir is None:
         cfg = apply_recipe(cfg, data, explicit, default_run)  # a resumed run's config holds its recipe's values
-        cfg, mirror_notes = drop_mirrors(cfg, data, chosen)
+        cfg, mirror_notes = _drop_mirrors(cfg, data, chosen, world)
     seed_everything(cfg.seed + world.rank)  # ranks differ in dropout; the epoch order is shared (cfg.seed)
     classes = data.classes
     train_split, val_split = data["train"], data.splits.get("val")
@@ -185,6 +185,12 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     run = RunResult(run_dir, result, reports, seconds, world.main)
     callbacks.on_run_end(run)
     return run
+
+
+def _drop_mirrors(cfg: TrainConfig, data: Dataset, chosen: set[str], world: World) -> tuple[TrainConfig, list[str]]:
+    """recipes.drop_mirrors decided on rank 0 for every rank (a ratio at the threshold must not split the ranks'
+    TTA, whose scoring they run together)."""
+    return distributed.broadcast(drop_mirrors(cfg, data, chosen) if world.main else None, world)
 
 
 def final_reports(model: nn.Module, data: Dataset, preprocess: Preprocess, cfg: TrainConfig, device: torch.device,
