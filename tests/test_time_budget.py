@@ -18,7 +18,8 @@ from cnnlab.data import Dataset, Split
 from cnnlab.models import build
 from cnnlab.training import recipes
 from cnnlab.training import budget as budget_module
-from cnnlab.training.budget import FINAL_NOISE, SAFETY, TimeBudget, format_duration, parse_duration
+from cnnlab.training.budget import FINAL_NOISE, SAFETY, TimeBudget
+from cnnlab.training.duration import format_duration, parse_duration
 from cnnlab.training.callbacks import Callback
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.console import Console

@@ -46,11 +46,12 @@ as it was), and a plan sums the epochs it would train at their own sizes.
 from __future__ import annotations
 
 import math
-import re
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Callable
+
+from cnnlab.training.duration import format_duration, parse_duration
 
 PLAN_STEPS = 10  # steps timed (after the first) before the first plan
 PLAN_SHARE = 0.05  # ... or fewer (2 at least) when they take this share of the budget (slow steps: big batches, CPU)
@@ -72,30 +73,6 @@ REVISE_AT = (0.5, 0.75, 0.9)  # shares of a cut epoch's steps at which the cut i
 FP32_COST = 2.5
 # forward passes per image of each test-time augmentation
 TTA_PASSES = {None: 1, "flip": 2, "shift": 5, "multicrop": 6, "rotate": 6}
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)")
-_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600}
-
-
-def parse_duration(text: str | float) -> float:
-    """Seconds (> 0) from '90', '90s', '3m', '1.5m' or '2h'; a ValueError naming the text and the accepted forms."""
-    match = _DURATION.fullmatch(str(text).strip().lower())
-    seconds = float(match.group(1)) * _UNIT[match.group(2)] if match else 0.0
-    if seconds <= 0:
-        raise ValueError(f"time {str(text)!r} is not a duration; give seconds (90 or 90s), minutes (3m, 1.5m) "
-                         f"or hours (2h), more than 0")
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """'45s', '2m57s', '1h02m': a wall time as people read it."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
 def sync(device) -> None:
     """Wait for the device's queued work, so that a clock reading includes it (CUDA runs asynchronously)."""
     if getattr(device, "type", "cpu") == "cuda":

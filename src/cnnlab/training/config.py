@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnnlab.training.augment.spec import parse_augment
-from cnnlab.training.budget import parse_duration
+from cnnlab.training.duration import parse_duration
 
 LOSSES = ("cross_entropy", "bce", "mse")
 LOSS_ALIASES = {"categorical_crossentropy": "cross_entropy", "ce": "cross_entropy",
@@ -54,8 +54,7 @@ def mirror_tta_note(tta: str | None, augment: str | None) -> str | None:
     None when the TTA keeps images the right way round or the augmentation flips them."""
     if tta not in MIRRORING_TTAS:
         return None
-    flips = parse_augment(augment).flip if augment and augment.strip() else ""
-    if "h" in flips or flips == "alt":
+    if augment and augment.strip() and parse_augment(augment).mirrors:
         return None
     return (f"test-time augmentation {tta} averages mirror images, which training never showed (augment: "
             f"{augment or 'none'}); where a mirrored image means something else (digits, letters) that costs "

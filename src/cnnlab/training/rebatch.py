@@ -36,8 +36,8 @@ from torch import nn
 from cnnlab.data import Split
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.runs.evaluate import predict_logits
-from cnnlab.training.budget import (FINAL_NOISE, FP32_COST, RESULTS_SECONDS, SAFETY, TTA_PASSES, format_duration,
-                                    parse_duration, sync)
+from cnnlab.training.budget import FINAL_NOISE, FP32_COST, RESULTS_SECONDS, SAFETY, TTA_PASSES, sync
+from cnnlab.training.duration import format_duration, parse_duration
 from cnnlab.training.config import MIRRORING_TTAS, TrainConfig, epoch_tta
 from cnnlab.training.device import autocast
 from cnnlab.training.steps import forward_backward, make_batch, make_loss

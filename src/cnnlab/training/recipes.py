@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from cnnlab.training.augment.spec import parse_augment
-from cnnlab.training.budget import parse_duration
+from cnnlab.training.duration import parse_duration
 from cnnlab.training.config import MIRRORING_TTAS, TrainConfig
 from cnnlab.data import Dataset
 from cnnlab.modalities import MODALITIES, modality_of
@@ -240,11 +240,11 @@ def drop_mirrors(cfg: TrainConfig, data: Dataset, explicit: set[str] | None = No
     training images' classes do not look the same in a mirror (digits, letters, numbers in colour, two-digit
     numbers at a face's size), and one note saying so; unchanged where the user chose --augment / --tta (the
     fields in `explicit`; default: those of `cfg` not at TrainConfig's defaults, so give the fields chosen before
-    the recipe's values were applied), on non-image or regression data, on
-    streamed folders, and where mirror_symmetry has too few images per class to tell."""
+    the recipe's values were applied), on non-image or regression data, on streamed folders, and where
+    mirror_symmetry has too few images per class to tell."""
     explicit = chosen_fields(cfg) if explicit is None else explicit
     augment = parse_augment(cfg.augment) if cfg.augment and "augment" not in explicit else None
-    flips = augment is not None and ("h" in augment.flip or augment.flip == "alt")
+    flips = augment is not None and augment.mirrors
     tta = cfg.tta in MIRRORING_TTAS and "tta" not in explicit
     train = data.splits.get("train")
     if not (flips or tta) or modality_of(data).name != "image" or train is None or train.streamed or \
