@@ -25,11 +25,12 @@ def mirror_symmetry(images: torch.Tensor, labels: torch.Tensor, seed: int = 0) -
 
     `images`: uint8 or float (N, C, H, W); `labels`: int64 (N,) class indices.  About 1 when the classes look the
     same mirrored (the mirrored half agrees with the other half as well as the halves agree with each other):
-    photos and faces 0.97-1.00 here (CIFAR-10, FER2013); MNIST's digits 0.80, two-digit numbers 0.62.  The
-    ratio to the halves' own agreement makes it independent of how noisy the means are.  Unknown labels (-1) are
-    left out.  None when fewer than 2 classes have MIN_PER_CLASS images whose halves agree (correlation over 0.1:
-    flat or pure-noise classes say nothing).  A set with only a few mirror-sensitive classes among many (left and right
-    arrows among other signs) keeps a high median: it is not detected.
+    photos and faces 0.94-1.02 here (CIFAR-10, FER2013); MNIST's digits 0.76-0.81, two-digit numbers 0.62 (100
+    and 400 images per class, two seeds).  The ratio to the halves' own agreement makes it independent of how
+    noisy the means are.  Unknown labels (-1) are left out.  None when fewer than 2 classes have MIN_PER_CLASS
+    images whose halves agree (correlation over 0.1: flat or pure-noise classes say nothing).  A set with only a
+    few mirror-sensitive classes among many (left and right arrows among other signs) keeps a high median: it is
+    not detected.
     """
     generator = torch.Generator().manual_seed(seed)
     known = labels >= 0

@@ -76,7 +76,7 @@ class Augmenter:
                 raise ValueError(f"expected {n} image indices, got {len(index)}")
             first = ((index.detach().to("cpu", torch.int64) * GOLDEN) & 0xFFFFFFFF) >> 31  # CPU: a no-op from fit
             return (first == 1) ^ (epoch % 2 == 0)
-        if "h" in self.cfg.flip or self.cfg.flip == "alt":
+        if self.cfg.mirrors:
             return self._coin(n)
         return torch.zeros(n, dtype=torch.bool)
 

@@ -78,6 +78,11 @@ class AugmentConfig:
         return bool(self.mixup or self.cutmix)
 
     @property
+    def mirrors(self) -> bool:
+        """True when training shows left-right mirror images (flip h, hv or alt)."""
+        return "h" in self.flip or self.flip == "alt"
+
+    @property
     def active(self) -> bool:
         return self != AugmentConfig()
 
