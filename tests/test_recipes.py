@@ -27,14 +27,21 @@ def test_kinds_and_values():
     assert recipe_values("best", fake((1, 28, 28)))["model"] == "digitnet"
     assert data_kind(fake((1, 48, 48))) == "faces"
     assert data_kind(fake((3, 32, 32))) == "color"
+    # whitenet's kinds stop where its full-resolution first block costs more than resnet-photo's strided stem
+    assert data_kind(fake((3, 48, 48))) == "color" and data_kind(fake((3, 49, 48))) == "photo"
+    assert data_kind(fake((1, 64, 64))) == "faces" and data_kind(fake((1, 64, 65))) == "photo"
+    assert data_kind(fake((1, 200, 200))) == "photo" and data_kind(fake((4, 32, 32))) == "other"
+    assert data_kind(fake((3, 8, 8))) == "tiny" and data_kind(fake((1, 12, 60))) == "tiny"  # whitenet needs 16 px
+    assert data_kind(fake((3, 16, 16))) == "color" and data_kind(fake((1, 16, 60))) == "faces"
     assert recipe_values("fast", fake((1, 28, 28)))["val_split"] == 0.0
     assert "val_split" not in recipe_values("fast", fake((1, 28, 28), splits=("train",)))  # keep a val split
     with pytest.raises(ValueError, match="unknown recipe 'quick'"):
         recipe_values("quick", fake((1, 28, 28)))
 
 
-@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 12, 12), (1, 13, 13), (1, 32, 32), (1, 33, 33), (1, 96, 96),
-                                   (3, 32, 32), (3, 64, 64)])
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 12, 12), (1, 13, 13), (1, 32, 32), (1, 33, 33), (1, 64, 64),
+                                   (1, 65, 65), (1, 12, 60), (1, 16, 60), (3, 8, 8), (3, 15, 40), (3, 16, 16),
+                                   (3, 48, 48), (3, 49, 49), (3, 64, 64)])
 def test_every_image_recipe_fits_the_smallest_and_largest_images_of_its_kind(shape):
     for recipe in ("fast", "best"):
         model = build(recipe_values(recipe, fake(shape)).get("model", TrainConfig().model), shape, 2).eval()

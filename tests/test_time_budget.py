@@ -2,6 +2,7 @@
 time-budgeted default run of `cnnlab train` on images."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -254,6 +255,8 @@ def test_what_the_whole_epochs_leave_goes_to_a_cut_last_epoch_worth_a_scoring():
     assert budget.note("measured").startswith("time budget 10.5s: 9 epochs planned, the last cut to 7 of its 10 "
                                               "steps (1.0 s/epoch measured)")
     assert budget.projected_end(1, 1.0) == pytest.approx(budget.ends, abs=0.05)  # the cut epoch costs its steps
+    quick = dataclasses.replace(budget, epoch_seconds=0.04)  # 40 tiny images an epoch: ms, not "0.0 s/epoch"
+    assert "(40 ms/epoch measured)" in quick.note("measured") and budget.epoch_time() == "1.0 s/epoch"
     assert not budget.overdue(1)  # on pace
     budget.started -= left - 7 - 0.2 - 0.1  # 0.3 s left after 7 epochs: 1 step (< MIN_CUT × 10) is not worth a scoring
     assert budget._plan(time.perf_counter(), 1, 0.002) == 8 and budget.cut_steps is None

@@ -5,7 +5,7 @@ import torch
 
 from cnnlab.runs.checkpoint import CheckpointError, load_checkpoint
 from cnnlab.training.config import TrainConfig
-from cnnlab.runs.rundir import load_run
+from cnnlab.runs.rundir import load_run, summary_line
 from cnnlab.training.callbacks import Callback
 from cnnlab.training.pipeline import stratified_split, train
 
@@ -64,6 +64,11 @@ def test_run_directory_has_every_file_and_sane_metrics(tmp_path):
     assert hooks.calls[-3:] == ["on_epoch_end", "on_train_end", "on_run_end"]
     assert hooks.calls.count("on_epoch_end") == 2 and hooks.calls.count("on_batch_end") >= 2
     assert result.run_dir.name.endswith("-mnist-mini-mnist-2conv")
+
+
+def test_summary_line_names_the_kept_epoch_without_a_validation_split():
+    assert summary_line("val_acc", 0.99314, 3) == "best val_acc 0.9931 (epoch 3)"
+    assert summary_line("val_acc", None, 19) == "kept epoch 19 (the last: no validation split)"
 
 
 def test_same_seed_same_result(tmp_path):
@@ -175,3 +180,55 @@ def test_onecycle_adam_cycles_beta1_from_095_to_085():
     c = TrainConfig(epochs=1, lr=0.01, optimizer="adamw", schedule="onecycle")
     betas = [group["betas"][0] for group in _schedule_trace(c, 100)[:100]]
     assert betas[0] == pytest.approx(0.95) and min(betas) == pytest.approx(0.85, abs=0.01)
+
+
+def test_imbalance_note_names_the_largest_and_smallest_class_and_the_remedy():
+    from cnnlab.training.optim import imbalance_note
+
+    note = imbalance_note([2000, 1000, 0, 50], ["plane", "car", "bird", "dog"], "none")
+    assert note.startswith("imbalanced classes: 2,000 training images of plane, 50 of dog (40×)")
+    assert "--balance weights" in note and "balanced accuracy" in note
+    assert imbalance_note([2000, 1000, 50], ["a", "b", "c"], "weights") is None  # the run balances them already
+    assert imbalance_note([100, 11], ["a", "b"], "none") is None  # under 10×
+    assert imbalance_note([100, 10], ["a", "b"], "none") is not None
+    assert imbalance_note([100, 0], ["a", "b"], "none") is None  # one class present: nothing to weigh
+
+
+def test_a_run_on_imbalanced_classes_says_so_once_before_training(tmp_path):
+    import io
+
+    from cnnlab.data import Dataset, Split
+    from cnnlab.training.console import Console
+
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.tensor([0] * 110 + [1] * 10)
+    images = (torch.randint(0, 60, (120, 1, 12, 12), generator=gen) + 150 * labels[:, None, None, None]).to(torch.uint8)
+    data = Dataset("skewed", ["common", "rare"], {"train": Split(images, labels)})
+    out = io.StringIO()
+    train(cfg(tmp_path, epochs=1, val_split=0.0), [Console(stream=out, bar=False)], data=data)
+    assert out.getvalue().count("imbalanced classes: 110 training images of common, 10 of rare (11×)") == 1
+    out = io.StringIO()
+    train(cfg(tmp_path, epochs=1, val_split=0.0, balance="sampler"), [Console(stream=out, bar=False)],
+          data=data)
+    assert "imbalanced classes:" not in out.getvalue()
+
+
+def test_class_weights_weigh_each_image_by_its_own_class_and_leave_label_smoothing_uniform():
+    from cnnlab.training.optim import build_loss, class_weights
+
+    weights = class_weights([2000, 1000, 50])  # the rare class weighs 40× the common one
+    loss = build_loss("cross_entropy", 3, weights, label_smoothing=0.2)
+    logits = torch.zeros(4, 3, requires_grad=True)
+    y = torch.tensor([0, 0, 0, 1])
+    loss(logits, y).backward()
+    grad = logits.grad
+    # uniform predictions of common-class images: their smoothing pulls no class up more than another
+    assert grad[0, 1] == pytest.approx(grad[0, 2]) and grad[0, 0] < 0 < grad[0, 1]
+    per_image = build_loss("cross_entropy", 3, weights, label_smoothing=0.2)
+    logits = torch.randn(4, 3, generator=torch.Generator().manual_seed(1))
+    expected = (torch.nn.functional.cross_entropy(logits, y, reduction="none", label_smoothing=0.2) * weights[y]).sum() \
+        / weights[y].sum()
+    assert per_image(logits, y) == pytest.approx(float(expected), rel=1e-6)
+    unweighted = build_loss("cross_entropy", 3, None, label_smoothing=0.1)
+    assert unweighted(logits, y) == pytest.approx(float(torch.nn.functional.cross_entropy(logits, y,
+                                                                                          label_smoothing=0.1)))

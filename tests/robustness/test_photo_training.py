@@ -29,7 +29,10 @@ def test_photo_folders_get_the_photo_kind_and_its_model(tmp_path):
     assert recipe_values("default", data)["batch_size"] <= 32  # keeps a training step well under 1 GB
     gray_scans = load_data(tmp_path / "d", channels=1)
     assert gray_scans.input_shape == (1, 128, 128) and data_kind(gray_scans) == "photo"
-    assert data_kind(load_data(tmp_path / "d", image_size=(96, 96), channels=1)) == "faces"
+    assert data_kind(load_data(tmp_path / "d", image_size=(96, 96), channels=1)) == "photo"  # gray above 64 px
+    assert data_kind(load_data(tmp_path / "d", image_size=(64, 64), channels=1)) == "faces"
+    assert data_kind(load_data(tmp_path / "d", image_size=(64, 64))) == "photo"  # colour above 48 px
+    assert data_kind(load_data(tmp_path / "d", image_size=(48, 48))) == "color"
 
 
 def test_first_line_of_train_says_the_working_size(tmp_path, cli):

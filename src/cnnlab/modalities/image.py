@@ -13,6 +13,13 @@ from cnnlab.data.base import DataError
 from cnnlab.modalities.base import Modality
 
 EMOTIONS = {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}  # FER2013's classes
+# The largest images of the whitenet kinds (training/recipes.py): whitenet keeps full resolution through its first
+# block, so its cost grows with the pixels (64×64 colour: 4× CIFAR-10's), where resnet-photo's strided stem (5×5/2
+# and a 3×3/2 pool) divides it by 16.  Default runs (3 minutes, 2-core CPU without bf16, 2026-12-03), CIFAR-10's
+# images (4,500 training, 500 validation) resized: at 64×64 whitenet-m 61.2% (3 epochs), resnet-photo 71.8% (18);
+# at 48×48 73.6% and 72.4%, a tie; FER2013 at 48×48 (the faces recipe, 58.2-58.5%) resnet-photo 55.3%.
+COLOR_MAX_SIDE = 48
+FACES_MAX_SIDE = 64
 
 
 def csv_splits(folder: Path) -> dict[str, Path]:
@@ -137,6 +144,7 @@ class ImageModality(Modality):
     def recipe_kind(self, data) -> str:
         """digits | tiny | faces | color | photo | other, from the channels and size (see recipes.VALUES)."""
         from cnnlab.models.fast import DIGITNET_MIN_SIDE
+        from cnnlab.models.whitenet import WHITENET_MIN_SIDE
 
         shape = data.input_shape
         if len(shape) != 3:
@@ -144,11 +152,14 @@ class ImageModality(Modality):
         c, h, w = shape
         if c == 1 and max(h, w) <= 32:
             return "digits" if min(h, w) >= DIGITNET_MIN_SIDE else "tiny"
-        if c == 1 and max(h, w) <= 96:
+        whitenet_kind = max(h, w) <= (FACES_MAX_SIDE if c == 1 else COLOR_MAX_SIDE)
+        if c in (1, 3) and whitenet_kind and min(h, w) < WHITENET_MIN_SIDE:
+            return "tiny"  # colour icons, thin gray strips: too small for whitenet (fastcnn takes them)
+        if c == 1 and max(h, w) <= FACES_MAX_SIDE:
             return "faces"
-        if c == 3 and max(h, w) <= 64:
+        if c == 3 and max(h, w) <= COLOR_MAX_SIDE:
             return "color"
-        if c == 3 or max(h, w) > 96:  # colour above 64 px, gray above 96 px (scans, X-rays): the 128 px working size
+        if c in (1, 3):  # colour above 48 px, gray above 64 px (photos, scans, X-rays; 128 px in image folders)
             return "photo"
         return "other"
 

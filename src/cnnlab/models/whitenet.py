@@ -91,13 +91,17 @@ def conv_group(c_in: int, c_out: int) -> nn.Sequential:
                          DiracConv(c_out, c_out), ShiftBatchNorm(c_out), nn.GELU())
 
 
+WHITENET_MIN_SIDE = 16  # px: three 2× poolings after a 2×2 whitening layer
+
+
 def whitenet_model(input_shape: tuple[int, int, int], num_classes: int,
                    widths: tuple[int, int, int] = (64, 256, 256)) -> nn.Module:
     """The network for (C, H, W) images of at least 16×16 pixels; `widths`: the three groups' channels."""
     c, h, w = input_shape
-    if min(h, w) < 16:
+    if min(h, w) < WHITENET_MIN_SIDE:
         raise ValueError(f"model 'whitenet' cannot take {'x'.join(map(str, input_shape))} input: it needs images "
-                         f"of at least 16×16 pixels (three 2× poolings after a 2×2 whitening layer)")
+                         f"of at least {WHITENET_MIN_SIDE}×{WHITENET_MIN_SIDE} pixels (three 2× poolings after a "
+                         f"2×2 whitening layer)")
     whiten = PatchWhitening(c)
     w1, w2, w3 = widths
     return nn.Sequential(whiten, nn.GELU(), conv_group(whiten.out_channels, w1), conv_group(w1, w2),

@@ -406,7 +406,13 @@ class TimeBudget:
                     f"{format_duration(self.ends)}")
         if cut:
             return (f"time budget {self.text}: {self.planned} epochs planned{capped}, the last cut to {self.cut_steps} "
-                    f"of its {self.steps_per_epoch} steps ({self.epoch_seconds:.1f} s/epoch {measured}), ends ≈ "
+                    f"of its {self.steps_per_epoch} steps ({self.epoch_time()} {measured}), ends ≈ "
                     f"{format_duration(self.ends)}")
         return (f"time budget {self.text}: {self.planned} epoch{'s' if self.planned != 1 else ''} planned{capped} "
-                f"({self.epoch_seconds:.1f} s/epoch {measured}), ends ≈ {format_duration(self.ends)}")
+                f"({self.epoch_time()} {measured}), ends ≈ {format_duration(self.ends)}")
+
+    def epoch_time(self) -> str:
+        """The epoch time as the notes print it: '25.1 s/epoch', or in ms under 0.1 s ('40 ms/epoch')."""
+        if self.epoch_seconds < 0.1:
+            return f"{self.epoch_seconds * 1000:.0f} ms/epoch"
+        return f"{self.epoch_seconds:.1f} s/epoch"

@@ -59,7 +59,7 @@ class Console(Callback):
             from cnnlab.models import count_parameters
 
             self.say(f"model     {count_parameters(state.model):,} parameters on {state.device} ({state.precision}), "
-                     f"{state.steps_per_epoch} steps per epoch")
+                     f"{state.steps_per_epoch} step{'s' if state.steps_per_epoch != 1 else ''} per epoch")
             finetune = getattr(state, "finetune", None)
             if finetune is not None and state.epoch < finetune.freeze_epochs:
                 self.say(f"frozen    only the head ({finetune.head}) trains for {finetune.freeze_epochs} epoch(s), "

@@ -29,6 +29,7 @@ from cnnlab.runs.evaluate import Report
 from cnnlab.models import DATA_INIT_SAMPLE, build, data_init_modules, init_from_data
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.loop import Callbacks, FitResult, fit, resizable_size
+from cnnlab.training.optim import imbalance_note
 from cnnlab.training.rebatch import fit_batch
 from cnnlab.training.recipes import (apply_recipe, chosen_fields, default_run_notes, drop_mirrors,
                                      recipe_notes)
@@ -156,6 +157,9 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     if resume is None:  # the default run's line first: it says how long the run will take and how to change it
         notes = default_run_notes(cfg, data, default_run) + notes + recipe_notes(cfg, data) + mirror_notes
         notes += budget_notes
+        if not train_split.regression and train_split.labeled:
+            imbalance = imbalance_note(train_split.class_counts(len(classes)), classes, cfg.balance)
+            notes += [imbalance] if imbalance else []
         mirror = mirror_tta_note(cfg.tta, cfg.augment) if len(data.input_shape) == 3 else None
         notes += [mirror] if mirror else []
         if cfg.progressive_resize and len(data.input_shape) == 3:

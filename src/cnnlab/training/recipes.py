@@ -79,9 +79,11 @@ _FACE_TRAINING = {**_COLOR_TRAINING, "batch_size": 1000, "micro_batch": 500, "lr
                   "monitor": "val_loss"}
 
 # Per kind of image (cnnlab.modalities.image.ImageModality.recipe_kind).  digits: 1 channel, 13-32 px (MNIST, Fashion-MNIST, KMNIST); tiny: 1 channel under 13 px
-# (too small for digitnet); faces: 1 channel, 33-96 px (FER2013); color: 3 channels up to 64 px (CIFAR-10);
-# photo: 3 channels over 64 px or 1 channel over 96 px (phone photos, scans at the 128×128 working size of image
-# folders); other: anything else.
+# (too small for digitnet), and colour or gray images of the whitenet kinds' sizes with a side under 16 px (too small
+# for whitenet); faces: 1 channel, 33-64 px (FER2013); color: 3 channels up to 48 px (CIFAR-10);
+# photo: 3 channels over 48 px or 1 channel over 64 px (phone photos, scans at the 128×128 working size of image
+# folders), where whitenet's full-resolution first block costs too much (modalities/image.py, COLOR_MAX_SIDE);
+# other: anything else.
 VALUES: dict[tuple[str, str], dict] = {
     ("fast", "digits"): _FAST_DIGITS,
     ("best", "digits"): dict(model="digitnet", epochs=12, **_DIGIT_TRAINING),
@@ -134,7 +136,7 @@ DEFAULT_RUN = dict(recipe="fast", time="3m")
 # listed keep the fast recipe whatever the budget.
 BEST_FROM = {"digits": "6m", "faces": "45m", "color": "35m"}
 LENGTH_FIELDS = {"epochs", "recipe"}  # any of these given: the user chose the run; --time alone sets its budget
-KIND_WORDS = {"digits": "digit-sized gray images", "tiny": "tiny gray images", "faces": "face-sized gray images",
+KIND_WORDS = {"digits": "digit-sized gray images", "tiny": "tiny images", "faces": "face-sized gray images",
               "color": "color images", "photo": "photos", "other": "images"}
 
 
