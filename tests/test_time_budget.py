@@ -581,3 +581,13 @@ def test_the_cli_default_run_says_so_first_and_explicit_epochs_win(tmp_path, cap
     assert "default run" not in out and "time budget" not in out
     config = json.loads(next((tmp_path / "b").iterdir()).joinpath("config.json").read_text())
     assert (config["recipe"], config["time"], config["epochs"]) == (None, None, 1)
+
+
+def test_many_classes_keep_more_time_for_the_results_plots():
+    from cnnlab.training.budget import RESULTS_SECONDS, results_seconds
+
+    assert results_seconds(2) == results_seconds(10) == RESULTS_SECONDS
+    assert results_seconds(100) == pytest.approx(RESULTS_SECONDS + 90 * 0.025)  # 100-class plots: ~3.3 s measured
+    cfg = TrainConfig(time="3m")
+    few, many = (TimeBudget.create(cfg, time.perf_counter(), 10, 0, 0, "cpu", False, classes=k) for k in (10, 100))
+    assert many._final(0.0) - few._final(0.0) == pytest.approx(results_seconds(100) - RESULTS_SECONDS)

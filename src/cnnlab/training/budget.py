@@ -58,6 +58,15 @@ PLAN_SHARE = 0.05  # ... or fewer (2 at least) when they take this share of the 
 STEADY_PLAN = 4  # epochs planned from which epoch 2 is measured again
 FORWARD_SHARE = 1 / 3  # an evaluated image costs about a third of a trained one (forward only, no backward)
 RESULTS_SECONDS = 1.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring (1.25-1.8 s, 2-core CPU)
+# ... for up to 10 classes; each class beyond adds its two tick labels per panel to matplotlib's layout passes:
+# confusion_matrix.png of 6 / 10 / 100 classes took 0.65 / 1.15 / 3.26 s (2-core Xeon), and 100-class runs ended
+# 3.4 s after their reported time, over a 3m budget by 2.4 s
+RESULTS_PER_CLASS = 0.025
+
+
+def results_seconds(classes: int) -> float:
+    """Seconds to keep for writing a run's results (RESULTS_SECONDS, more beyond 10 classes)."""
+    return RESULTS_SECONDS + RESULTS_PER_CLASS * max(0, classes - 10)
 SAFETY = 0.02  # share of the budget kept back for what was not measured (process exit, jitter)
 MAX_LENGTHEN = 1.5  # the most a cut epoch revised at half way, or a plan past its first quarter, grows by
 WINDOW = 0.05  # share of the budget the pace must span before a plan changes for it (near the end: `overdue`)
@@ -116,12 +125,15 @@ class TimeBudget:
     begun: dict[int, float] = field(default_factory=dict)  # when each epoch began (epoch_begin)
     longest: int = 0  # the most steps of a plan that was shortened (after a slow spell it may grow back to it)
     grew_late: bool = False  # a plan grew past its first quarter (once only: the cap does not compound)
+    results: float | None = None  # seconds kept for writing the results (default: results_seconds(0))
 
     @classmethod
     def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
-               reduced_precision: bool, cost: Callable[[int, int], float] | None = None) -> TimeBudget:
+               reduced_precision: bool, cost: Callable[[int, int], float] | None = None,
+               classes: int = 0) -> TimeBudget:
         """The budget of cfg.time for a run that started at `started` and scores `val_size`/`test_size` images;
-        `cost(epoch, epochs)`: an epoch's training cost relative to a full-size one (progressive resizing)."""
+        `cost(epoch, epochs)`: an epoch's training cost relative to a full-size one (progressive resizing);
+        `classes`: how many (the results' plots take longer with more)."""
         from cnnlab.training.config import epoch_tta  # config imports this module
 
         scored = TTA_PASSES[epoch_tta(cfg.tta)] * (val_size + (test_size if cfg.track_test else 0))
@@ -129,7 +141,8 @@ class TimeBudget:
         unfrozen = cfg.freeze_epochs + 1  # the first epoch that trains every layer
         fp32_cost = FP32_COST if reduced_precision else 1.0
         return cls(cfg.time, parse_duration(cfg.time), started, steps_per_epoch, cfg.batch_size, scored, final,
-                   fp32_cost, unfrozen, cfg.max_epochs, tuple(sorted({1, unfrozen})), device, cost=cost)
+                   fp32_cost, unfrozen, cfg.max_epochs, tuple(sorted({1, unfrozen})), device, cost=cost,
+                   results=results_seconds(classes))
 
     def epoch_begin(self, epoch: int, epochs: int) -> None:
         """Before `epoch` of a plan of `epochs`: records its cost (the size it trains at) and starts its clock."""
@@ -289,8 +302,8 @@ class TimeBudget:
     def _final(self, per_image: float) -> float:
         """The margin kept for the final scoring at `per_image` seconds per image in the training precision,
         writing the results and the safety share."""
-        return FINAL_NOISE * per_image * self.final_images * self.final_factor + RESULTS_SECONDS + \
-            SAFETY * self.seconds
+        results = results_seconds(0) if self.results is None else self.results
+        return FINAL_NOISE * per_image * self.final_images * self.final_factor + results + SAFETY * self.seconds
 
     @property
     def epoch_scoring(self) -> float:

@@ -95,7 +95,8 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
     budget = None if not cfg.time or resume is not None else TimeBudget.create(  # a resumed run keeps its plan
         cfg, started or time.perf_counter(), batches.steps, len(val) if val is not None and val.labeled else 0,
         len(test) if test is not None and test.labeled else 0, device, dtype is not None,
-        (lambda epoch, epochs: epoch_cost(epoch, epochs, full, cfg.progressive_resize)) if full else None)
+        (lambda epoch, epochs: epoch_cost(epoch, epochs, full, cfg.progressive_resize)) if full else None,
+        classes=len(classes))
     if budget is not None:
         budget.score_per_image = score_per_image
     timing = next((s for s in (val, test) if s is not None and s.labeled and len(s)), None)  # a cut's revisions
