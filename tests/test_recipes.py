@@ -31,6 +31,7 @@ def test_kinds_and_values():
     assert data_kind(fake((3, 48, 48))) == "color" and data_kind(fake((3, 49, 48))) == "photo"
     assert data_kind(fake((1, 64, 64))) == "faces" and data_kind(fake((1, 64, 65))) == "photo"
     assert data_kind(fake((1, 200, 200))) == "photo" and data_kind(fake((4, 32, 32))) == "other"
+    assert data_kind(fake((4, 100, 100))) == "photo"  # large images of other channel counts: the strided stem
     assert data_kind(fake((3, 8, 8))) == "tiny" and data_kind(fake((1, 12, 60))) == "tiny"  # whitenet needs 16 px
     assert data_kind(fake((3, 16, 16))) == "color" and data_kind(fake((1, 16, 60))) == "faces"
     assert recipe_values("fast", fake((1, 28, 28)))["val_split"] == 0.0

@@ -588,6 +588,8 @@ def test_many_classes_keep_more_time_for_the_results_plots():
 
     assert results_seconds(2) == results_seconds(10) == RESULTS_SECONDS
     assert results_seconds(100) == pytest.approx(RESULTS_SECONDS + 90 * 0.025)  # 100-class plots: ~3.3 s measured
+    assert results_seconds(20) == pytest.approx(RESULTS_SECONDS + 10 * 0.025 + 300 * 0.0025)  # numbered cells
+    assert results_seconds(20) > results_seconds(21)  # from 21 classes the cells carry no numbers
     cfg = TrainConfig(time="3m")
     few, many = (TimeBudget.create(cfg, time.perf_counter(), 10, 0, 0, "cpu", False, classes=k) for k in (10, 100))
     assert many._final(0.0) - few._final(0.0) == pytest.approx(results_seconds(100) - RESULTS_SECONDS)

@@ -68,7 +68,7 @@ def test_run_directory_has_every_file_and_sane_metrics(tmp_path):
 
 def test_summary_line_names_the_kept_epoch_without_a_validation_split():
     assert summary_line("val_acc", 0.99314, 3) == "best val_acc 0.9931 (epoch 3)"
-    assert summary_line("val_acc", None, 19) == "kept epoch 19 (the last: no validation split)"
+    assert summary_line("val_acc", None, 19) == "kept epoch 19 (the last: no labelled validation split to choose on)"
 
 
 def test_same_seed_same_result(tmp_path):

@@ -13,6 +13,7 @@ from cnnlab.models import build
 from cnnlab.modalities.image import COLOR_MAX_SIDE, FACES_MAX_SIDE
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.recipes import data_kind, recipe_values
+from cnnlab.training.resize import check_resizable, epoch_size
 
 
 def _data(shape: tuple[int, int, int]) -> Dataset:
@@ -31,7 +32,17 @@ def test_every_recipe_of_the_kind_takes_the_image(channels, h, w):
     if channels == 1 and max(h, w) > FACES_MAX_SIDE or channels == 3 and max(h, w) > COLOR_MAX_SIDE:
         assert kind == "photo"
     for recipe in ("fast", "best", "default"):
-        model_name = recipe_values(recipe, data).get("model", TrainConfig().model)
+        values = recipe_values(recipe, data)
+        model_name = values.get("model", TrainConfig().model)
         model = build(model_name, (channels, h, w), 2).eval()
         with torch.no_grad():
             assert model(torch.zeros(2, channels, h, w)).shape == (2, 2), (recipe, model_name)
+        # a recipe that trains its first epochs on smaller images (progressive resizing) can take those too
+        first = epoch_size(1, values.get("epochs", 1), (h, w), values.get("progressive_resize"))
+        check_resizable(model, (channels, h, w), first, model_name)
+
+
+def test_the_faces_ramp_is_left_out_where_its_first_images_would_be_too_small_for_whitenet():
+    assert recipe_values("best", _data((1, 48, 48)))["progressive_resize"] == 0.67  # 32 → 48 px, as on FER2013
+    narrow = recipe_values("best", _data((1, 16, 50)))  # 16 px × 0.67 → 8 px: whitenet needs 16
+    assert narrow["model"] == "whitenet" and "progressive_resize" not in narrow

@@ -61,8 +61,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_recipes(args: argparse.Namespace) -> int:
     from cnnlab.training.recipes import describe
 
-    print("recipe  kind    values (digits: 1 channel, 13-32 px; tiny: 1 channel under 13 px, or a side under 16"
-          " px; faces: 1 channel ≤ 64 px; color: 3 channels ≤ 48 px; photo: larger; 'default' applies to text and"
-          " audio data when no recipe is named)")
+    print("recipe  kind    values (digits: 1 channel, 13-32 px; tiny: 1 channel under 13 px, or colour ≤ 48 px /"
+          " gray ≤ 64 px with a side under 16 px; faces: 1 channel ≤ 64 px; color: 3 channels ≤ 48 px; photo: larger;"
+          " 'default' applies to text and audio data when no recipe is named)")
     print(describe())
     return 0

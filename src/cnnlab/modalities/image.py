@@ -159,8 +159,8 @@ class ImageModality(Modality):
             return "faces"
         if c == 3 and max(h, w) <= COLOR_MAX_SIDE:
             return "color"
-        if c in (1, 3):  # colour above 48 px, gray above 64 px (photos, scans, X-rays; 128 px in image folders)
-            return "photo"
+        if c in (1, 3) or max(h, w) > FACES_MAX_SIDE:  # colour above 48 px, gray above 64 px (photos, scans,
+            return "photo"  # X-rays; 128 px in image folders), and large images of other channel counts
         return "other"
 
     def lab_kind(self, input_shape, classes: list[str], dataset: str = "", meta: dict | None = None) -> str:

@@ -99,9 +99,10 @@ def load_last(run_dir: Path) -> dict:
 
 def summary_line(monitor: str, best_value, best_epoch: int) -> str:
     """The run's last line, e.g. 'best val_acc 0.9931 (epoch 3)'; without a validation split to choose on (no
-    best_value), which epoch's weights the run kept, e.g. 'kept epoch 19 (the last: no validation split)'."""
+    best_value), which epoch's weights the run kept, e.g. 'kept epoch 19 (the last: no labelled validation split
+    to choose on)'."""
     if best_value is None:
-        return f"kept epoch {best_epoch} (the last: no validation split)"
+        return f"kept epoch {best_epoch} (the last: no labelled validation split to choose on)"
     return f"best {monitor} {best_value:.4f} (epoch {best_epoch})"
 
 

@@ -58,15 +58,19 @@ PLAN_SHARE = 0.05  # ... or fewer (2 at least) when they take this share of the 
 STEADY_PLAN = 4  # epochs planned from which epoch 2 is measured again
 FORWARD_SHARE = 1 / 3  # an evaluated image costs about a third of a trained one (forward only, no backward)
 RESULTS_SECONDS = 1.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring (1.25-1.8 s, 2-core CPU)
-# ... for up to 10 classes; each class beyond adds its two tick labels per panel to matplotlib's layout passes:
-# confusion_matrix.png of 6 / 10 / 100 classes took 0.65 / 1.15 / 3.26 s (2-core Xeon), and 100-class runs ended
-# 3.4 s after their reported time, over a 3m budget by 2.4 s
+# ... for up to 10 classes; each class beyond adds its two tick labels per panel to matplotlib's layout passes, and
+# up to 20 classes (plots.confusion_figure) each cell its number: confusion_matrix.png of 6 / 10 / 100 classes took
+# 0.65 / 1.15 / 3.26 s (2-core Xeon); on a busy hour 10 / 15 / 20 / 21 / 40 / 100 classes took 1.9 / 2.8 / 3.3 /
+# 1.4 / 1.8 / 3.8 s.  100-class runs ended 3.4 s after their reported time, over a 3m budget by 2.4 s.
 RESULTS_PER_CLASS = 0.025
+RESULTS_PER_CELL = 0.0025  # s per numbered cell beyond 10×10, up to NUMBERED_CELLS classes
+NUMBERED_CELLS = 20
 
 
 def results_seconds(classes: int) -> float:
-    """Seconds to keep for writing a run's results (RESULTS_SECONDS, more beyond 10 classes)."""
-    return RESULTS_SECONDS + RESULTS_PER_CLASS * max(0, classes - 10)
+    """Seconds to keep for writing a run's results of `classes` classes: RESULTS_SECONDS, more beyond 10."""
+    cells = classes ** 2 - 100 if 10 < classes <= NUMBERED_CELLS else 0
+    return RESULTS_SECONDS + RESULTS_PER_CLASS * max(0, classes - 10) + RESULTS_PER_CELL * cells
 SAFETY = 0.02  # share of the budget kept back for what was not measured (process exit, jitter)
 MAX_LENGTHEN = 1.5  # the most a cut epoch revised at half way, or a plan past its first quarter, grows by
 WINDOW = 0.05  # share of the budget the pace must span before a plan changes for it (near the end: `overdue`)

@@ -36,7 +36,7 @@ from torch import nn
 from cnnlab.data import Split
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.runs.evaluate import predict_logits
-from cnnlab.training.budget import FINAL_NOISE, FP32_COST, RESULTS_SECONDS, SAFETY, TTA_PASSES, sync
+from cnnlab.training.budget import FINAL_NOISE, FP32_COST, SAFETY, TTA_PASSES, results_seconds, sync
 from cnnlab.training.duration import format_duration, parse_duration
 from cnnlab.training.config import MIRRORING_TTAS, TrainConfig, epoch_tta
 from cnnlab.training.device import autocast
@@ -75,13 +75,13 @@ def choose_batch(batch: int, images: float, min_steps: int) -> int:
 
 
 def trainable_images(probe: Probe, seconds_left: float, budget: float, scored: int, final: int,
-                     final_factor: float) -> float:
+                     final_factor: float, classes: int = 0) -> float:
     """How many images the budget trains: `seconds_left` (s) less one epoch's validation scoring of `scored`
     image passes, the final report's `final` (at `final_factor` the cost: fp32 after bf16 training; priced as the
-    budget prices it, FINAL_NOISE), the results and the safety share of the `budget` (s), at the probe's training
-    seconds per image."""
+    budget prices it, FINAL_NOISE), the results (of `classes` classes) and the safety share of the `budget` (s), at
+    the probe's training seconds per image."""
     scoring = probe.score_per_image * (scored + FINAL_NOISE * final * final_factor)
-    left = seconds_left - scoring - RESULTS_SECONDS - SAFETY * budget
+    left = seconds_left - scoring - results_seconds(classes) - SAFETY * budget
     return max(0.0, left) / probe.train_per_image if probe.train_per_image > 0 else float("inf")
 
 
@@ -176,7 +176,7 @@ def fit_batch(cfg: TrainConfig, model: nn.Module, train: Split, val_size: int, t
     scored = TTA_PASSES[epoch_tta(cfg.tta)] * (val_size + (test_size if cfg.track_test else 0))
     final = TTA_PASSES[cfg.tta] * (val_size + test_size)
     left = started + budget - time.perf_counter()
-    images = trainable_images(probe, left, budget, scored, final, factor)
+    images = trainable_images(probe, left, budget, scored, final, factor, num_classes)
     batch = broadcast(choose_batch(cfg.batch_size, min(images, float(1 << 40)), cfg.min_steps))
     if batch == cfg.batch_size:
         return cfg, notes, probe.score_per_image

@@ -163,8 +163,8 @@ def photo_backbone_cached() -> bool:
 
 
 def data_kind(data: Dataset) -> str:
-    """The recipe key of the data: for images digits | tiny | faces | color | other, from the channels and
-    size; for other modalities their name (text, audio)."""
+    """The recipe key of the data: for images digits | tiny | faces | color | photo | other, from the channels
+    and size; for other modalities their name (text, audio)."""
     return modality_of(data).recipe_kind(data)
 
 
@@ -180,6 +180,13 @@ def recipe_values(name: str, data: Dataset, train_images: int | None = None) -> 
         values.pop("val_split")  # without a test split, keep a validation split to score the model on
     if values.get("model", "").startswith("whitenet") and "train" in data:
         values.update(small_data_batch(values, len(data["train"]) if train_images is None else train_images))
+    if values.get("progressive_resize") and values.get("model", "").startswith("whitenet"):
+        from cnnlab.models.whitenet import WHITENET_MIN_SIDE
+        from cnnlab.training.resize import epoch_size
+
+        first = epoch_size(1, values.get("epochs", 1), tuple(data.input_shape[1:]), values["progressive_resize"])
+        if min(first) < WHITENET_MIN_SIDE:  # the ramp's first images would be too small for whitenet: full size
+            values.pop("progressive_resize")
     return values
 
 
