@@ -461,12 +461,24 @@ def test_each_plan_is_a_note_line(timed):
     assert lines.index(notes[1]) == lines.index(next(l for l in lines if l.startswith("epoch   1"))) + 1
 
 
+def _planned_steps(note: str) -> int:
+    """The steps a plan's note line plans: its epochs, the last one cut to its stated steps."""
+    epochs = int(re.search(r": (\d+) epochs? planned", note).group(1))
+    cut = re.search(r"cut to (\d+) of its (\d+) steps", note)
+    return (epochs - 1) * int(cut.group(2)) + int(cut.group(1)) if cut else epochs * 16  # SMALL: 16 steps per epoch
+
+
 def test_the_timed_run_s_rates_rise_to_the_peak_then_anneal_to_the_final_rate(timed):
-    result, _, rates, _ = timed
+    result, out, rates, _ = timed
     lr = 1e-3  # adam's default
     assert result.fit.history[-1]["lr"] == pytest.approx(lr / 1000, rel=1e-6)  # the plan's last step: the end
     peak = rates.rates.index(max(rates.rates))
-    assert all(a >= b - 1e-12 for a, b in zip(rates.rates[peak:], rates.rates[peak + 1:]))
+    rises = [b for a, b in zip(rates.rates[peak:], rates.rates[peak + 1:]) if b > a + 1e-12]
+    # past the peak the rates only fall, but where a later plan lengthened the run (after a slow spell): the
+    # one-cycle rebuilt over more steps stands earlier in its annealing at that step
+    plans = [_planned_steps(line) for line in out.splitlines() if line.startswith("note      time budget 8s: ")]
+    longer = sum(after > before for before, after in zip(plans, plans[1:]))
+    assert len(rises) <= longer, (rises, plans, out)
 
 
 def test_a_timed_run_resumes_the_epochs_it_planned(timed, capsys):
