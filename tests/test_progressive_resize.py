@@ -16,7 +16,8 @@ from cnnlab.data import Dataset, Split
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.training.augment import Augmenter
 from cnnlab.training.augment.geometry import warp
-from cnnlab.training.budget import RESULTS_SECONDS, SAFETY, TimeBudget
+from cnnlab.training.budget import SAFETY, TimeBudget
+from cnnlab.training.costs import RESULTS_SECONDS
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.pipeline import train
 from cnnlab.training.resize import (RAMP_END, SIZE_STEP, check_resizable, epoch_cost, epoch_size,

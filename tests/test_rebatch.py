@@ -13,7 +13,8 @@ from cnnlab.data import Dataset, Split
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.models import build
 from cnnlab.training import rebatch
-from cnnlab.training.budget import FINAL_NOISE, RESULTS_SECONDS, SAFETY
+from cnnlab.training.budget import SAFETY
+from cnnlab.training.costs import FINAL_NOISE, RESULTS_SECONDS
 from cnnlab.training.callbacks import Callback
 from cnnlab.training.config import TrainConfig
 from cnnlab.training.pipeline import train

@@ -18,8 +18,9 @@ from cnnlab.cli import main
 from cnnlab.data import Dataset, Split
 from cnnlab.models import build
 from cnnlab.training import recipes
-from cnnlab.training import budget as budget_module
-from cnnlab.training.budget import FINAL_NOISE, SAFETY, TimeBudget
+from cnnlab.training import costs as costs_module
+from cnnlab.training.budget import SAFETY, TimeBudget
+from cnnlab.training.costs import FINAL_NOISE
 from cnnlab.training.duration import format_duration, parse_duration
 from cnnlab.training.callbacks import Callback
 from cnnlab.training.config import TrainConfig
@@ -33,13 +34,13 @@ BUDGET = 8.0  # seconds: a whole small run, data loading included
 SMALL = dict(data="mnist-mini", limit=500, batch_size=32, model="mnist-2conv", threads=1, val_split=0.1)
 
 
-RESULTS = 0.5  # the results' share of the small budgets below (budget.RESULTS_SECONDS is measured on a 2-core CPU)
+RESULTS = 0.5  # the results' share of the small budgets below (costs.RESULTS_SECONDS is measured on a 2-core CPU)
 
 
 @pytest.fixture(autouse=True)
 def _results_seconds(monkeypatch):
     """The plans' arithmetic below is worked out with RESULTS seconds for the results."""
-    monkeypatch.setattr(budget_module, "RESULTS_SECONDS", RESULTS)
+    monkeypatch.setattr(costs_module, "RESULTS_SECONDS", RESULTS)
 
 
 # ── parsing ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -596,7 +597,7 @@ def test_the_cli_default_run_says_so_first_and_explicit_epochs_win(tmp_path, cap
 
 
 def test_many_classes_keep_more_time_for_the_results_plots():
-    from cnnlab.training.budget import RESULTS_SECONDS, results_seconds
+    from cnnlab.training.costs import RESULTS_SECONDS, results_seconds
 
     assert results_seconds(2) == results_seconds(10) == RESULTS_SECONDS
     assert results_seconds(100) == pytest.approx(RESULTS_SECONDS + 90 * 0.025)  # 100-class plots: ~3.3 s measured

@@ -134,7 +134,7 @@ def test_the_figures_with_and_without_tta_come_from_the_tta_passes_alone():
 
 
 def test_every_tta_has_a_cost_and_epochs_score_multicrop_and_rotate_with_flip():
-    from cnnlab.training.budget import TTA_PASSES
+    from cnnlab.training.costs import TTA_PASSES
     from cnnlab.training.config import TTAS, epoch_tta
 
     assert set(TTAS) | {None} == set(TTA_PASSES)

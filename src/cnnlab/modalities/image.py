@@ -152,16 +152,13 @@ class ImageModality(Modality):
         c, h, w = shape
         if c == 1 and max(h, w) <= 32:
             return "digits" if min(h, w) >= DIGITNET_MIN_SIDE else "tiny"
-        whitenet_kind = max(h, w) <= (FACES_MAX_SIDE if c == 1 else COLOR_MAX_SIDE)
-        if c in (1, 3) and whitenet_kind and min(h, w) < WHITENET_MIN_SIDE:
-            return "tiny"  # colour icons, thin gray strips: too small for whitenet (fastcnn takes them)
-        if c == 1 and max(h, w) <= FACES_MAX_SIDE:
-            return "faces"
-        if c == 3 and max(h, w) <= COLOR_MAX_SIDE:
-            return "color"
-        if c in (1, 3) or max(h, w) > FACES_MAX_SIDE:  # colour above 48 px, gray above 64 px (photos, scans,
-            return "photo"  # X-rays; 128 px in image folders), and large images of other channel counts
-        return "other"
+        if c in (1, 3) and max(h, w) <= (FACES_MAX_SIDE if c == 1 else COLOR_MAX_SIDE):  # whitenet's sizes
+            if min(h, w) < WHITENET_MIN_SIDE:
+                return "tiny"  # colour icons, thin gray strips: too small for whitenet (fastcnn takes them)
+            return "faces" if c == 1 else "color"
+        # colour above 48 px, gray above 64 px (photos, scans, X-rays; 128 px in image folders), and large images
+        # of other channel counts
+        return "photo" if c in (1, 3) or max(h, w) > FACES_MAX_SIDE else "other"
 
     def lab_kind(self, input_shape, classes: list[str], dataset: str = "", meta: dict | None = None) -> str:
         if is_regression(meta) or not input_shape or len(input_shape) != 3:

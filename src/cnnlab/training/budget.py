@@ -51,41 +51,20 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from cnnlab.training.costs import FINAL_NOISE, FORWARD_SHARE, FP32_COST, results_seconds, scoring_passes
 from cnnlab.training.duration import format_duration, parse_duration
 
 PLAN_STEPS = 10  # steps timed (after the first) before the first plan
 PLAN_SHARE = 0.05  # ... or fewer (2 at least) when they take this share of the budget (slow steps: big batches, CPU)
 STEADY_PLAN = 4  # epochs planned from which epoch 2 is measured again
-FORWARD_SHARE = 1 / 3  # an evaluated image costs about a third of a trained one (forward only, no backward)
-RESULTS_SECONDS = 1.5  # metrics.json, curves.png and confusion_matrix.png after the final scoring (1.25-1.8 s, 2-core CPU)
-# ... for up to 10 classes; each class beyond adds its two tick labels per panel to matplotlib's layout passes, and
-# up to 20 classes (plots.confusion_figure) each cell its number: confusion_matrix.png of 6 / 10 / 100 classes took
-# 0.65 / 1.15 / 3.26 s (2-core Xeon); on a busy hour 10 / 15 / 20 / 21 / 40 / 100 classes took 1.9 / 2.8 / 3.3 /
-# 1.4 / 1.8 / 3.8 s.  100-class runs ended 3.4 s after their reported time, over a 3m budget by 2.4 s.
-RESULTS_PER_CLASS = 0.025
-RESULTS_PER_CELL = 0.0025  # s per numbered cell beyond 10×10, up to NUMBERED_CELLS classes
-NUMBERED_CELLS = 20
-
-
-def results_seconds(classes: int) -> float:
-    """Seconds to keep for writing a run's results of `classes` classes: RESULTS_SECONDS, more beyond 10."""
-    cells = classes ** 2 - 100 if 10 < classes <= NUMBERED_CELLS else 0
-    return RESULTS_SECONDS + RESULTS_PER_CLASS * max(0, classes - 10) + RESULTS_PER_CELL * cells
 SAFETY = 0.02  # share of the budget kept back for what was not measured (process exit, jitter)
 MAX_LENGTHEN = 1.5  # the most a cut epoch revised at half way, or a plan past its first quarter, grows by
 WINDOW = 0.05  # share of the budget the pace must span before a plan changes for it (near the end: `overdue`)
 OVERRUN_SLACK = 0.01  # share of the budget a projected end may pass it by before the plan is shortened (< SAFETY)
-# the final scoring's price × this: on a busy 2-core CPU it ran 0.75-1.4× the time its last timing gave (of a few
-# hundred images, or of an epoch's validation), in runs that ended 1.7 s late or 13 s early
-FINAL_NOISE = 1.2
 MIN_CUT = 0.25  # the least share of an epoch's steps worth a cut last epoch (it costs a whole validation scoring)
 REVISE_AT = (0.5, 0.75, 0.9)  # shares of a cut epoch's steps at which the cut is revised from its steps so far
-# the final scoring runs in fp32: resnet20 scoring 2,000 32×32 images with 1 thread on a CPU with native bf16
-# took 1.33 s in bf16, 3.18 s in fp32 (GPUs: about 2×); where bf16 does not pay, auto trains in fp32
-# (factor 1; device.cpu_bf16_pays)
-FP32_COST = 2.5
-# forward passes per image of each test-time augmentation
-TTA_PASSES = {None: 1, "flip": 2, "shift": 5, "multicrop": 6, "rotate": 6}
+
+
 def sync(device) -> None:
     """Wait for the device's queued work, so that a clock reading includes it (CUDA runs asynchronously)."""
     if getattr(device, "type", "cpu") == "cuda":
@@ -129,7 +108,7 @@ class TimeBudget:
     begun: dict[int, float] = field(default_factory=dict)  # when each epoch began (epoch_begin)
     longest: int = 0  # the most steps of a plan that was shortened (after a slow spell it may grow back to it)
     grew_late: bool = False  # a plan grew past its first quarter (once only: the cap does not compound)
-    results: float | None = None  # seconds kept for writing the results (default: results_seconds(0))
+    classes: int = 0  # the run's classes (its results' plots take longer with more: costs.results_seconds)
 
     @classmethod
     def create(cls, cfg, started: float, steps_per_epoch: int, val_size: int, test_size: int, device,
@@ -138,15 +117,12 @@ class TimeBudget:
         """The budget of cfg.time for a run that started at `started` and scores `val_size`/`test_size` images;
         `cost(epoch, epochs)`: an epoch's training cost relative to a full-size one (progressive resizing);
         `classes`: how many (the results' plots take longer with more)."""
-        from cnnlab.training.config import epoch_tta  # config imports this module
-
-        scored = TTA_PASSES[epoch_tta(cfg.tta)] * (val_size + (test_size if cfg.track_test else 0))
-        final = TTA_PASSES[cfg.tta] * (val_size + test_size)  # with and without TTA: the plain view is the TTA's first
+        scored, final = scoring_passes(cfg.tta, cfg.track_test, val_size, test_size)
         unfrozen = cfg.freeze_epochs + 1  # the first epoch that trains every layer
         fp32_cost = FP32_COST if reduced_precision else 1.0
         return cls(cfg.time, parse_duration(cfg.time), started, steps_per_epoch, cfg.batch_size, scored, final,
                    fp32_cost, unfrozen, cfg.max_epochs, tuple(sorted({1, unfrozen})), device, cost=cost,
-                   results=results_seconds(classes))
+                   classes=classes)
 
     def epoch_begin(self, epoch: int, epochs: int) -> None:
         """Before `epoch` of a plan of `epochs`: records its cost (the size it trains at) and starts its clock."""
@@ -306,8 +282,8 @@ class TimeBudget:
     def _final(self, per_image: float) -> float:
         """The margin kept for the final scoring at `per_image` seconds per image in the training precision,
         writing the results and the safety share."""
-        results = results_seconds(0) if self.results is None else self.results
-        return FINAL_NOISE * per_image * self.final_images * self.final_factor + results + SAFETY * self.seconds
+        return FINAL_NOISE * per_image * self.final_images * self.final_factor + results_seconds(self.classes) + \
+            SAFETY * self.seconds
 
     @property
     def epoch_scoring(self) -> float:

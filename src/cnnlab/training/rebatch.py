@@ -36,9 +36,10 @@ from torch import nn
 from cnnlab.data import Split
 from cnnlab.data.preprocess import Preprocess
 from cnnlab.runs.evaluate import predict_logits
-from cnnlab.training.budget import FINAL_NOISE, FP32_COST, SAFETY, TTA_PASSES, results_seconds, sync
+from cnnlab.training.budget import SAFETY, sync
+from cnnlab.training.costs import FINAL_NOISE, FP32_COST, TTA_PASSES, results_seconds, scoring_passes
 from cnnlab.training.duration import format_duration, parse_duration
-from cnnlab.training.config import MIRRORING_TTAS, TrainConfig, epoch_tta
+from cnnlab.training.config import MIRRORING_TTAS, TrainConfig
 from cnnlab.training.device import autocast
 from cnnlab.training.steps import forward_backward, make_batch, make_loss
 
@@ -173,8 +174,7 @@ def fit_batch(cfg: TrainConfig, model: nn.Module, train: Split, val_size: int, t
         cfg = dataclasses.replace(cfg, tta=tta)
     if len(candidates(cfg.batch_size)) == 1:
         return cfg, notes, probe.score_per_image
-    scored = TTA_PASSES[epoch_tta(cfg.tta)] * (val_size + (test_size if cfg.track_test else 0))
-    final = TTA_PASSES[cfg.tta] * (val_size + test_size)
+    scored, final = scoring_passes(cfg.tta, cfg.track_test, val_size, test_size)
     left = started + budget - time.perf_counter()
     images = trainable_images(probe, left, budget, scored, final, factor, num_classes)
     batch = broadcast(choose_batch(cfg.batch_size, min(images, float(1 << 40)), cfg.min_steps))
