@@ -41,6 +41,14 @@ def cmd_data(args: argparse.Namespace) -> int:
     print(f"source: {data.source}")
     for note in data.meta.get("notes", ()):
         print(f"note: {note}")
+    if not args.image_size:  # what `cnnlab train` would do with enlarged images
+        from cnnlab.data.rundata import shrink_to_detail
+        from cnnlab.training.config import TrainConfig
+
+        cfg = TrainConfig(data=args.source[0], data_dir=args.data_dir, data_format=args.format,
+                          channels=args.channels)
+        for note in shrink_to_detail(cfg, data, set())[1]:
+            print(f"note: {note}")
     return 0
 
 

@@ -3,6 +3,7 @@ carve the validation split and apply the limit.  Used by training and by every c
 data (evaluate, export, ensemble, bench)."""
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import torch
 
 from cnnlab.training.config import TrainConfig
 from cnnlab.data import Dataset, add_split, load_data
-from cnnlab.data.load import detect_format
+from cnnlab.data.detail import detail_size
+from cnnlab.data.load import detect_format, resized
+from cnnlab.data.named import NAMED
 from cnnlab.modalities import MODALITIES, modality_for_format, modality_of
 from cnnlab.data.splits import limited, stratified_split
 from cnnlab.data.stream import estimated_bytes, load_folder_streamed, should_stream
@@ -70,6 +73,43 @@ def load_sources(cfg: TrainConfig, progress=None) -> Dataset:
     if not data["train"].labeled:
         raise ValueError(f"{data.source}: the training rows have no labels")
     return data
+
+
+RESIZING_FORMATS = ("folder", "idx", "cifar10")  # --image-size resizes them (a pixel CSV's gives its rows' shape)
+# a size the user or their model chose: the images keep the size they are loaded at
+SIZE_CHOICES = {"image_size", "model", "pretrained", "init_from"}
+
+
+def resizes(cfg: TrainConfig, source: str) -> bool:
+    """True when cfg.image_size resizes `source`'s images as they are read (image folders, IDX, CIFAR-10 batches
+    and the named data sets), so that a run's config reads them at the size it trained on."""
+    path = Path(source).expanduser()
+    if not path.exists():
+        return source in NAMED
+    return (cfg.data_format or detect_format(path)) in RESIZING_FORMATS
+
+
+def shrink_to_detail(cfg: TrainConfig, data: Dataset, explicit: set[str]) -> tuple[TrainConfig, list[str]]:
+    """Images enlarged from smaller ones, shrunk in `data` (every split, as Pillow resizes image files) to the
+    size that keeps their detail (cnnlab.data.detail.detail_size), with cfg.image_size set to it (the run's
+    config and `predict` read images at that size) and one note saying so; cfg unchanged, and no note, where
+    the images are as sharp as their pixels, where the user chose the size or a model (fields in `explicit`,
+    see SIZE_CHOICES), for data other than gray or colour images, and for streamed folders and pixel CSVs."""
+    train = data.splits.get("train")
+    shape = tuple(data.input_shape)
+    if explicit & SIZE_CHOICES or modality_of(data).name != "image" or train is None or train.streamed \
+            or len(shape) != 3 or shape[0] not in (1, 3) or not len(train) \
+            or not all(resizes(cfg, source) for source in (cfg.data, cfg.val_data, cfg.test_data) if source):
+        return cfg, []
+    found = detail_size(train.images, seed=cfg.seed)
+    if found is None:
+        return cfg, []
+    (h, w), loss = found
+    resized(data, (h, w), None)
+    note = (f"images enlarged: their detail fits {h}×{w} (shrunk to it, they lose {loss:.1%} of their "
+            f"variation), so training at {h}×{w}, {shape[1] * shape[2] / (h * w):.1f}× fewer pixels; "
+            f"--image-size {shape[1]}x{shape[2]} keeps {shape[1]}×{shape[2]}")
+    return dataclasses.replace(cfg, image_size=[h, w]), [note]
 
 
 def split_data(data: Dataset, cfg: TrainConfig) -> Dataset:

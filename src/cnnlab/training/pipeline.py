@@ -36,7 +36,8 @@ from cnnlab.training.recipes import (apply_recipe, chosen_fields, default_run_no
 from cnnlab.training.resize import ramp_note
 from cnnlab.training.steps import score_split, score_split_and_plain
 from cnnlab.runs.init import start_weights
-from cnnlab.data.rundata import load_sources, prepare_data, seed_everything, split_data  # noqa: F401  (prepare_data: re-exported)
+from cnnlab.data.rundata import prepare_data  # noqa: F401  (re-exported)
+from cnnlab.data.rundata import load_sources, seed_everything, shrink_to_detail, split_data
 
 @dataclass
 class RunResult:
@@ -109,9 +110,11 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     set_threads(cfg.threads or (max(1, cpu_count() // world.local_size) if world.distributed else None))
     user_tta = "tta" in explicit if explicit is not None else cfg.tta != TrainConfig().tta  # kept within a budget
     mirror_notes, chosen = [], chosen_fields(cfg) if explicit is None else explicit  # before the recipe fills in
+    detail_notes = []
     if data is None:
         data = load_sources(cfg, progress)
-        if resume_dir is None:
+        if resume_dir is None:  # enlarged images first: the recipe is the kind's at the size they are trained at
+            cfg, detail_notes = shrink_to_detail(cfg, data, chosen)
             cfg = apply_recipe(cfg, data, explicit, default_run)
             cfg, mirror_notes = _drop_mirrors(cfg, data, chosen, world)
         data = split_data(data, cfg)
@@ -155,7 +158,8 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
         runs.write_config(run_dir, cfg, data)
     notes = list(data.meta.get("notes", []))
     if resume is None:  # the default run's line first: it says how long the run will take and how to change it
-        notes = default_run_notes(cfg, data, default_run) + notes + recipe_notes(cfg, data) + mirror_notes
+        notes = default_run_notes(cfg, data, default_run) + notes + detail_notes + recipe_notes(cfg, data) \
+            + mirror_notes
         notes += budget_notes
         if not train_split.regression and train_split.labeled:
             imbalance = imbalance_note(train_split.class_counts(len(classes)), classes, cfg.balance)
