@@ -53,9 +53,16 @@ def test_flat_images_and_tiny_images_are_left_alone():
     assert detail_size(torch.from_numpy(enlarged(natural(8, 8), (18, 18)))) is None  # 18 → 14 is under 16 px
 
 
-def test_the_sample_is_seeded():
-    images = torch.from_numpy(enlarged(natural(300, 24, 1, seed=1), (60, 60)))
-    assert detail_size(images, seed=3) == detail_size(images, seed=3)
+def test_the_ladder_is_bisected_to_the_size_a_walk_down_it_finds():
+    for side, big in ((24, 60), (32, 128), (20, 40)):
+        images = torch.from_numpy(enlarged(natural(48, side, 1, seed=1), (big, big)))
+        walked = None
+        for size in ladder((big, big)):
+            loss = detail_loss(images, size)
+            if loss > DETAIL_LOSS:
+                break
+            walked = (size, loss)
+        assert detail_size(images) == walked
 
 
 def folder_of(root, images: np.ndarray, classes=("a", "b")):
@@ -81,12 +88,17 @@ def test_a_run_on_enlarged_images_trains_at_their_detail_s_size_and_predict_read
                          "--runs-dir", tmp_path / "runs")
     assert code == 0, err
     note = next(line for line in out.splitlines() if "images enlarged" in line)
-    h = int(note.split("their detail fits ")[1].split("×")[0])
+    h = int(note.split("shrunk to ")[1].split("×")[0])
     assert 26 <= h <= 41 and "--image-size 64x64 keeps 64×64" in note
     assert f"data      photos: 3×{h}×{h}, 2 classes" in out
     assert data_kind(load_data(enlarged_folder, image_size=(h, h))) == "color"  # the kind of the size trained at
     run = next((tmp_path / "runs").iterdir())
     assert json.loads((run / "config.json").read_text())["image_size"] == [h, h]  # a resumed run reads them so
+    # the run's validation split read again from the files, at the run's size, scores as training scored it
+    metrics = json.loads((run / "metrics.json").read_text())
+    code, out, err = cli("evaluate", run, "--split", "val")
+    assert code == 0, err
+    assert f"accuracy {metrics['val']['acc']:.4f}" in out
     code, out, err = cli("predict", run, enlarged_folder / "a" / "000.png")
     assert code == 0, err
     assert "000.png" in out
@@ -101,42 +113,57 @@ def test_a_size_or_model_the_user_chose_keeps_the_images_size(enlarged_folder, t
 
 
 def test_pixel_csv_rows_keep_their_shape(tmp_path):
-    from cnnlab.data.rundata import shrink_to_detail
+    from cnnlab.data.rundata import load_for_training
     from cnnlab.training.config import TrainConfig
 
     images = enlarged(natural(20, 16, 1), (48, 48))
     rows = "\n".join(f"{i % 2}," + " ".join(map(str, image.ravel())) for i, image in enumerate(images))
     (tmp_path / "rows.csv").write_text("emotion,pixels\n" + rows + "\n")
     cfg = TrainConfig(data=str(tmp_path / "rows.csv"))
-    data = load_data(cfg.data)
-    assert shrink_to_detail(cfg, data, set()) == (cfg, [])  # --image-size names a CSV's row shape, not a resize
-    assert data.input_shape == (1, 48, 48)
+    same, data, notes = load_for_training(cfg, set())
+    assert same == cfg and notes == [] and data.input_shape == (1, 48, 48)  # --image-size: a CSV's row shape
     folder = folder_of(tmp_path / "gray", images)
-    cfg = TrainConfig(data=str(folder))
-    data = load_data(folder)
-    cfg, notes = shrink_to_detail(cfg, data, set())
+    cfg, data, notes = load_for_training(TrainConfig(data=str(folder)), set())
     assert cfg.image_size is not None and cfg.image_size[0] < 48 and data.input_shape == (1, *cfg.image_size)
     assert len(notes) == 1
+    cfg, data, notes = load_for_training(TrainConfig(data=str(folder), val_data=str(tmp_path / "rows.csv")), set())
+    assert cfg.image_size is None and notes == [] and data.input_shape == (1, 48, 48)  # a CSV split keeps them
+
+
+def test_idx_files_and_the_python_api_shrink_too(tmp_path):
+    import gzip
+    from cnnlab.data.rundata import load_for_training
+    from cnnlab.training.config import TrainConfig
+
+    images = enlarged(natural(40, 20, 1, seed=4), (60, 60))[:, 0]
+    out = tmp_path / "idx"
+    out.mkdir()
+    header = lambda magic, *dims: bytes([0, 0, 8, magic]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    (out / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header(3, 40, 60, 60) + images.tobytes()))
+    (out / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header(1, 40) + bytes([0, 1] * 20)))
+    cfg, data, notes = load_for_training(TrainConfig(data=str(out)), set())
+    assert cfg.image_size is not None and data.input_shape == (1, *cfg.image_size) and len(notes) == 1
+    again = load_data(out, image_size=tuple(cfg.image_size))  # what evaluate and resume read
+    assert torch.equal(again["train"].images, data["train"].images)
 
 
 def test_the_data_command_says_what_training_will_do(enlarged_folder, cli):
     code, out, err = cli("data", enlarged_folder)
     assert code == 0, err
     assert out.splitlines()[0].startswith("photos: 3×64×64 images")  # described as stored
-    assert "note: images enlarged: their detail fits" in out
+    assert "note: images enlarged: shrunk to " in out
     code, out, err = cli("data", enlarged_folder, "--image-size", "64x64")
     assert code == 0 and "images enlarged" not in out
 
 
 def test_the_lr_range_test_reads_enlarged_images_as_training_does(enlarged_folder):
-    from cnnlab.data.rundata import shrink_to_detail
+    from cnnlab.data.rundata import load_for_training
     from cnnlab.training.config import TrainConfig
     from cnnlab.training.lr_find import lr_find_for
     from cnnlab.training.recipes import apply_recipe
 
     cfg = TrainConfig(data=str(enlarged_folder), batch_size=8)
-    data = load_data(enlarged_folder)
-    assert apply_recipe(cfg, data).model == "resnet-photo"  # at the stored 64×64: the photo kind
-    cfg, _ = shrink_to_detail(cfg, data, set())
+    assert apply_recipe(cfg, load_data(enlarged_folder)).model == "resnet-photo"  # at the stored 64×64: photo
+    cfg, data, _ = load_for_training(cfg, set())
     _, info = lr_find_for(TrainConfig(data=str(enlarged_folder), batch_size=8), steps=3)
     assert info["model"] == apply_recipe(cfg, data).model != "resnet-photo"  # the colour kind's, as trained

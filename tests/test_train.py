@@ -232,3 +232,37 @@ def test_class_weights_weigh_each_image_by_its_own_class_and_leave_label_smoothi
     unweighted = build_loss("cross_entropy", 3, None, label_smoothing=0.1)
     assert unweighted(logits, y) == pytest.approx(float(torch.nn.functional.cross_entropy(logits, y,
                                                                                           label_smoothing=0.1)))
+
+
+def test_balanced_runs_choose_their_best_epoch_by_balanced_accuracy(tmp_path):
+    from cnnlab.data import Dataset, Split
+    from cnnlab.training.recipes import apply_recipe
+
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.tensor([0] * 150 + [1] * 15 + [2] * 15)
+    images = (torch.randint(0, 60, (180, 1, 12, 12), generator=gen)
+              + 60 * labels[:, None, None, None]).to(torch.uint8)
+    train_split, val_split = stratified_split(Split(images, labels), 0.3, 0)
+    data = Dataset("skewed", ["common", "rare", "rarer"], {"train": train_split, "val": val_split})
+    assert apply_recipe(TrainConfig(balance="weights"), data).monitor == "val_balanced_acc"
+    assert apply_recipe(TrainConfig(balance="sampler", recipe="fast"), data).monitor == "val_balanced_acc"
+    chosen = TrainConfig(balance="weights", monitor="val_loss")
+    assert apply_recipe(chosen, data, explicit={"balance", "monitor"}).monitor == "val_loss"  # the user's stays
+    assert apply_recipe(TrainConfig(), data).monitor == "val_acc"
+    result = train(cfg(tmp_path, epochs=3, balance="weights"), data=data)
+    assert result.fit.monitor == "val_balanced_acc"
+    rows = [r["val_balanced_acc"] for r in result.fit.history]
+    assert result.fit.best_value == max(rows) and result.fit.history[result.fit.best_epoch - 1][
+        "val_balanced_acc"] == max(rows)
+    with open(result.run_dir / "history.csv") as f:
+        assert "val_balanced_acc" in next(csv.reader(f))
+    assert summary_line(result.fit.monitor, result.fit.best_value, result.fit.best_epoch).startswith(
+        "best val_balanced_acc ")
+    plain = train(cfg(tmp_path, epochs=1), data=data)
+    with open(plain.run_dir / "history.csv") as f:
+        assert "val_balanced_acc" not in next(csv.reader(f))  # a column only where it chose the epoch
+
+
+def test_the_balanced_monitor_counts_higher_as_better():
+    from cnnlab.training.state import HIGHER_IS_BETTER
+    assert "val_balanced_acc" in HIGHER_IS_BETTER and "val_acc" in HIGHER_IS_BETTER

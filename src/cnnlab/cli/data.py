@@ -42,12 +42,12 @@ def cmd_data(args: argparse.Namespace) -> int:
     for note in data.meta.get("notes", ()):
         print(f"note: {note}")
     if not args.image_size:  # what `cnnlab train` would do with enlarged images
-        from cnnlab.data.rundata import shrink_to_detail
+        from cnnlab.data.rundata import training_size_notes
         from cnnlab.training.config import TrainConfig
 
         cfg = TrainConfig(data=args.source[0], data_dir=args.data_dir, data_format=args.format,
                           channels=args.channels)
-        for note in shrink_to_detail(cfg, data, set())[1]:
+        for note in training_size_notes(cfg, data):
             print(f"note: {note}")
     return 0
 

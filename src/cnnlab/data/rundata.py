@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 import random
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from cnnlab.training.config import TrainConfig
 from cnnlab.data import Dataset, add_split, load_data
-from cnnlab.data.detail import detail_size
+from cnnlab.data.detail import SAMPLE, detail_size
 from cnnlab.data.load import detect_format, resized
 from cnnlab.data.named import NAMED
 from cnnlab.modalities import MODALITIES, modality_for_format, modality_of
@@ -80,36 +81,91 @@ RESIZING_FORMATS = ("folder", "idx", "cifar10")  # --image-size resizes them (a 
 SIZE_CHOICES = {"image_size", "model", "pretrained", "init_from"}
 
 
-def resizes(cfg: TrainConfig, source: str) -> bool:
-    """True when cfg.image_size resizes `source`'s images as they are read (image folders, IDX, CIFAR-10 batches
-    and the named data sets), so that a run's config reads them at the size it trained on."""
+def source_format(cfg: TrainConfig, source: str) -> str:
+    """The format `source` is read as: cfg.data_format, detected, or 'named' for a data set name."""
     path = Path(source).expanduser()
-    if not path.exists():
-        return source in NAMED
-    return (cfg.data_format or detect_format(path)) in RESIZING_FORMATS
+    return (cfg.data_format or detect_format(path)) if path.exists() else "named" if source in NAMED else "?"
 
 
-def shrink_to_detail(cfg: TrainConfig, data: Dataset, explicit: set[str]) -> tuple[TrainConfig, list[str]]:
-    """Images enlarged from smaller ones, shrunk in `data` (every split, as Pillow resizes image files) to the
-    size that keeps their detail (cnnlab.data.detail.detail_size), with cfg.image_size set to it (the run's
-    config and `predict` read images at that size) and one note saying so; cfg unchanged, and no note, where
-    the images are as sharp as their pixels, where the user chose the size or a model (fields in `explicit`,
-    see SIZE_CHOICES), for data other than gray or colour images, and for streamed folders and pixel CSVs."""
-    train = data.splits.get("train")
-    shape = tuple(data.input_shape)
-    if explicit & SIZE_CHOICES or modality_of(data).name != "image" or train is None or train.streamed \
-            or len(shape) != 3 or shape[0] not in (1, 3) or not len(train) \
-            or not all(resizes(cfg, source) for source in (cfg.data, cfg.val_data, cfg.test_data) if source):
-        return cfg, []
-    found = detail_size(train.images, seed=cfg.seed)
+def load_for_training(cfg: TrainConfig, explicit: set[str], progress=None,
+                      decide: Callable[[Callable], object] | None = None) -> tuple[TrainConfig, Dataset, list[str]]:
+    """load_sources(cfg), with images enlarged from smaller ones at the size of their detail
+    (cnnlab.data.detail.detail_size): cfg.image_size set to it (the run's config, `evaluate` and `predict` read
+    images at that size) and one note saying so.  An image folder's size is decided from a sample of its files
+    before the folder is decoded, so every image is decoded once, straight to that size, as `predict` decodes new
+    ones; IDX files, CIFAR-10 batches and named sets are resized once loaded (Pillow), as they are whenever read.
+
+    The images keep their size where the user chose a size or a model (fields in `explicit`, see SIZE_CHOICES),
+    for pixel CSVs (whose --image-size gives the rows' shape) and other modalities, and for photos when the photo
+    recipes' ImageNet backbone is cached (they fine-tune it at the stored size).  `decide(compute)` runs the
+    decision (distributed: on rank 0, shared with the others); default: here."""
+    decide = decide or (lambda compute: compute())
+    sources = [source for source in (cfg.data, cfg.val_data, cfg.test_data) if source]
+    formats = {source_format(cfg, source) for source in sources}
+    allowed = not explicit & SIZE_CHOICES and formats <= {*RESIZING_FORMATS, "named"}
+    plan = decide(lambda: _folder_plan(cfg)) if allowed and formats == {"folder"} else None
+    if plan is not None:  # decoded straight to that size: the folder's working-size note is the plan's to say
+        cfg = dataclasses.replace(cfg, image_size=list(plan[0]))
+    data = load_sources(cfg, progress)
+    if allowed and formats != {"folder"} and not data["train"].streamed:
+        plan = decide(lambda: _loaded_plan(data))
+        if plan is not None:
+            cfg = dataclasses.replace(cfg, image_size=list(plan[0]))
+            resized(data, plan[0], None)
+    return cfg, data, plan[1] if plan is not None else []
+
+
+def training_size_notes(cfg: TrainConfig, data: Dataset) -> list[str]:
+    """What `cnnlab train` with no size or model chosen would say of `data`'s size (cfg.data, already loaded at
+    its stored size): the enlarged-images note, or nothing."""
+    formats = {source_format(cfg, cfg.data)}
+    if not formats <= {*RESIZING_FORMATS, "named"}:
+        return []
+    plan = _folder_plan(cfg) if formats == {"folder"} else _loaded_plan(data)
+    return [note for note in plan[1] if note.startswith("images enlarged")] if plan is not None else []
+
+
+def _folder_plan(cfg: TrainConfig) -> tuple[tuple[int, int], list[str]] | None:
+    """(size, notes) for an image folder from SAMPLE of its training files decoded at the working size; the
+    notes say the working size first where the folder chose one (mixed or large images)."""
+    from cnnlab.data.folder import list_image_folder, load_images, sample_paths, working_size
+
+    listing = list_image_folder(cfg.data, None, cfg.channels)
+    sample = sample_paths(*listing.files["train"], n=SAMPLE)
+    images, _ = load_images(sample, listing.channels, listing.image_size)
+    plan = _plan(torch.from_numpy(images))
+    if plan is None:
+        return None
+    size_note = working_size(sample_paths(*listing.files["train"]), None)[1]  # as the folder's loader says it
+    return plan[0], ([size_note] if size_note else []) + plan[1]
+
+
+def _loaded_plan(data: Dataset) -> tuple[tuple[int, int], list[str]] | None:
+    train = data["train"]
+    if modality_of(data).name != "image" or len(data.input_shape) != 3 or not len(train):
+        return None
+    return _plan(train.images)
+
+
+def _plan(images: torch.Tensor) -> tuple[tuple[int, int], list[str]] | None:
+    c, h, w = images.shape[1:]
+    if c not in (1, 3) or _fine_tunes_photos(c, h, w):
+        return None
+    found = detail_size(images)
     if found is None:
-        return cfg, []
-    (h, w), loss = found
-    resized(data, (h, w), None)
-    note = (f"images enlarged: their detail fits {h}×{w} (shrunk to it, they lose {loss:.1%} of their "
-            f"variation), so training at {h}×{w}, {shape[1] * shape[2] / (h * w):.1f}× fewer pixels; "
-            f"--image-size {shape[1]}x{shape[2]} keeps {shape[1]}×{shape[2]}")
-    return dataclasses.replace(cfg, image_size=[h, w]), [note]
+        return None
+    (sh, sw), loss = found
+    return (sh, sw), [f"images enlarged: shrunk to {sh}×{sw} and enlarged back, they lose {loss:.1%} of their "
+                      f"variation, so training at {sh}×{sw}, {h * w / (sh * sw):.1f}× fewer pixels; "
+                      f"--image-size {h}x{w} keeps {h}×{w}"]
+
+
+def _fine_tunes_photos(c: int, h: int, w: int) -> bool:
+    """Photos (by their stored size) when the photo recipes' ImageNet backbone is cached: they fine-tune it."""
+    from cnnlab.modalities.image import COLOR_MAX_SIDE, FACES_MAX_SIDE
+    from cnnlab.training.recipes import photo_backbone_cached
+
+    return max(h, w) > (FACES_MAX_SIDE if c == 1 else COLOR_MAX_SIDE) and photo_backbone_cached()
 
 
 def split_data(data: Dataset, cfg: TrainConfig) -> Dataset:

@@ -18,8 +18,9 @@ from cnnlab.data import Dataset
 from cnnlab.models import build
 from cnnlab.data.preprocess import Preprocess
 
-HISTORY_FIELDS = ["epoch", "lr", "train_loss", "train_acc", "train_mae", "val_loss", "val_acc", "val_mae", "test_loss",
-                  "test_acc", "test_mae", "seconds", "train_images_per_s", "time"]  # time: Unix time at the epoch's end
+HISTORY_FIELDS = ["epoch", "lr", "train_loss", "train_acc", "train_mae", "val_loss", "val_acc", "val_balanced_acc",
+                  "val_mae", "test_loss", "test_acc", "test_mae", "seconds", "train_images_per_s",
+                  "time"]  # time: Unix time at the epoch's end; val_balanced_acc: when it is the monitor
 
 __all__ = ["CheckpointError", "load_checkpoint", "new_run_dir", "LoadedRun", "load_run"]
 
@@ -79,7 +80,8 @@ def save_epoch(run_dir: Path, state: dict, is_best: bool) -> None:
 def write_history(path: Path, history: list[dict]) -> None:
     out = io.StringIO()
     drop = "_acc" if any("train_mae" in row for row in history) else "_mae"  # a regressor's or a classifier's
-    fields = [f for f in HISTORY_FIELDS if not f.endswith(drop)]
+    fields = [f for f in HISTORY_FIELDS if not f.endswith(drop)
+              and (f != "val_balanced_acc" or any(f in row for row in history))]  # only where it was the monitor
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in history:

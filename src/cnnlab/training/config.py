@@ -18,7 +18,7 @@ NORMALIZATIONS = ("none", "standardize", "featurewise")
 BALANCING = ("none", "weights", "sampler")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 TTAS = ("flip", "shift", "multicrop", "rotate")  # test-time augmentations (see evaluate.predict_logits)
-MONITORS = ("val_loss", "val_acc")
+MONITORS = ("val_loss", "val_acc", "val_balanced_acc")
 STREAMS = ("auto", "on", "off")
 FEATURES = ("logmel", "mfcc")
 LOGGERS = ("tensorboard",)  # experiment logs written beside history.csv (training/tensorboard.py)
@@ -167,7 +167,8 @@ class TrainConfig:
         'a loss that turns NaN/inf')
     # ── callbacks ─────────────────────────────────────────────────────────
     monitor: str = opt("val_acc",
-        'val_loss | val_acc: what picks best.pt and drives early stopping', choices=MONITORS)
+        'val_loss | val_acc | val_balanced_acc (the mean recall over classes; --balance picks it unless chosen): '
+        'what picks best.pt and drives early stopping', choices=MONITORS)
     early_stopping: bool = opt(False, 'stop when `monitor` has not improved for `patience` epochs')
     patience: int = opt(5, 'epochs')
     min_delta: float = opt(0.0, 'smallest change of `monitor` that counts as an improvement')

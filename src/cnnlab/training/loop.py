@@ -82,7 +82,7 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
     dtype = pick_precision(cfg.precision, device)
     loss_fn = make_loss(cfg, train, len(classes), device)
     batches = Batches(train, cfg, len(classes), world, device)
-    monitor = "val_loss" if train.regression and cfg.monitor == "val_acc" else cfg.monitor
+    monitor = "val_loss" if train.regression and cfg.monitor != "val_loss" else cfg.monitor
     state = TrainState.create(model, cfg, batches.steps, device, dtype, world, monitor)
     augmenter = make_augmenter(cfg, train, state.augment_gen)
     full = resizable_size(model, train, cfg)  # (H, W) with --progressive-resize, else None
@@ -151,6 +151,8 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
                 scores = score_split(state.scored, split, preprocess, classes, cfg, device, dtype, epoch_tta(cfg.tta),
                                      world)
                 row.update({f"{name}_{k}": v for k, v in scores.headline.items()})
+                if monitor == f"{name}_balanced_acc":  # the mean recall over classes picks the best epoch
+                    row[monitor] = scores.balanced_accuracy
         if budget is not None:
             budget.scoring_seconds = time.perf_counter() - scoring
         previous = state.history[-1]["seconds"] if state.history else 0.0

@@ -151,14 +151,13 @@ def lr_find_for(cfg: TrainConfig, progress=None, explicit: set[str] | None = Non
     """Load cfg.data as `cnnlab train` would (enlarged images shrunk, recipe, validation split, limit, normalisation, --pretrained or
     --init-from), build cfg.model and run the range test on the training split.  (result, a description of the
     data and model for the report); nothing is written."""
-    from cnnlab.data.rundata import load_sources, seed_everything, shrink_to_detail, split_data
+    from cnnlab.data.rundata import load_for_training, seed_everything, split_data
     from cnnlab.models import build
     from cnnlab.runs.init import start_weights
     from cnnlab.training.recipes import apply_recipe, chosen_fields
 
-    data = load_sources(cfg, progress)
     explicit = chosen_fields(cfg) if explicit is None else explicit
-    cfg, _ = shrink_to_detail(cfg, data, explicit)  # enlarged images: at their detail's size, as trained
+    cfg, data, _ = load_for_training(cfg, explicit, progress)  # enlarged images: at their detail's size, as trained
     cfg = apply_recipe(cfg, data, explicit)
     data = split_data(data, cfg)
     seed_everything(cfg.seed)

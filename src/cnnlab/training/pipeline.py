@@ -37,7 +37,7 @@ from cnnlab.training.resize import ramp_note
 from cnnlab.training.steps import score_split, score_split_and_plain
 from cnnlab.runs.init import start_weights
 from cnnlab.data.rundata import prepare_data  # noqa: F401  (re-exported)
-from cnnlab.data.rundata import load_sources, seed_everything, shrink_to_detail, split_data
+from cnnlab.data.rundata import load_for_training, load_sources, seed_everything, split_data
 
 @dataclass
 class RunResult:
@@ -112,11 +112,13 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     mirror_notes, chosen = [], chosen_fields(cfg) if explicit is None else explicit  # before the recipe fills in
     detail_notes = []
     if data is None:
-        data = load_sources(cfg, progress)
         if resume_dir is None:  # enlarged images first: the recipe is the kind's at the size they are trained at
-            cfg, detail_notes = shrink_to_detail(cfg, data, chosen)
+            cfg, data, detail_notes = load_for_training(
+                cfg, chosen, progress, lambda compute: distributed.broadcast(compute() if world.main else None, world))
             cfg = apply_recipe(cfg, data, explicit, default_run)
             cfg, mirror_notes = _drop_mirrors(cfg, data, chosen, world)
+        else:  # as the run's config.json says, at the size it trained at
+            data = load_sources(cfg, progress)
         data = split_data(data, cfg)
     elif resume_dir is None:
         cfg = apply_recipe(cfg, data, explicit, default_run)  # a resumed run's config holds its recipe's values
@@ -186,7 +188,9 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     reports = final_reports(model, data, preprocess, cfg, device or pick_device(cfg.device), world)
     if result.best_value is None and "val" in reports and result.monitor.startswith("val_"):
         # a one-epoch budget's only epoch is scored by the final report alone (TimeBudget.scores_epoch)
-        result.best_value = reports["val"].headline.get(result.monitor[len("val_"):])
+        report = reports["val"]
+        result.best_value = report.balanced_accuracy if result.monitor == "val_balanced_acc" \
+            else report.headline.get(result.monitor[len("val_"):])
     seconds = time.perf_counter() - t0
     if world.main:
         runs.write_results(run_dir, result, reports, cfg, seconds)

@@ -18,6 +18,7 @@ from cnnlab.training.ema import EMA
 from cnnlab.training.freeze import FineTune, unfreeze
 from cnnlab.training.optim import advance, build_optimizer, build_scheduler, learning_rate, rebuild_scheduler
 
+HIGHER_IS_BETTER = ("val_acc", "val_balanced_acc")  # monitors whose best value is the highest
 AUGMENT_SEED_OFFSET = 1_000_003  # the augmentation's generator: its own stream, not a copy of the shuffling's
 
 
@@ -49,7 +50,7 @@ class TrainState:
     ema: EMA | None
     gen: torch.Generator  # the epoch order (shared by every rank)
     augment_gen: torch.Generator  # the augmentation's random parameters (per rank)
-    monitor: str  # what picks the best epoch: val_acc (higher is better) or val_loss
+    monitor: str  # what picks the best epoch: val_acc or val_balanced_acc (higher is better), or val_loss
     min_delta: float = 0.0
     epochs: int = 1  # planned
     steps_per_epoch: int = 1
@@ -154,7 +155,7 @@ class TrainState:
         self.history.append(row)
         value = row.get(self.monitor)
         if value is None or self.best_value is None or (
-                value > self.best_value + self.min_delta if self.monitor == "val_acc"
+                value > self.best_value + self.min_delta if self.monitor in HIGHER_IS_BETTER
                 else value < self.best_value - self.min_delta):
             self.best_epoch, self.best_value, self.since_best = row["epoch"], value, 0
             self.best_weights = {k: v.detach().clone() for k, v in self.scored.state_dict().items()}
