@@ -167,3 +167,41 @@ def test_the_lr_range_test_reads_enlarged_images_as_training_does(enlarged_folde
     cfg, data, _ = load_for_training(cfg, set())
     _, info = lr_find_for(TrainConfig(data=str(enlarged_folder), batch_size=8), steps=3)
     assert info["model"] == apply_recipe(cfg, data).model != "resnet-photo"  # the colour kind's, as trained
+
+
+def test_a_home_relative_folder_and_a_cached_photo_backbone(enlarged_folder, tmp_path, monkeypatch):
+    import shutil
+
+    from cnnlab.data.rundata import load_for_training
+    from cnnlab.training import recipes
+    from cnnlab.training.config import TrainConfig
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copytree(enlarged_folder, tmp_path / "photos")
+    cfg, data, notes = load_for_training(TrainConfig(data="~/photos"), set())
+    assert cfg.image_size is not None and len(notes) == 1
+    monkeypatch.setattr(recipes, "photo_backbone_cached", lambda: True)
+    cfg, data, notes = load_for_training(TrainConfig(data="~/photos"), set(), recipe_run=True)
+    assert cfg.image_size is None and data.input_shape == (3, 64, 64)  # a recipe fine-tunes the backbone at 64×64
+    cfg, data, notes = load_for_training(TrainConfig(data="~/photos"), set(), recipe_run=False)
+    assert cfg.image_size is not None  # --epochs alone trains resnet-photo from scratch: shrunk
+
+
+def test_an_error_deciding_the_size_is_raised_wherever_the_decision_is_shared(enlarged_folder, tmp_path):
+    import shutil
+
+    from cnnlab.data import DataError
+    from cnnlab.data.rundata import load_for_training
+    from cnnlab.training.config import TrainConfig
+
+    shutil.copytree(enlarged_folder, tmp_path / "photos")
+    (tmp_path / "photos" / "a" / "000.png").write_bytes(b"not a png")
+    shared = []
+
+    def decide(compute):  # as torchrun's broadcast: rank 0's (plan, error) reaches every rank
+        shared.append(compute())
+        return shared[-1]
+
+    with pytest.raises(DataError, match="000.png"):
+        load_for_training(TrainConfig(data=str(tmp_path / "photos")), set(), decide=decide)
+    assert shared and shared[0][0] is None and isinstance(shared[0][1], DataError)

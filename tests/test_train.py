@@ -249,8 +249,15 @@ def test_balanced_runs_choose_their_best_epoch_by_balanced_accuracy(tmp_path):
     chosen = TrainConfig(balance="weights", monitor="val_loss")
     assert apply_recipe(chosen, data, explicit={"balance", "monitor"}).monitor == "val_loss"  # the user's stays
     assert apply_recipe(TrainConfig(), data).monitor == "val_acc"
-    result = train(cfg(tmp_path, epochs=3, balance="weights"), data=data)
+    import io
+
+    from cnnlab.training.console import Console
+
+    out = io.StringIO()
+    result = train(cfg(tmp_path, epochs=3, balance="weights"), [Console(stream=out, bar=False)], data=data)
     assert result.fit.monitor == "val_balanced_acc"
+    epochs = [line for line in out.getvalue().splitlines() if line.startswith("epoch")]
+    assert len(epochs) == 3 and all("val_balanced_acc 0." in line for line in epochs)  # what the * follows
     rows = [r["val_balanced_acc"] for r in result.fit.history]
     assert result.fit.best_value == max(rows) and result.fit.history[result.fit.best_epoch - 1][
         "val_balanced_acc"] == max(rows)

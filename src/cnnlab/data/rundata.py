@@ -88,7 +88,8 @@ def source_format(cfg: TrainConfig, source: str) -> str:
 
 
 def load_for_training(cfg: TrainConfig, explicit: set[str], progress=None,
-                      decide: Callable[[Callable], object] | None = None) -> tuple[TrainConfig, Dataset, list[str]]:
+                      decide: Callable[[Callable], object] | None = None,
+                      recipe_run: bool = False) -> tuple[TrainConfig, Dataset, list[str]]:
     """load_sources(cfg), with images enlarged from smaller ones at the size of their detail
     (cnnlab.data.detail.detail_size): cfg.image_size set to it (the run's config, `evaluate` and `predict` read
     images at that size) and one note saying so.  An image folder's size is decided from a sample of its files
@@ -96,19 +97,32 @@ def load_for_training(cfg: TrainConfig, explicit: set[str], progress=None,
     ones; IDX files, CIFAR-10 batches and named sets are resized once loaded (Pillow), as they are whenever read.
 
     The images keep their size where the user chose a size or a model (fields in `explicit`, see SIZE_CHOICES),
-    for pixel CSVs (whose --image-size gives the rows' shape) and other modalities, and for photos when the photo
-    recipes' ImageNet backbone is cached (they fine-tune it at the stored size).  `decide(compute)` runs the
-    decision (distributed: on rank 0, shared with the others); default: here."""
-    decide = decide or (lambda compute: compute())
+    for pixel CSVs (whose --image-size gives the rows' shape) and other modalities, and for photos in a
+    `recipe_run` (--recipe or the default run) when the photo recipes' ImageNet backbone is cached (they
+    fine-tune it at the stored size).  `decide(compute)` runs the decision (distributed: on rank 0, shared with
+    the others; an error there is raised on every rank); default: here."""
+    share = decide or (lambda compute: compute())
+
+    def decided(plan_of: Callable[[], object]):
+        def compute():
+            try:
+                return plan_of(), None
+            except Exception as exc:  # noqa: BLE001 — raised below, on every rank alike
+                return None, exc
+        plan, error = share(compute)
+        if error is not None:
+            raise error
+        return plan
+
     sources = [source for source in (cfg.data, cfg.val_data, cfg.test_data) if source]
     formats = {source_format(cfg, source) for source in sources}
     allowed = not explicit & SIZE_CHOICES and formats <= {*RESIZING_FORMATS, "named"}
-    plan = decide(lambda: _folder_plan(cfg)) if allowed and formats == {"folder"} else None
+    plan = decided(lambda: _folder_plan(cfg, recipe_run)) if allowed and formats == {"folder"} else None
     if plan is not None:  # decoded straight to that size: the folder's working-size note is the plan's to say
         cfg = dataclasses.replace(cfg, image_size=list(plan[0]))
     data = load_sources(cfg, progress)
     if allowed and formats != {"folder"} and not data["train"].streamed:
-        plan = decide(lambda: _loaded_plan(data))
+        plan = decided(lambda: _loaded_plan(data, recipe_run))
         if plan is not None:
             cfg = dataclasses.replace(cfg, image_size=list(plan[0]))
             resized(data, plan[0], None)
@@ -116,40 +130,40 @@ def load_for_training(cfg: TrainConfig, explicit: set[str], progress=None,
 
 
 def training_size_notes(cfg: TrainConfig, data: Dataset) -> list[str]:
-    """What `cnnlab train` with no size or model chosen would say of `data`'s size (cfg.data, already loaded at
+    """What `cnnlab train` (the default run) with no size or model chosen would say of `data`'s size (cfg.data, already loaded at
     its stored size): the enlarged-images note, or nothing."""
     formats = {source_format(cfg, cfg.data)}
     if not formats <= {*RESIZING_FORMATS, "named"}:
         return []
-    plan = _folder_plan(cfg) if formats == {"folder"} else _loaded_plan(data)
+    plan = _folder_plan(cfg, True) if formats == {"folder"} else _loaded_plan(data, True)
     return [note for note in plan[1] if note.startswith("images enlarged")] if plan is not None else []
 
 
-def _folder_plan(cfg: TrainConfig) -> tuple[tuple[int, int], list[str]] | None:
+def _folder_plan(cfg: TrainConfig, recipe_run: bool) -> tuple[tuple[int, int], list[str]] | None:
     """(size, notes) for an image folder from SAMPLE of its training files decoded at the working size; the
     notes say the working size first where the folder chose one (mixed or large images)."""
     from cnnlab.data.folder import list_image_folder, load_images, sample_paths, working_size
 
-    listing = list_image_folder(cfg.data, None, cfg.channels)
+    listing = list_image_folder(Path(cfg.data).expanduser(), None, cfg.channels)
     sample = sample_paths(*listing.files["train"], n=SAMPLE)
     images, _ = load_images(sample, listing.channels, listing.image_size)
-    plan = _plan(torch.from_numpy(images))
+    plan = _plan(torch.from_numpy(images), recipe_run)
     if plan is None:
         return None
     size_note = working_size(sample_paths(*listing.files["train"]), None)[1]  # as the folder's loader says it
     return plan[0], ([size_note] if size_note else []) + plan[1]
 
 
-def _loaded_plan(data: Dataset) -> tuple[tuple[int, int], list[str]] | None:
+def _loaded_plan(data: Dataset, recipe_run: bool) -> tuple[tuple[int, int], list[str]] | None:
     train = data["train"]
     if modality_of(data).name != "image" or len(data.input_shape) != 3 or not len(train):
         return None
-    return _plan(train.images)
+    return _plan(train.images, recipe_run)
 
 
-def _plan(images: torch.Tensor) -> tuple[tuple[int, int], list[str]] | None:
+def _plan(images: torch.Tensor, recipe_run: bool) -> tuple[tuple[int, int], list[str]] | None:
     c, h, w = images.shape[1:]
-    if c not in (1, 3) or _fine_tunes_photos(c, h, w):
+    if c not in (1, 3) or recipe_run and _fine_tunes_photos(c, h, w):
         return None
     found = detail_size(images)
     if found is None:

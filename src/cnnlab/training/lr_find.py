@@ -157,7 +157,7 @@ def lr_find_for(cfg: TrainConfig, progress=None, explicit: set[str] | None = Non
     from cnnlab.training.recipes import apply_recipe, chosen_fields
 
     explicit = chosen_fields(cfg) if explicit is None else explicit
-    cfg, data, _ = load_for_training(cfg, explicit, progress)  # enlarged images: at their detail's size, as trained
+    cfg, data, _ = load_for_training(cfg, explicit, progress, recipe_run=cfg.recipe is not None)  # enlarged images: at their detail's size, as trained
     cfg = apply_recipe(cfg, data, explicit)
     data = split_data(data, cfg)
     seed_everything(cfg.seed)

@@ -114,7 +114,8 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     if data is None:
         if resume_dir is None:  # enlarged images first: the recipe is the kind's at the size they are trained at
             cfg, data, detail_notes = load_for_training(
-                cfg, chosen, progress, lambda compute: distributed.broadcast(compute() if world.main else None, world))
+                cfg, chosen, progress, lambda compute: distributed.broadcast(compute() if world.main else None, world),
+                recipe_run=cfg.recipe is not None or default_run)
             cfg = apply_recipe(cfg, data, explicit, default_run)
             cfg, mirror_notes = _drop_mirrors(cfg, data, chosen, world)
         else:  # as the run's config.json says, at the size it trained at
