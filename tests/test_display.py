@@ -256,3 +256,11 @@ def test_objects_render_inline_in_a_fresh_jupyter_kernel(tmp_path):
     kinds = [sorted(set(o.data) - {"text/plain"}) for o in shown]
     assert kinds == [["text/html"], ["image/png"], ["image/png"], ["text/html"], ["text/html"]]
     assert nb.cells[-1].outputs[0].text.strip() == "True"
+
+
+def test_the_curves_mark_the_epoch_the_run_kept():
+    history = [{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "val_loss": 0.9, "val_acc": 0.6},
+               {"epoch": 2, "train_loss": 0.8, "train_acc": 0.6, "val_loss": 1.1, "val_acc": 0.7}]
+    labels = lambda fig: fig.axes[1].get_legend_handles_labels()[1]  # noqa: E731
+    assert "best val 0.7000 (epoch 2)" in labels(curves_figure(history))
+    assert "kept val 0.6000 (epoch 1)" in labels(curves_figure(history, kept=1))  # e.g. chosen by val_loss

@@ -116,7 +116,7 @@ def write_results(run_dir: Path, fit, reports: dict, cfg: TrainConfig, seconds: 
                "epochs_run": len(fit.history), "stopped_early": fit.stopped_early, "seconds": round(seconds, 2),
                **{split: r.to_dict() for split, r in reports.items()}}
     write_json(run_dir / "metrics.json", metrics)
-    plot_curves(fit.history, run_dir / "curves.png")
+    plot_curves(fit.history, run_dir / "curves.png", fit.best_epoch)  # the epoch best.pt holds
     shown = reports.get("test") or reports.get("val")
     if shown is not None and hasattr(shown, "confusion"):  # classification: regression has no confusion matrix
         plot_confusion(shown.confusion, shown.classes, run_dir / "confusion_matrix.png",

@@ -105,8 +105,9 @@ class Console(Callback):
                  f"{metric} {metrics[f'train_{metric}']:.4f}"]
         if "val_loss" in metrics:
             parts += [f"val_loss {metrics['val_loss']:.4f}", f"val_{metric} {metrics[f'val_{metric}']:.4f}"]
-        if state.monitor not in ("val_loss", f"val_{metric}") and metrics.get(state.monitor) is not None:
-            parts.append(f"{state.monitor} {metrics[state.monitor]:.4f}")  # what the * follows
+        monitor = getattr(state, "monitor", None)
+        if monitor not in ("val_loss", f"val_{metric}") and metrics.get(monitor) is not None:
+            parts.append(f"{monitor} {metrics[monitor]:.4f}")  # what the * follows
         parts += [f"{metrics['train_images_per_s']:.0f} img/s", f"{metrics['seconds']:.1f}s"]
         self.say("  ".join(parts) + ("  *" if state.improved else ""))
         self.say_notes(state)

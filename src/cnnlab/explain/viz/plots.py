@@ -45,10 +45,11 @@ def figure_png(fig: Figure, dpi: int = 80) -> bytes:
     return buffer.getvalue()
 
 
-def curves_figure(history: list[dict]) -> Figure:
+def curves_figure(history: list[dict], kept: int | None = None) -> Figure:
     """Loss and accuracy (or, for regression, mean absolute error) per epoch, train vs validation, side by
-    side (the best validation accuracy marked).  history: one dict per epoch with epoch, train_loss,
-    train_acc / train_mae and, when validated, val_loss, val_acc / val_mae."""
+    side, with the epoch `kept` marked (the run's best epoch, whatever its monitor chose it by; default: the best
+    validation accuracy).  history: one dict per epoch with epoch, train_loss, train_acc / train_mae and, when
+    validated, val_loss, val_acc / val_mae."""
     epochs = [row["epoch"] for row in history]
     many = len(epochs) > 20  # markers on every point would blur into a thick line
     with drawing():
@@ -68,11 +69,13 @@ def curves_figure(history: list[dict]) -> Figure:
             if len(epochs) < 15:
                 ax.set_xticks(epochs)
         val_acc = [(r["val_acc"], r["epoch"]) for r in history if r.get("val_acc") is not None]
+        if kept is not None:
+            val_acc = [(value, epoch) for value, epoch in val_acc if epoch == kept]
         if val_acc:
             best, epoch = max(val_acc, key=lambda t: (t[0], -t[1]))
             axes[1].axvline(epoch, color="gray", linestyle=":", linewidth=1)
             axes[1].plot([epoch], [best], "*", color="tab:red", markersize=11,
-                         label=f"best val {best:.4f} (epoch {epoch})")
+                         label=f"{'kept' if kept is not None else 'best'} val {best:.4f} (epoch {epoch})")
         for ax in axes:
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=9)
@@ -122,9 +125,9 @@ def _cell_numbers(ax, counts: torch.Tensor, values: torch.Tensor, fmt: str, top:
                     color="white" if v > (top or high) / 2 else "black")
 
 
-def plot_curves(history: list[dict], path: str | Path) -> Path:
+def plot_curves(history: list[dict], path: str | Path, kept: int | None = None) -> Path:
     """curves_figure written to path (PNG)."""
-    return save_figure(curves_figure(history), path)
+    return save_figure(curves_figure(history, kept), path)
 
 
 def plot_confusion(confusion: torch.Tensor, classes: list[str], path: str | Path, title: str = "") -> Path:
