@@ -100,6 +100,7 @@ class FolderListing:
     channels: int
     image_size: tuple[int, int]  # (H, W) every image is resized to
     notes: list[str] = field(default_factory=list)  # what was decided for the user (working size, ...)
+    size_note: str | None = None  # the working size's note (first of `notes`) where the folder chose the size
 
     @property
     def count(self) -> int:
@@ -195,7 +196,7 @@ def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = N
     if loose:  # ImageFolder and Keras ignore them too, but silently
         notes.append(f"ignored {len(loose)} image{'s' if len(loose) > 1 else ''} outside the class folders "
                      f"(e.g. {loose[0]}); put each in its class's folder to use it")
-    return FolderListing(folder, classes, listed, channels or guess_channels(sample), tuple(size), notes)
+    return FolderListing(folder, classes, listed, channels or guess_channels(sample), tuple(size), notes, note)
 
 
 def transparency_note() -> str:

@@ -130,19 +130,19 @@ def load_for_training(cfg: TrainConfig, explicit: set[str], progress=None,
 
 
 def training_size_notes(cfg: TrainConfig, data: Dataset) -> list[str]:
-    """What `cnnlab train` (the default run) with no size or model chosen would say of `data`'s size (cfg.data, already loaded at
-    its stored size): the enlarged-images note, or nothing."""
+    """What `cnnlab train` (the default run) with no size or model chosen would say of `data`'s size (cfg.data,
+    already loaded at its stored size): the enlarged-images note, or nothing."""
     formats = {source_format(cfg, cfg.data)}
     if not formats <= {*RESIZING_FORMATS, "named"}:
         return []
     plan = _folder_plan(cfg, True) if formats == {"folder"} else _loaded_plan(data, True)
-    return [note for note in plan[1] if note.startswith("images enlarged")] if plan is not None else []
+    return plan[1][-1:] if plan is not None else []  # the enlarged-images note (`data` said the working size's)
 
 
 def _folder_plan(cfg: TrainConfig, recipe_run: bool) -> tuple[tuple[int, int], list[str]] | None:
     """(size, notes) for an image folder from SAMPLE of its training files decoded at the working size; the
     notes say the working size first where the folder chose one (mixed or large images)."""
-    from cnnlab.data.folder import list_image_folder, load_images, sample_paths, working_size
+    from cnnlab.data.folder import list_image_folder, load_images, sample_paths
 
     listing = list_image_folder(Path(cfg.data).expanduser(), None, cfg.channels)
     sample = sample_paths(*listing.files["train"], n=SAMPLE)
@@ -150,8 +150,7 @@ def _folder_plan(cfg: TrainConfig, recipe_run: bool) -> tuple[tuple[int, int], l
     plan = _plan(torch.from_numpy(images), recipe_run)
     if plan is None:
         return None
-    size_note = working_size(sample_paths(*listing.files["train"]), None)[1]  # as the folder's loader says it
-    return plan[0], ([size_note] if size_note else []) + plan[1]
+    return plan[0], ([listing.size_note] if listing.size_note else []) + plan[1]
 
 
 def _loaded_plan(data: Dataset, recipe_run: bool) -> tuple[tuple[int, int], list[str]] | None:
