@@ -151,3 +151,14 @@ def test_training_and_evaluate_print_the_averages(tmp_path, capsys, tiny_csv):
     assert main(["evaluate", out["run_dir"], "--out", str(tmp_path / "cm.png")]) == 0
     text = capsys.readouterr().out
     assert "macro avg" in text and "weighted avg" in text and "balanced accuracy" in text
+
+
+def test_a_report_gives_each_monitor_s_figure_by_name():
+    logits = torch.tensor([[2.0, 0.0], [2.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
+    rep = report(logits, torch.tensor([0, 0, 0, 0]), ["a", "b"])  # all class a: b never seen
+    assert rep.metric("acc") == rep.accuracy == 0.75 and rep.metric("loss") == rep.loss
+    skewed = report(logits, torch.tensor([0, 0, 1, 1]), ["a", "b"])
+    assert skewed.metric("balanced_acc") == skewed.balanced_accuracy == 0.75  # recall a 1.0, b 0.5
+    assert skewed.metric("mae") is None
+    regression = report(torch.tensor([[1.0], [3.0]]), torch.tensor([1.0, 2.0]), [])
+    assert regression.metric("mae") == regression.mae == 0.5 and regression.metric("acc") is None

@@ -182,6 +182,11 @@ class Report:
         """The figures a run's last lines print: loss and accuracy."""
         return {"loss": self.loss, "acc": self.accuracy}
 
+    def metric(self, name: str) -> float | None:
+        """A figure by the name a monitor gives it after its split (val_acc → "acc"): the headline's, or
+        "balanced_acc"; None for another name."""
+        return self.balanced_accuracy if name == "balanced_acc" else self.headline.get(name)
+
     @property
     def support(self) -> torch.Tensor:
         return self.confusion.sum(1)
@@ -297,6 +302,10 @@ class RegressionReport:
     @property
     def headline(self) -> dict[str, float]:
         return {"loss": self.loss, "mae": self.mae}
+
+    def metric(self, name: str) -> float | None:
+        """A headline figure by name ("loss", "mae"); None for another name."""
+        return self.headline.get(name)
 
     def to_dict(self) -> dict:
         return {"target": self.target, "loss": self.loss, "mse": self.loss, "mae": self.mae, "rmse": self.rmse,

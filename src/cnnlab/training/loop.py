@@ -151,8 +151,8 @@ def _fit(model: nn.Module, train: Split, val: Split | None, cfg: TrainConfig, pr
                 scores = score_split(state.scored, split, preprocess, classes, cfg, device, dtype, epoch_tta(cfg.tta),
                                      world)
                 row.update({f"{name}_{k}": v for k, v in scores.headline.items()})
-                if monitor == f"{name}_balanced_acc":  # the mean recall over classes picks the best epoch
-                    row[monitor] = scores.balanced_accuracy
+                if monitor.startswith(f"{name}_") and monitor not in row:  # e.g. val_balanced_acc picks the epoch
+                    row[monitor] = scores.metric(monitor[len(name) + 1:])
         if budget is not None:
             budget.scoring_seconds = time.perf_counter() - scoring
         previous = state.history[-1]["seconds"] if state.history else 0.0

@@ -148,8 +148,8 @@ def lr_find_figure(result: LRFindResult, title: str = ""):
 
 def lr_find_for(cfg: TrainConfig, progress=None, explicit: set[str] | None = None,
                 steps: int = STEPS) -> tuple[LRFindResult, dict]:
-    """Load cfg.data as `cnnlab train` would (enlarged images shrunk, recipe, validation split, limit, normalisation, --pretrained or
-    --init-from), build cfg.model and run the range test on the training split.  (result, a description of the
+    """Load cfg.data as `cnnlab train` would (enlarged images shrunk, recipe, validation split, limit,
+    normalisation, --pretrained or --init-from), build cfg.model and run the range test on the training split.  (result, a description of the
     data and model for the report); nothing is written."""
     from cnnlab.data.rundata import load_for_training, seed_everything, split_data
     from cnnlab.models import build
@@ -157,7 +157,7 @@ def lr_find_for(cfg: TrainConfig, progress=None, explicit: set[str] | None = Non
     from cnnlab.training.recipes import apply_recipe, chosen_fields
 
     explicit = chosen_fields(cfg) if explicit is None else explicit
-    cfg, data, _ = load_for_training(cfg, explicit, progress, recipe_run=cfg.recipe is not None)  # enlarged images: at their detail's size, as trained
+    cfg, data, _ = load_for_training(cfg, explicit, progress, recipe_run=cfg.recipe is not None)  # as trained
     cfg = apply_recipe(cfg, data, explicit)
     data = split_data(data, cfg)
     seed_everything(cfg.seed)

@@ -189,9 +189,7 @@ def _train(cfg: TrainConfig, callbacks: CallbackList, data: Dataset | None, resu
     reports = final_reports(model, data, preprocess, cfg, device or pick_device(cfg.device), world)
     if result.best_value is None and "val" in reports and result.monitor.startswith("val_"):
         # a one-epoch budget's only epoch is scored by the final report alone (TimeBudget.scores_epoch)
-        report = reports["val"]
-        result.best_value = report.balanced_accuracy if result.monitor == "val_balanced_acc" \
-            else report.headline.get(result.monitor[len("val_"):])
+        result.best_value = reports["val"].metric(result.monitor[len("val_"):])
     seconds = time.perf_counter() - t0
     if world.main:
         runs.write_results(run_dir, result, reports, cfg, seconds)
