@@ -3,6 +3,9 @@
 Rules (the README's Data section states them for users):
 - a class is a top-level subfolder; its images are found in its sub-folders too (`cat/2024/a.jpg`), as
   torchvision's ImageFolder and Keras's image_dataset_from_directory do; a training class with no image is an error;
+- split folders go by their usual names (cnnlab.data.base.SPLIT_ALIASES: Training/, valid/, seg_train/), and lone
+  wrapper folders are looked through (cnnlab.data.base.folder_layout); how a layout that is not plain was read
+  is said in a note;
 - working size: when every sampled image is at most WORKING_SIDE px on its longest side, all are resized to
   the most common size among them (after EXIF orientation); otherwise all are squashed to WORKING_SIDE ×
   WORKING_SIDE (Keras's default is 256×256; 128 trains in reasonable time on a laptop CPU); `image_size` (the
@@ -20,14 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.data.base import available_memory, class_folders, size_text, visible_files
+from cnnlab.data.base import (ARCHIVE_LEFTOVERS, FolderLayout, available_memory, class_folders, has_files, other_folders, size_text,
+                              folder_layout, visible_files)
 from cnnlab.data import decoded
-from cnnlab.data.dataset import SPLIT_NAMES, DataError, Dataset, Split
+from cnnlab.data.dataset import DataError, Dataset, Split
 from cnnlab.data.image_file import (BACKGROUND, IMAGE_SUFFIXES, UNREADABLE_SUFFIXES, is_gray, load_image,  # noqa: F401
                                open_image, read_errors, read_image, unreadable, upright)
 
 WORKING_SIDE = 128  # px: images larger than this on their longest side are trained at WORKING_SIDE²
 SAMPLE = 48  # images (spread over the classes) whose size and pixels settle the working size and channels
+FOUND_SUFFIXES = frozenset(IMAGE_SUFFIXES) | frozenset(UNREADABLE_SUFFIXES)  # files that make a folder hold images
 MEMORY_SHARE = 0.8  # decoded images may fill at most this share of the available memory in the in-memory path
 
 
@@ -47,19 +52,31 @@ def unreadable_text(files: list[Path]) -> str:
 
 def _has_images(folder: Path) -> bool:
     """True as soon as one image file (or HEIC / raw photo, reported later) is found under `folder` (any depth)."""
-    suffixes = IMAGE_SUFFIXES | set(UNREADABLE_SUFFIXES)
     for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        if any(Path(f).suffix.lower() in suffixes and not f.startswith(".") for f in files):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ARCHIVE_LEFTOVERS]
+        if any(Path(f).suffix.lower() in FOUND_SUFFIXES and not f.startswith(".") for f in files):
             return True
     return False
 
 
 def looks_like_image_folder(folder: Path) -> bool:
     """True when the folder has class subfolders holding images (at any depth; directly or under train/)."""
-    train = folder / "train"
-    top = class_folders(train) if train.is_dir() else class_folders(folder)
-    return any(_has_images(sub) for sub in top)
+    return any(_has_images(sub) for sub in class_folders(folder_layout(folder, FOUND_SUFFIXES).dirs["train"]))
+
+
+def _split_like_note(top: Path) -> str | None:
+    """A note when every class folder holds the same two or more subfolders and no image of its own
+    (part1/{cat,dog}, part2/{cat,dog}): those are more likely the classes, and the top folders splits."""
+    classes = class_folders(top)
+    if len(classes) < 2 or any(has_files(c, FOUND_SUFFIXES) for c in classes):
+        return None
+    inner = {tuple(p.name for p in class_folders(c)) for c in classes}
+    if len(inner) != 1 or len(next(iter(inner))) < 2:
+        return None
+    names = ", ".join(next(iter(inner))[:4]) + (", …" if len(next(iter(inner))) > 4 else "")
+    return (f"every class folder ({', '.join(c.name for c in classes[:4])}{', …' if len(classes) > 4 else ''}) "
+            f"holds the same subfolders ({names}): read as {len(classes)} classes; if those subfolders are the "
+            "classes, name the top folders train/ val/ test/ or point at one of them")
 
 
 def _list_split(folder: Path, classes: list[str] | None, skipped: list[Path]
@@ -169,29 +186,56 @@ def guess_channels(sample: list[Path]) -> int:
     return 1
 
 
+def _layout_notes(folder: Path, layout: FolderLayout, used: list[str]) -> list[str]:
+    """What the listing read the folder's layout as, where it is not plain `<class>/` or `train/ val/ test/`."""
+    dirs = layout.dirs
+    where = {split: dirs[split].relative_to(folder).as_posix() for split in used}
+    notes = []
+    if not layout.named:
+        notes += [] if where["train"] == "." else [f"the class folders are in {where['train']}/"]
+        notes += [note] if (note := _split_like_note(dirs["train"])) else []
+    else:
+        if any(path != split for split, path in where.items()):
+            notes.append("splits from the folders: " + ", ".join(f"{path}/ as {split}"
+                                                                 for split, path in where.items()))
+        notes += [f"ignored {(layout.root / name).relative_to(folder)}/: not a split folder (train/ val/ test/)"
+                  for name in other_folders(layout.root) if _has_images(layout.root / name)]
+    return notes
+
+
 def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None,
                       channels: int | None = None) -> FolderListing:
-    """List `folder/<class>/**` (split 'train') or `folder/{train,val,test}/<class>/**`; settle size and channels."""
+    """List `folder/<class>/**` (split 'train') or `folder/{train,val,test}/<class>/**`; settle size and channels.
+
+    Split folders go by any of cnnlab.data.base.SPLIT_ALIASES' names (Training/ Testing/, valid/, seg_train/);
+    lone wrapper folders (archive/dataset/, training_set/training_set/) are looked through; a split folder with
+    no class folders (unlabelled test images) is left out.  Notes say how the layout was read where it is not
+    plain.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
-    split_dirs = {s: folder / s for s in SPLIT_NAMES if (folder / s).is_dir()}
-    if "train" not in split_dirs:
-        split_dirs = {"train": folder}
-    listed, classes, skipped = {}, None, []
-    for split, path in split_dirs.items():
+    layout = folder_layout(folder, FOUND_SUFFIXES)
+    dirs = layout.dirs
+    listed, classes, skipped, said = {}, None, [], []
+    for split, path in dirs.items():
         paths, labels, classes = _list_split(path, classes, skipped)
-        listed[split] = (paths, labels)
+        if paths or split == "train":
+            listed[split] = (paths, labels)
+        elif _has_images(path):
+            said.append(f"ignored {path.relative_to(folder)}/: no class folders, so its images have no labels; "
+                          f"`cnnlab predict RUN {path}/*` labels them")
+    said = _layout_notes(folder, layout, [s for s in dirs if s in listed]) + said
     if not listed["train"][0]:
         raise DataError(f"{folder}: no images found; expected one subfolder per class holding image files "
                         f"({', '.join(sorted(IMAGE_SUFFIXES))})")
     sample = sample_paths(*listed["train"])
     size, note = working_size(sample, image_size)
-    notes = [note] if note else []
+    notes = ([note] if note else []) + said
     if skipped:
         notes.append(f"skipped {unreadable_text(skipped)}: Pillow cannot decode them; convert them to JPEG or PNG "
                      "to use them")
-    loose = [p for d in split_dirs.values() for p in sorted(d.iterdir())
+    loose = [p for split in listed for p in sorted(dirs[split].iterdir())
              if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()]
     if loose:  # ImageFolder and Keras ignore them too, but silently
         notes.append(f"ignored {len(loose)} image{'s' if len(loose) > 1 else ''} outside the class folders "

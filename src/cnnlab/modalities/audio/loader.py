@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlab.data.base import SPLIT_NAMES, DataError, class_folders, files_with_suffix
+from cnnlab.data.base import SPLIT_NAMES, DataError, class_folders, files_with_suffix, folder_layout
 from cnnlab.modalities.text.loader import class_names, stratified_holdout
 from cnnlab.modalities.audio.features import FeatureParams, clip_features
 from cnnlab.modalities.audio.wav import read_wav
@@ -48,8 +48,7 @@ def looks_like_audio_folder(folder: Path) -> bool:
     """True for a folder of .wav files, or of class subfolders holding .wav files (directly or under train/)."""
     if _wavs(folder):
         return True
-    base = folder / "train" if (folder / "train").is_dir() else folder
-    return any(_wavs(sub) for sub in class_folders(base))
+    return any(_wavs(sub) for sub in class_folders(folder_layout(folder, {AUDIO_SUFFIX}).dirs["train"]))
 
 
 def list_clips(folder: str | Path) -> Clips:
@@ -71,8 +70,8 @@ def list_clips(folder: str | Path) -> Clips:
             clips.speakers.append(match["speaker"])
             clips.indexes.append(int(match["index"]))
         return clips
-    split_dirs = {s: folder / s for s in SPLIT_NAMES if (folder / s).is_dir()}
-    for split, base in (split_dirs.items() if "train" in split_dirs else [(None, folder)]):
+    layout = folder_layout(folder, {AUDIO_SUFFIX})
+    for split, base in (layout.dirs if layout.named else {None: layout.root}).items():
         for class_dir in class_folders(base):
             for path in _wavs(class_dir):
                 match = NAMED_CLIP.match(path.stem)
@@ -94,7 +93,7 @@ def split_clips(clips: Clips, labels: np.ndarray, split: str = "auto", test_spli
     if split == "auto":
         if any(clips.folder_splits):
             split = "folders"
-        elif all(i is not None for i in clips.indexes) and not (clips.root / "train").is_dir():
+        elif all(i is not None for i in clips.indexes) and not folder_layout(clips.root, {AUDIO_SUFFIX}).named:
             split = "standard"
         else:
             split = "random"

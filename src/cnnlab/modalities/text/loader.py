@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlab.data.base import SPLIT_NAMES, UNLABELED, DataError, class_folders, files_with_suffix
+from cnnlab.data.base import SPLIT_NAMES, UNLABELED, DataError, class_folders, files_with_suffix, folder_layout
 from cnnlab.data.io import FALLBACK, decode_text, head_text, read_bytes
 from cnnlab.data.splits import stratified_indices
 from cnnlab.data.pixelrows import LABEL_COLUMNS as PIXEL_LABEL_COLUMNS, PIXEL_COLUMNS
@@ -155,20 +155,20 @@ def read_text_csv(path: str | Path, text_column: str | None = None, label_column
 
 def looks_like_text_folder(folder: Path) -> bool:
     """True when the folder has class subfolders of .txt files (directly or under train/)."""
-    base = folder / "train" if (folder / "train").is_dir() else folder
-    return any(files_with_suffix(sub, TEXT_SUFFIX) for sub in class_folders(base))
+    return any(files_with_suffix(sub, TEXT_SUFFIX) for sub in class_folders(folder_layout(folder, {TEXT_SUFFIX}).dirs["train"]))
 
 
 def read_text_folder(folder: str | Path) -> TextRows:
-    """`folder/<class>/*.txt`, or `folder/{train,val,test}/<class>/*.txt` for named splits."""
+    """`folder/<class>/*.txt`, or `folder/{train,val,test}/<class>/*.txt` for named splits (split folders named
+    as image folders' are: cnnlab.data.base.split_folders)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
-    split_dirs = {s: folder / s for s in SPLIT_NAMES if (folder / s).is_dir()}
-    named = "train" in split_dirs
+    layout = folder_layout(folder, {TEXT_SUFFIX})
+    dirs = layout.dirs if layout.named else {None: layout.root}
     rows = TextRows([], [], [], [], str(folder))
     fallback, wordless = [], []
-    for split, base in (split_dirs.items() if named else [(None, folder)]):
+    for split, base in dirs.items():
         for class_dir in class_folders(base):
             for file in files_with_suffix(class_dir, TEXT_SUFFIX):
                 text, encoding = decode_text(read_bytes(file), file)

@@ -1,0 +1,196 @@
+"""Folder layouts as downloaded archives leave them: split folders under other names (Training/ Testing/, valid/,
+seg_train/), lone wrapper folders (archive/dataset/, training_set/training_set/), macOS leftovers, unlabelled test
+folders.  A layout read wrongly trains on the wrong classes, so each kind has generated members."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from cnnlab.data import DataError, load_data
+from cnnlab.data.base import split_of
+
+from .robust_cases import class_folder
+
+CLASSES = {"cat": ["1.png", "2.png"], "dog": ["3.png", "sub/4.png", "5.png"]}
+ALIASES = {"train": ["train", "training"], "val": ["val", "valid", "validation", "dev"], "test": ["test", "testing"]}
+
+
+def notes_of(data) -> list[str]:
+    return data.meta.get("notes", [])
+
+
+def sizes(data) -> dict[str, int]:
+    return {name: len(split) for name, split in data.splits.items()}
+
+
+@pytest.mark.parametrize("names", [("Training", "Validation", "Testing"), ("train", "valid", "test"),
+                                   ("TRAIN", "Dev", "TEST"), ("training_set", "validation_set", "test_set"),
+                                   ("seg_train", "seg_val", "seg_test"), ("train-images", "val-images",
+                                                                          "test-images")])
+def test_split_folders_go_by_their_usual_names(tmp_path, names):
+    for name in names:
+        class_folder(tmp_path / "d" / name, CLASSES)
+    data = load_data(tmp_path / "d")
+    assert data.classes == ["cat", "dog"]  # not the split folders' names
+    assert sizes(data) == {"train": 5, "val": 5, "test": 5}
+    if names != ("train", "val", "test"):
+        assert notes_of(data)[0] == (f"splits from the folders: {names[0]}/ as train, {names[1]}/ as val, "
+                                     f"{names[2]}/ as test")
+
+
+def test_a_plain_layout_says_nothing_about_it(tmp_path):
+    for name in ("train", "val", "test"):
+        class_folder(tmp_path / "d" / name, CLASSES)
+    assert notes_of(load_data(tmp_path / "d")) == []
+    assert notes_of(load_data(tmp_path / "d" / "train")) == []
+
+
+@pytest.mark.parametrize("wrappers", [("archive",), ("archive", "dataset"), ("x", "x", "x")])
+def test_lone_wrapper_folders_are_looked_through(tmp_path, wrappers):
+    inner = tmp_path / "d"
+    for name in wrappers:
+        inner = inner / name
+    class_folder(inner, CLASSES)
+    (tmp_path / "d" / "README.txt").write_text("downloaded from somewhere")
+    data = load_data(tmp_path / "d")
+    assert data.classes == ["cat", "dog"]
+    assert notes_of(data) == [f"the class folders are in {'/'.join(wrappers)}/"]
+    assert data["train"].ids[0] == "/".join(wrappers) + "/cat/1.png"
+
+
+def test_kaggle_training_set_training_set(tmp_path):
+    class_folder(tmp_path / "d" / "training_set" / "training_set", CLASSES)
+    class_folder(tmp_path / "d" / "test_set" / "test_set", {"cat": ["9.png"], "dog": ["8.png"]})
+    data = load_data(tmp_path / "d")
+    assert (data.classes, sizes(data)) == (["cat", "dog"], {"train": 5, "test": 2})
+
+
+def test_macos_leftovers_are_not_a_class(tmp_path):
+    class_folder(tmp_path / "d" / "pets", CLASSES)
+    (tmp_path / "d" / "__MACOSX" / "pets" / "cat").mkdir(parents=True)
+    (tmp_path / "d" / "__MACOSX" / "pets" / "cat" / "._1.png").write_bytes(b"\0\5\26\7")
+    data = load_data(tmp_path / "d")
+    assert data.classes == ["cat", "dog"] and len(data["train"]) == 5
+
+
+def test_an_unlabelled_test_folder_is_left_out_with_a_note(tmp_path):
+    class_folder(tmp_path / "d" / "train", CLASSES)
+    (tmp_path / "d" / "test").mkdir()
+    Image.new("L", (12, 12)).save(tmp_path / "d" / "test" / "0001.png")
+    data = load_data(tmp_path / "d")
+    assert sizes(data) == {"train": 5}
+    assert notes_of(data) == [f"ignored test/: no class folders, so its images have no labels; `cnnlab predict RUN "
+                              f"{tmp_path / 'd' / 'test'}/*` labels them"]
+
+
+def test_a_folder_beside_the_splits_is_named_as_ignored(tmp_path):
+    class_folder(tmp_path / "d" / "seg_train" / "seg_train", CLASSES)
+    class_folder(tmp_path / "d" / "seg_pred", {"seg_pred": ["a.png"]})
+    data = load_data(tmp_path / "d")
+    assert sizes(data) == {"train": 5}
+    assert notes_of(data) == ["splits from the folders: seg_train/seg_train/ as train",
+                              "ignored seg_pred/: not a split folder (train/ val/ test/)"]
+
+
+def test_a_class_named_train_is_a_class(tmp_path):
+    class_folder(tmp_path / "vehicles", {"bus": ["1.png"], "car": ["2.png"], "train": ["3.png", "4.png"]})
+    data = load_data(tmp_path / "vehicles")
+    assert data.classes == ["bus", "car", "train"] and sizes(data) == {"train": 4}
+
+
+def test_two_folders_for_one_split_is_an_error(tmp_path):
+    for name in ("train", "test", "Testing"):
+        class_folder(tmp_path / "d" / name, CLASSES)
+    with pytest.raises(DataError, match="name the test split; keep one"):
+        load_data(tmp_path / "d")
+
+
+def test_splits_under_unknown_names_get_a_note(tmp_path):
+    for name in ("part1", "part2"):
+        class_folder(tmp_path / "d" / name, CLASSES)
+    data = load_data(tmp_path / "d")
+    assert data.classes == ["part1", "part2"]
+    assert notes_of(data) == ["every class folder (part1, part2) holds the same subfolders (cat, dog): read as 2 "
+                              "classes; if those subfolders are the classes, name the top folders train/ val/ test/ "
+                              "or point at one of them"]
+
+
+def test_classes_with_their_own_subfolders_get_no_note(tmp_path):
+    class_folder(tmp_path / "d", {"cat": ["2024/1.png", "2025/2.png"], "dog": ["indoor/3.png", "2024/4.png"]})
+    assert notes_of(load_data(tmp_path / "d")) == []
+
+
+@pytest.mark.parametrize("name,split", [("Training", "train"), ("seg_test", "test"), ("validation_set", "val"),
+                                        ("dev", "val"), ("train_val", None), ("trainer", None), ("cat", None),
+                                        ("Test Images", "test"), ("contest", None)])
+def test_split_of(name, split):
+    assert split_of(name) == split
+
+
+def spelled(alias: str, draw_case: int, form: int) -> str:
+    """An alias as archives spell it: lower/upper/title case, alone or with a word before or after."""
+    word = (alias.lower(), alias.upper(), alias.title())[draw_case]
+    return (word, f"{word}_set", f"seg_{word}", f"{word}-images", f"{word} data")[form]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(ALIASES["train"]), st.sampled_from(ALIASES["val"] + [None]),
+       st.sampled_from(ALIASES["test"] + [None]), st.integers(0, 2), st.integers(0, 4), st.integers(0, 2),
+       st.booleans(), st.integers(0, 10**6))
+def test_unseen_layouts_read_the_same_classes(tmp_path_factory, train, val, test, case, form, wrap, leftover, seed):
+    """Any spelling of the split folders, wrapped 0–2 deep inside each, gives the same classes and split sizes."""
+    root = tmp_path_factory.mktemp("layout")
+    rng = np.random.default_rng(seed)
+    classes = sorted(rng.choice(["ant", "bee", "cow", "owl", "yak"], size=int(rng.integers(2, 5)), replace=False))
+    expected = {}
+    for split, alias in (("train", train), ("val", val), ("test", test)):
+        if alias is None:
+            continue
+        name = spelled(alias, case, form)
+        folder = root / "data" / name
+        for _ in range(wrap):
+            folder = folder / name
+        layout = {c: [f"{i}.png" for i in range(int(rng.integers(1, 4)))] for c in classes}
+        class_folder(folder, layout)
+        expected[split] = sum(len(v) for v in layout.values())
+    if leftover:
+        (root / "data" / "__MACOSX" / "x").mkdir(parents=True)
+    data = load_data(root / "data")
+    assert data.classes == list(classes)
+    assert sizes(data) == expected
+
+
+def test_text_folders_read_split_folders_and_wrappers_alike(tmp_path):
+    from cnnlab.modalities.text.loader import read_text_folder
+
+    for split, n in (("Training", 3), ("Testing", 1)):
+        for label in ("neg", "pos"):
+            folder = tmp_path / "reviews" / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            for i in range(n):
+                (folder / f"{i}.txt").write_text(f"{label} words number {i}")
+    rows = read_text_folder(tmp_path / "reviews")
+    assert sorted(set(rows.labels)) == ["neg", "pos"]
+    assert rows.splits.count("train") == 6 and rows.splits.count("test") == 2
+    assert load_data(tmp_path / "reviews").classes == ["neg", "pos"]
+
+
+def test_audio_folders_read_split_folders_alike(tmp_path):
+    from cnnlab.modalities.audio.loader import list_clips, split_clips
+    from cnnlab.modalities.audio.wav import write_wav
+
+    rate = 8000
+    t = np.arange(rate // 4) / rate
+    for split, n in (("train", 3), ("valid", 1), ("test", 1)):
+        for label, freq in (("high", 900), ("low", 300)):
+            folder = tmp_path / "sounds" / split / label
+            folder.mkdir(parents=True)
+            for i in range(n):
+                write_wav(folder / f"{i}.wav", (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32), rate)
+    clips = list_clips(tmp_path / "sounds")
+    assert sorted(set(clips.labels)) == ["high", "low"]
+    splits, how = split_clips(clips, np.asarray(clips.labels))
+    assert how == "from the folders" and {k: len(v) for k, v in splits.items()} == {"train": 6, "val": 2, "test": 2}
