@@ -22,6 +22,14 @@ def _visible(name: str) -> bool:
     return not name.startswith(".") and name not in ARCHIVE_LEFTOVERS
 
 
+def class_names(labels: list[str]) -> list[str]:
+    """Sorted distinct labels; numerically when they are all integers ('2' before '10')."""
+    distinct = set(labels)
+    if all(v.lstrip("-").isdigit() for v in distinct):
+        return sorted(distinct, key=int)
+    return sorted(distinct)
+
+
 def class_folders(folder: Path) -> list[Path]:
     """The visible subfolders of `folder`, sorted: one per class (or train/ val/ test/).  Hidden folders and
     macOS archives' __MACOSX are skipped."""
@@ -30,9 +38,9 @@ def class_folders(folder: Path) -> list[Path]:
 
 def split_of(name: str) -> str | None:
     """'train', 'val' or 'test' for a split folder's name, in any case, alone or as a word of it (SPLIT_ALIASES:
-    Training, valid, validation, dev, Testing, training_set, seg_train, test-images); None for any other name
-    or one that names two splits (train_val)."""
-    words = set(re.split(r"[\W_]+", name.lower()))
+    Training, valid, validation, dev, Testing, training_set, seg_train, test-images, train2017, test1); None for
+    any other name or one that names two splits (train_val)."""
+    words = {re.sub(r"\d+$", "", word) for word in re.split(r"[\W_]+", name.lower())}  # test1, val2017
     hits = [split for split, aliases in SPLIT_ALIASES.items() if words & set(aliases)]
     return hits[0] if len(hits) == 1 else None
 

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.data.base import (ARCHIVE_LEFTOVERS, FolderLayout, available_memory, class_folders, has_files, other_folders, size_text,
-                              folder_layout, visible_files)
+from cnnlab.data.base import (ARCHIVE_LEFTOVERS, FolderLayout, available_memory, class_folders, folder_layout,
+                              has_files, other_folders, size_text, split_of, visible_files)
 from cnnlab.data import decoded
+from cnnlab.data.filelist import read_label_tables
 from cnnlab.data.dataset import DataError, Dataset, Split
 from cnnlab.data.image_file import (BACKGROUND, IMAGE_SUFFIXES, UNREADABLE_SUFFIXES, is_gray, load_image,  # noqa: F401
                                open_image, read_errors, read_image, unreadable, upright)
@@ -60,8 +61,12 @@ def _has_images(folder: Path) -> bool:
 
 
 def looks_like_image_folder(folder: Path) -> bool:
-    """True when the folder has class subfolders holding images (at any depth; directly or under train/)."""
-    return any(_has_images(sub) for sub in class_folders(folder_layout(folder, FOUND_SUFFIXES).dirs["train"]))
+    """True when the folder has class subfolders holding images (at any depth; directly or under train/), or
+    images beside a CSV (that may label them: cnnlab.data.filelist)."""
+    if any(_has_images(sub) for sub in class_folders(folder_layout(folder, FOUND_SUFFIXES).dirs["train"])):
+        return True
+    return has_files(folder, FOUND_SUFFIXES) and any(p.name.lower().endswith((".csv", ".csv.gz"))
+                                                     for p in folder.iterdir())
 
 
 def _split_like_note(top: Path) -> str | None:
@@ -203,19 +208,23 @@ def _layout_notes(folder: Path, layout: FolderLayout, used: list[str]) -> list[s
     return notes
 
 
-def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None,
-                      channels: int | None = None) -> FolderListing:
-    """List `folder/<class>/**` (split 'train') or `folder/{train,val,test}/<class>/**`; settle size and channels.
+def _flat_splits(layout: FolderLayout) -> list[Path]:
+    """The top folders when all those holding images are split folders holding them directly (Kaggle's
+    train/cat.0.jpg + test1/1.jpg): no class folders, and not classes named `train` beside `bus/`; else []."""
+    if layout.named:
+        return []
+    tops = [p for p in class_folders(layout.root) if _has_images(p)]
+    return tops if tops and all(split_of(p.name) for p in tops) else []
 
-    Split folders go by any of cnnlab.data.base.SPLIT_ALIASES' names (Training/ Testing/, valid/, seg_train/);
-    lone wrapper folders (archive/dataset/, training_set/training_set/) are looked through; a split folder with
-    no class folders (unlabelled test images) is left out.  Notes say how the layout was read where it is not
-    plain.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(f"{folder}: not a folder")
-    layout = folder_layout(folder, FOUND_SUFFIXES)
+
+def _class_images(layout: FolderLayout) -> bool:
+    """True when some class folder of the training split holds an image."""
+    return any(_has_images(sub) for sub in class_folders(layout.dirs["train"]))
+
+
+def _list_classes(folder: Path, layout: FolderLayout
+                  ) -> tuple[dict[str, tuple[list[Path], list[int]]], list[str], list[Path], list[str]]:
+    """(split → (paths, labels), classes, HEIC/raw files skipped, notes) from the class folders of each split."""
     dirs = layout.dirs
     listed, classes, skipped, said = {}, None, [], []
     for split, path in dirs.items():
@@ -224,22 +233,54 @@ def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = N
             listed[split] = (paths, labels)
         elif _has_images(path):
             said.append(f"ignored {path.relative_to(folder)}/: no class folders, so its images have no labels; "
-                          f"`cnnlab predict RUN {path}/*` labels them")
+                        f"`cnnlab predict RUN {path}/*` labels them")
     said = _layout_notes(folder, layout, [s for s in dirs if s in listed]) + said
-    if not listed["train"][0]:
-        raise DataError(f"{folder}: no images found; expected one subfolder per class holding image files "
-                        f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+    loose = [p for split in listed for p in sorted(dirs[split].iterdir())
+             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()]
+    if loose:  # ImageFolder and Keras ignore them too, but silently
+        said.append(f"ignored {len(loose)} image{'s' if len(loose) > 1 else ''} outside the class folders "
+                    f"(e.g. {loose[0]}); put each in its class's folder to use it")
+    return listed, classes, skipped, said
+
+
+def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None,
+                      channels: int | None = None) -> FolderListing:
+    """List `folder/<class>/**` (split 'train') or `folder/{train,val,test}/<class>/**`; settle size and channels.
+
+    Split folders go by any of cnnlab.data.base.SPLIT_ALIASES' names (Training/ Testing/, valid/, seg_train/);
+    lone wrapper folders (archive/dataset/, training_set/training_set/) are looked through; a split folder with
+    no class folders (unlabelled test images) is left out.  Notes say how the layout was read where it is not
+    plain.  A CSV in the folder that names its image files and their labels (cnnlab.data.filelist) gives the
+    labels instead of class folders.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder")
+    layout = folder_layout(folder, FOUND_SUFFIXES)
+    tables = read_label_tables(folder)
+    if tables is None and layout.root != folder:
+        tables = read_label_tables(layout.root)
+    if tables is not None and tables.files:
+        listed, classes, skipped, said = tables.files, tables.classes, [], tables.notes
+    else:
+        unlabelled = f" ({'; '.join(tables.notes)})" if tables else ""
+        flat = _flat_splits(layout)
+        if flat:
+            raise DataError(f"{folder}: {', '.join(f'{p.name}/' for p in flat)} hold their images directly, with no "
+                            "class folders; expected one subfolder per class (train/<class>/…) or a CSV naming "
+                            f"each image file and its label (labels.csv with a file and a label column){unlabelled}")
+        listed, classes, skipped, said = _list_classes(folder, layout)
+        said += tables.notes if tables else []
+        if not listed["train"][0]:
+            raise DataError(f"{folder}: no images found; expected one subfolder per class holding image files "
+                            f"({', '.join(sorted(IMAGE_SUFFIXES))}) or a CSV naming each image file and its label"
+                            f"{unlabelled}")
     sample = sample_paths(*listed["train"])
     size, note = working_size(sample, image_size)
     notes = ([note] if note else []) + said
     if skipped:
         notes.append(f"skipped {unreadable_text(skipped)}: Pillow cannot decode them; convert them to JPEG or PNG "
                      "to use them")
-    loose = [p for split in listed for p in sorted(dirs[split].iterdir())
-             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()]
-    if loose:  # ImageFolder and Keras ignore them too, but silently
-        notes.append(f"ignored {len(loose)} image{'s' if len(loose) > 1 else ''} outside the class folders "
-                     f"(e.g. {loose[0]}); put each in its class's folder to use it")
     return FolderListing(folder, classes, listed, channels or guess_channels(sample), tuple(size), notes, note)
 
 

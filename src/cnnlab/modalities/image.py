@@ -45,7 +45,7 @@ class ImageModality(Modality):
     formats = ("idx", "csv", "folder", "cifar10")
     unit = items = "images"
     folder_hint = ("IDX files (train-images-idx3-ubyte...), CIFAR-10 batches, train.csv, "
-                   "one subfolder of images per class")
+                   "one subfolder of images per class, images with a CSV of file names and labels")
     file_hint = "a CSV with a header such as label,feature or emotion,pixels,Usage"
 
     def detect(self, path: Path, head: bytes | None) -> str | None:
@@ -59,9 +59,9 @@ class ImageModality(Modality):
                 return "cifar10"
             if looks_like_idx_folder(path):
                 return "idx"
-            if csv_splits(path):
-                return "csv"
-            return "folder" if looks_like_image_folder(path) else None
+            if looks_like_image_folder(path):  # images with a CSV naming them, too: not pixel rows
+                return "folder"
+            return "csv" if csv_splits(path) else None
         if is_idx(head):
             raise DataError(f"{path}: an IDX file alone has no labels; pass the folder holding "
                             "train-images-idx3-ubyte and train-labels-idx1-ubyte")

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlab.data.base import SPLIT_NAMES, DataError, class_folders, files_with_suffix, folder_layout
-from cnnlab.modalities.text.loader import class_names, stratified_holdout
+from cnnlab.data.base import SPLIT_NAMES, DataError, class_folders, class_names, files_with_suffix, folder_layout
+from cnnlab.modalities.text.loader import stratified_holdout
 from cnnlab.modalities.audio.features import FeatureParams, clip_features
 from cnnlab.modalities.audio.wav import read_wav
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlab.data.base import SPLIT_NAMES, UNLABELED, DataError, class_folders, files_with_suffix, folder_layout
+from cnnlab.data.base import (SPLIT_NAMES, UNLABELED, DataError, class_folders, class_names,
+                              files_with_suffix, folder_layout)
 from cnnlab.data.io import FALLBACK, decode_text, head_text, read_bytes
 from cnnlab.data.splits import stratified_indices
 from cnnlab.data.pixelrows import LABEL_COLUMNS as PIXEL_LABEL_COLUMNS, PIXEL_COLUMNS
@@ -195,14 +196,6 @@ def read_text_folder(folder: str | Path) -> TextRows:
 
 
 # ── splitting and encoding ───────────────────────────────────────────────────────────────────────────────
-def class_names(labels: list[str]) -> list[str]:
-    """Sorted distinct labels; numerically when they are all integers ('2' before '10')."""
-    distinct = set(labels)
-    if all(v.lstrip("-").isdigit() for v in distinct):
-        return sorted(distinct, key=int)
-    return sorted(distinct)
-
-
 def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(kept, held-out) sorted row indices of NumPy labels: `stratified_indices`, checked and as arrays."""
     if not 0 <= fraction < 1:

@@ -1,0 +1,156 @@
+"""Image folders labelled by a CSV (fastai's from_csv, Keras's flow_from_dataframe, most downloaded competitions):
+file names with or without their suffix, Excel's semicolons and byte-order mark, one-hot columns, split columns,
+submission templates beside the labels.  Each kind has generated members; a wrong reading must fail loudly."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from cnnlab.data import DataError, load_data
+from cnnlab.data.load import detect_format
+
+
+def notes_of(data) -> list[str]:
+    return data.meta.get("notes", [])
+
+
+def images(folder, names, size=(10, 12)):
+    """Small distinct gray PNG/JPEG files, by relative name (sub-folders created)."""
+    for i, name in enumerate(names):
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full(size, (i * 41) % 256, np.uint8)).save(path)
+    return folder
+
+
+def labels_of(data, split="train") -> dict[str, str]:
+    """image id (relative path) → class name."""
+    part = data[split]
+    return {i: data.classes[int(y)] for i, y in zip(part.ids, part.labels.tolist())}
+
+
+def test_ids_without_suffix_and_a_submission_template(tmp_path):
+    """dog-breed style: labels.csv id,breed; train/<id>.jpg; test/<id>.jpg; sample_submission.csv of probabilities."""
+    root = tmp_path / "dogs"
+    images(root, [f"train/{k}.jpg" for k in ("a1", "b2", "c3", "d4")] + ["test/e5.jpg", "test/f6.jpg"])
+    (root / "labels.csv").write_text("id,breed\na1,pug\nb2,collie\nc3,pug\nd4,beagle\n")
+    (root / "sample_submission.csv").write_text("id,beagle,collie,pug\ne5,0.33,0.33,0.33\nf6,0.33,0.33,0.33\n")
+    assert detect_format(root) == "folder"
+    data = load_data(root)
+    assert data.classes == ["beagle", "collie", "pug"]
+    assert labels_of(data) == {"train/a1.jpg": "pug", "train/b2.jpg": "collie", "train/c3.jpg": "pug",
+                               "train/d4.jpg": "beagle"}
+    assert notes_of(data) == ["labels from labels.csv: 4 images named there",
+                              "ignored sample_submission.csv: a submission template",
+                              "2 images under the folder named in no label CSV (e.g. test/e5.jpg) left out"]
+
+
+def test_excel_semicolons_bom_crlf_and_numeric_labels(tmp_path):
+    root = images(tmp_path / "cactus", [f"train/{i:03d}.jpg" for i in range(6)])
+    rows = "".join(f"{i:03d}.jpg;{i % 2}\r\n" for i in range(6))
+    (root / "train.csv").write_bytes(b"\xef\xbb\xbf" + f"id;has_cactus\r\n{rows}".encode())
+    data = load_data(root)
+    assert data.classes == ["0", "1"]
+    assert data["train"].labels.tolist() == [0, 1, 0, 1, 0, 1]
+
+
+def test_one_hot_columns_name_the_class(tmp_path):
+    root = images(tmp_path / "plants", [f"images/Train_{i}.jpg" for i in range(4)])
+    (root / "train.csv").write_text("image_id,healthy,rust,scab\nTrain_0,1,0,0\nTrain_1,0,1,0\nTrain_2,0,0,1\n"
+                                    "Train_3,1,0,0\n")
+    data = load_data(root)
+    assert data.classes == ["healthy", "rust", "scab"]
+    assert data["train"].labels.tolist() == [0, 1, 2, 0]
+
+
+def test_split_column_and_split_csvs(tmp_path):
+    root = images(tmp_path / "a", [f"img/{i}.png" for i in range(8)])
+    (root / "meta.csv").write_text("filename,label,split\n" + "".join(
+        f"img/{i}.png,{'xy'[i % 2]},{('train', 'train', 'test', 'valid')[i % 4]}\n" for i in range(8)))
+    data = load_data(root)
+    assert {k: len(v) for k, v in data.splits.items()} == {"train": 4, "val": 2, "test": 2}
+    root = images(tmp_path / "b", [f"{i}.png" for i in range(6)])
+    for split, rows in (("train", "0,p\n1,q\n2,p\n3,q\n"), ("test", "4,p\n5,q\n")):
+        (root / f"{split}.csv").write_text(f"file,label\n{rows}")
+    data = load_data(root)
+    assert {k: len(v) for k, v in data.splits.items()} == {"train": 4, "test": 2}
+
+
+def test_a_name_in_two_split_folders_is_taken_from_the_csvs_split(tmp_path):
+    root = images(tmp_path / "d", ["train/1.jpg", "train/2.jpg", "test/1.jpg", "test/2.jpg"])
+    (root / "train.csv").write_text("id,label\n1.jpg,a\n2.jpg,b\n")
+    (root / "test.csv").write_text("id,label\n1.jpg,b\n2.jpg,a\n")
+    data = load_data(root)
+    assert labels_of(data) == {"train/1.jpg": "a", "train/2.jpg": "b"}
+    assert labels_of(data, "test") == {"test/1.jpg": "b", "test/2.jpg": "a"}
+
+
+def test_a_labelled_csv_wins_over_folders_that_are_not_classes(tmp_path):
+    """HAM10000 style: images split across two part folders, the diagnosis in a metadata CSV."""
+    root = images(tmp_path / "skin", ["part_1/ISIC_1.jpg", "part_1/ISIC_2.jpg", "part_2/ISIC_3.jpg"])
+    (root / "metadata.csv").write_text("lesion_id,image_id,dx,age\nL1,ISIC_1,nv,40\nL2,ISIC_2,mel,55\n"
+                                       "L3,ISIC_3,nv,61\n")
+    data = load_data(root)
+    assert data.classes == ["mel", "nv"] and data["train"].labels.tolist() == [1, 0, 1]
+
+
+def test_class_folders_stay_when_a_csv_gives_no_labels(tmp_path):
+    root = images(tmp_path / "pets", ["cat/1.png", "cat/2.png", "dog/3.png"])
+    (root / "sizes.csv").write_text("file,width,height\ncat/1.png,12,10\ncat/2.png,12,10\ndog/3.png,12,10\n")
+    data = load_data(root)
+    assert data.classes == ["cat", "dog"]
+    assert notes_of(data) == ["ignored sizes.csv: cannot tell which column is the label among width, height (name "
+                              "it one of label, labels, class, classes, category)"]
+
+
+@pytest.mark.parametrize("rows,message", [
+    ("id,label\na,x\nzz,y\n", r"train.csv, line 3: 'zz' names no image file under"),
+    ("id,label\na,x\nb,\n", r"train.csv, line 3: no label in column 'label'"),
+    ("id,label,split\na,x,train\nb,y,holdout\n", r"train.csv, line 3: split 'holdout' in column 'split'"),
+])
+def test_bad_rows_name_their_line(tmp_path, rows, message):
+    root = images(tmp_path / "d", ["a.png", "b.png"])
+    (root / "train.csv").write_text(rows)
+    with pytest.raises(DataError, match=message):
+        load_data(root)
+
+
+def test_two_files_for_one_name_is_an_error(tmp_path):
+    root = images(tmp_path / "d", ["x/a.png", "y/a.png", "x/b.png"])
+    (root / "labels.csv").write_text("file,label\nb,p\na,q\n")
+    with pytest.raises(DataError, match=r"labels.csv, line 3: 'a' names 2 image files"):
+        load_data(root)
+
+
+def test_split_folders_of_loose_images_without_labels_stop_with_one_line(tmp_path, cli):
+    """dogs-vs-cats: train/cat.0.jpg … and test1/1.jpg, the labels only in the file names."""
+    root = images(tmp_path / "dvc", ["train/cat.0.jpg", "train/dog.0.jpg", "test1/1.jpg"])
+    code, out, err = cli("data", root)
+    assert code != 0 and err.count("\n") == 1
+    assert "test1/, train/ hold their images directly, with no class folders" in err
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from([",", ";", "\t"]), st.booleans(), st.booleans(), st.sampled_from(["", "images/", "a/b/"]),
+       st.booleans(), st.integers(0, 10**6))
+def test_unseen_label_csvs_read_the_same_labels(tmp_path_factory, sep, suffix, label_first, where, extra, seed):
+    """Any delimiter, column order, id with or without its suffix, images at any depth, extra columns."""
+    root = tmp_path_factory.mktemp("csv")
+    rng = np.random.default_rng(seed)
+    classes = ["ant", "bee", "cow"][:int(rng.integers(2, 4))]
+    n = int(rng.integers(3, 9))
+    truth = {f"img_{i}": classes[int(rng.integers(len(classes)))] for i in range(n)}
+    truth[f"img_{n}"], truth[f"img_{n + 1}"] = classes[0], classes[1]  # at least two classes
+    images(root, [f"{where}{k}.jpg" for k in truth])
+    header = ["label", "file"] if label_first else ["file", "label"]
+    header += ["notes"] * extra
+    lines = [sep.join(header)]
+    for k, label in truth.items():
+        cells = {"file": f"{k}.jpg" if suffix else k, "label": label, "notes": "seen"}
+        lines.append(sep.join(cells[h] for h in header))
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    data = load_data(root)
+    assert labels_of(data) == {f"{where}{k}.jpg": v for k, v in truth.items()}
