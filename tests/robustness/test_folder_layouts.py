@@ -92,7 +92,7 @@ def test_a_folder_beside_the_splits_is_named_as_ignored(tmp_path):
     data = load_data(tmp_path / "d")
     assert sizes(data) == {"train": 5}
     assert notes_of(data) == ["splits from the folders: seg_train/seg_train/ as train",
-                              "ignored seg_pred/: not a split folder (train/ val/ test/)"]
+                              "ignored seg_pred/: not a split folder of class folders (train/ val/ test/)"]
 
 
 def test_a_class_named_train_is_a_class(tmp_path):
@@ -125,7 +125,10 @@ def test_classes_with_their_own_subfolders_get_no_note(tmp_path):
 
 @pytest.mark.parametrize("name,split", [("Training", "train"), ("seg_test", "test"), ("validation_set", "val"),
                                         ("dev", "val"), ("train_val", None), ("trainer", None), ("cat", None),
-                                        ("Test Images", "test"), ("contest", None)])
+                                        ("Test Images", "test"), ("contest", None), ("test_tube", None),
+                                        ("training_shoes", None), ("trainingSet", "train"), ("testSet", "test"),
+                                        ("chest_xray_test", "test"), ("train2017", "train"), ("test1", "test"),
+                                        ("trainLabels", "train"), ("test-multiple_fruits", None)])
 def test_split_of(name, split):
     assert split_of(name) == split
 
@@ -194,3 +197,50 @@ def test_audio_folders_read_split_folders_alike(tmp_path):
     assert sorted(set(clips.labels)) == ["high", "low"]
     splits, how = split_clips(clips, np.asarray(clips.labels))
     assert how == "from the folders" and {k: len(v) for k, v in splits.items()} == {"train": 6, "val": 2, "test": 2}
+
+
+def test_classes_named_with_split_words_stay_classes(tmp_path):
+    class_folder(tmp_path / "shop", {"training_shoes": ["nike/1.png", "adidas/2.png"], "training_mat": ["3.png"],
+                                     "boots": ["4.png"]})
+    class_folder(tmp_path / "lab", {"test_tube": ["1.png"], "test_strip": ["2.png"], "beaker": ["3.png"]})
+    assert load_data(tmp_path / "shop").classes == ["boots", "training_mat", "training_shoes"]
+    assert load_data(tmp_path / "lab").classes == ["beaker", "test_strip", "test_tube"]
+
+
+def test_classes_sharing_a_train_folders_subfolders_stay_classes(tmp_path):
+    class_folder(tmp_path / "veh", {"bus": ["2019/1.png"], "car": ["2019/2.png"], "train": ["2019/3.png",
+                                                                                         "2020/4.png"]})
+    assert load_data(tmp_path / "veh").classes == ["bus", "car", "train"]
+
+
+def test_a_loose_folder_does_not_compete_for_a_split(tmp_path):
+    """Fruits-360: Training/ Test/ and test-multiple_fruits/ of loose images; MNIST as JPEGs: testSet/testSet/."""
+    class_folder(tmp_path / "fr" / "Training", CLASSES)
+    class_folder(tmp_path / "fr" / "Test", CLASSES)
+    class_folder(tmp_path / "fr", {"test-multiple_fruits": ["m1.png"], "testing": ["loose.png"]})
+    data = load_data(tmp_path / "fr")
+    assert sizes(data) == {"train": 5, "test": 5}
+    assert "ignored test-multiple_fruits/: not a split folder of class folders (train/ val/ test/)" in notes_of(data)
+    class_folder(tmp_path / "mj" / "trainingSet" / "trainingSet", CLASSES)
+    class_folder(tmp_path / "mj" / "testSet", {"testSet": ["img_1.png"]})
+    data = load_data(tmp_path / "mj")
+    assert sizes(data) == {"train": 5} and data.classes == ["cat", "dog"]
+
+
+def test_splits_one_folder_down_beside_a_test_folder(tmp_path):
+    """New Plant Diseases: data/Dataset(Augmented)/Dataset(Augmented)/{train,valid}/<class>/ beside test/test/."""
+    inner = tmp_path / "npd" / "Dataset (Augmented)" / "Dataset (Augmented)"
+    class_folder(inner / "train", CLASSES)
+    class_folder(inner / "valid", CLASSES)
+    class_folder(tmp_path / "npd" / "test", {"test": ["AppleScab1.png"]})
+    data = load_data(tmp_path / "npd")
+    assert data.classes == ["cat", "dog"] and sizes(data) == {"train": 5, "val": 5}
+
+
+def test_a_link_back_up_the_tree_is_not_walked_again(tmp_path):
+    root = class_folder(tmp_path / "sl", CLASSES)
+    (root / "cat" / "up").symlink_to(root)
+    (root / "dog" / "more").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    class_folder(tmp_path / "elsewhere", {"x": ["9.png"]})
+    data = load_data(root)
+    assert np.bincount(data["train"].labels.numpy()).tolist() == [2, 4]

@@ -154,3 +154,93 @@ def test_unseen_label_csvs_read_the_same_labels(tmp_path_factory, sep, suffix, l
     (root / "labels.csv").write_text("\n".join(lines) + "\n")
     data = load_data(root)
     assert labels_of(data) == {f"{where}{k}.jpg": v for k, v in truth.items()}
+
+
+def test_pixel_csvs_win_over_a_stray_image_beside_them(tmp_path):
+    root = tmp_path / "pix"
+    root.mkdir()
+    rows = "".join(f"{i % 2},{' '.join(['7'] * 64)}\n" for i in range(6))
+    (root / "train.csv").write_text("label,feature\n" + rows)
+    images(root, ["preview.png", "samples/0.png", "samples/1.png"])
+    data = load_data(root)
+    assert data.input_shape == (1, 8, 8) and len(data["train"]) == 6
+
+
+def test_split_columns_by_other_names(tmp_path):
+    """Kaggle's 100 Sports (`data set`: train/valid/test) and fastai's `is_valid`."""
+    names = [f"{s}/{c}/{i}.jpg" for s in ("train", "valid", "test") for c in ("polo", "hockey") for i in range(2)]
+    root = images(tmp_path / "sports", names)
+    (root / "sports.csv").write_text("class id,filepaths,labels,data set\n" + "".join(
+        f"{int(n.split('/')[1] == 'polo')},{n},{n.split('/')[1]},{n.split('/')[0]}\n" for n in names))
+    assert {k: len(v) for k, v in load_data(root).splits.items()} == {"train": 4, "val": 4, "test": 4}
+    root = images(tmp_path / "fa", [f"{i}.png" for i in range(6)])
+    (root / "labels.csv").write_text("fname,label,is_valid\n" + "".join(
+        f"{i}.png,{'ab'[i % 2]},{i >= 4}\n" for i in range(6)))
+    assert {k: len(v) for k, v in load_data(root).splits.items()} == {"train": 4, "val": 2}
+
+
+def test_rows_in_split_folders_take_the_folders_split(tmp_path):
+    root = images(tmp_path / "d", ["train/a.png", "train/b.png", "val/c.png", "val/d.png"])
+    (root / "labels.csv").write_text("file,label\ntrain/a.png,x\ntrain/b.png,y\nval/c.png,x\nval/d.png,y\n")
+    assert {k: len(v) for k, v in load_data(root).splits.items()} == {"train": 2, "val": 2}
+
+
+def test_boxes_with_one_class_count_once_and_with_two_stop(tmp_path):
+    root = images(tmp_path / "bb", ["a.jpg", "b.jpg", "c.jpg"])
+    (root / "_annotations.csv").write_text("filename,class,xmin\na.jpg,car,1\na.jpg,car,5\nb.jpg,bus,2\n"
+                                           "c.jpg,car,3\n")
+    data = load_data(root)
+    assert len(data["train"]) == 3
+    assert notes_of(data)[1] == ("1 row named an image again with the same label (e.g. a.jpg in _annotations.csv, "
+                                 "line 3): each image counted once")
+    (root / "_annotations.csv").write_text("filename,class,xmin\na.jpg,car,1\na.jpg,person,5\nb.jpg,bus,2\n")
+    with pytest.raises(DataError, match=r"_annotations.csv, line 3: a.jpg is labelled 'person' here and 'car'"):
+        load_data(root)
+
+
+def test_the_earliest_label_name_wins_and_a_partition_is_no_label(tmp_path):
+    root = images(tmp_path / "isic", ["train/ISIC_1.jpg", "train/ISIC_2.jpg", "train/ISIC_3.jpg"])
+    (root / "train.csv").write_text("image_name,diagnosis,target\nISIC_1,nevus,0\nISIC_2,melanoma,1\n"
+                                    "ISIC_3,unknown,0\n")
+    assert load_data(root).classes == ["0", "1"]
+    root = images(tmp_path / "celeba", ["cat/1.jpg", "dog/2.jpg"])
+    (root / "list_eval_partition.csv").write_text("image_id,partition\n1.jpg,0\n2.jpg,2\n")
+    data = load_data(root)
+    assert data.classes == ["cat", "dog"] and notes_of(data) == ["ignored list_eval_partition.csv: no label column"]
+
+
+def test_copies_of_an_image_folder_under_another_case_count_once(tmp_path):
+    root = images(tmp_path / "ham", ["HAM_part_1/ISIC_1.jpg", "HAM_part_1/ISIC_2.jpg", "ham_part_1/ISIC_1.jpg",
+                                     "ham_part_1/ISIC_2.jpg"])
+    (root / "HAM_metadata.csv").write_text("lesion_id,image_id,dx\nL1,ISIC_1,nv\nL2,ISIC_2,mel\n")
+    data = load_data(root)
+    assert data["train"].ids == ["HAM_part_1/ISIC_1.jpg", "HAM_part_1/ISIC_2.jpg"]
+
+
+def test_excel_zeros_absolute_paths_and_short_rows(tmp_path):
+    root = images(tmp_path / "lz", ["0001.png", "0002.png"])
+    (root / "labels.csv").write_text("id,label\n1,a\n2,b\n")
+    assert load_data(root)["train"].ids == ["0001.png", "0002.png"]
+    root = images(tmp_path / "ab", ["imgs/x/1.png", "imgs/y/2.png"])
+    (root / "labels.csv").write_text("path,label\n/kaggle/input/ds/imgs/x/1.png,p\n/kaggle/input/ds/imgs/y/2.png,q\n")
+    assert load_data(root).classes == ["p", "q"]
+    root = images(tmp_path / "short", ["a.png", "b.png", "c.png"])
+    (root / "labels.csv").write_text("label,file\nx,a.png\ny,b.png\nz\n")
+    with pytest.raises(DataError, match=r"labels.csv, line 4: 1 cell\(s\), expected 2 \(label, file\)"):
+        load_data(root)
+
+
+def test_colliding_ids_in_train_and_test_folders(tmp_path):
+    """Kaggle's CIFAR-10: trainLabels.csv ids 1..n, train/1.png and test/1.png, sampleSubmission.csv."""
+    root = images(tmp_path / "kc", ["train/1.png", "train/2.png", "test/1.png", "test/2.png"])
+    (root / "trainLabels.csv").write_text("id,label\n1,frog\n2,truck\n")
+    (root / "sampleSubmission.csv").write_text("id,label\n1,cat\n2,cat\n")
+    data = load_data(root)
+    assert labels_of(data) == {"train/1.png": "frog", "train/2.png": "truck"}
+
+
+def test_a_csv_whose_file_column_names_nothing_is_said(tmp_path):
+    root = images(tmp_path / "d", ["cat/1.png", "dog/2.png"])
+    (root / "labels.csv").write_text("filename,label\nIMG_001.jpg,cat\nIMG_002.jpg,dog\n")
+    assert notes_of(load_data(root)) == ["ignored labels.csv: its 'filename' column names no image file under the "
+                                         "folder (e.g. 'IMG_001.jpg')"]

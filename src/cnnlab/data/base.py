@@ -10,6 +10,11 @@ SPLIT_NAMES = ("train", "val", "test")
 # the names split folders go by (any case, alone or as a word of the name: Training, valid, seg_train, test_set)
 SPLIT_ALIASES = {"train": ("train", "training"), "val": ("val", "valid", "validation", "dev"),
                  "test": ("test", "testing")}
+# words that may stand beside a split's name in a split folder's name without making it a class's
+SPLIT_FILLER = {"set", "sets", "data", "dataset", "datasets", "image", "images", "img", "imgs", "split", "subset",
+                "files", "samples", "photos", "pictures", "pics", "folder", "dir", "all", "full", "original",
+                "resized", "cropped", "raw", "clean", "final", "small", "large", "label", "labels", "list",
+                "annotations", "meta", "metadata", "info", "index"}
 ARCHIVE_LEFTOVERS = ("__MACOSX",)  # what unzipping a macOS archive leaves beside the data
 UNLABELED = -1  # label value of rows that carry no label (prediction CSVs)
 
@@ -37,12 +42,19 @@ def class_folders(folder: Path) -> list[Path]:
 
 
 def split_of(name: str) -> str | None:
-    """'train', 'val' or 'test' for a split folder's name, in any case, alone or as a word of it (SPLIT_ALIASES:
-    Training, valid, validation, dev, Testing, training_set, seg_train, test-images, train2017, test1); None for
-    any other name or one that names two splits (train_val)."""
-    words = {re.sub(r"\d+$", "", word) for word in re.split(r"[\W_]+", name.lower())}  # test1, val2017
-    hits = [split for split, aliases in SPLIT_ALIASES.items() if words & set(aliases)]
-    return hits[0] if len(hits) == 1 else None
+    """'train', 'val' or 'test' for a split folder's name, in any case (SPLIT_ALIASES): the alias alone, or as
+    the last word of the name (seg_train, chest_xray_test, Images_Train), or beside words that only say "data"
+    (training_set, test-images, Test Data; SPLIT_FILLER); trailing digits are dropped (test1, val2017).  None for
+    any other name — a class such as test_tube or training_shoes — or one that names two splits (train_val)."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)  # trainingSet → training Set
+    words = [re.sub(r"\d+$", "", word) for word in re.split(r"[\W_]+", spaced.lower())]
+    words = [word for word in words if word]
+    hits = {split for split, aliases in SPLIT_ALIASES.items() for word in words if word in aliases}
+    if len(hits) != 1:
+        return None
+    aliases = SPLIT_ALIASES[next(iter(hits))]
+    rest = [word for word in words if word not in aliases]
+    return next(iter(hits)) if words[-1] in aliases or set(rest) <= SPLIT_FILLER else None
 
 
 def has_files(folder: Path, suffixes: frozenset[str] | set[str]) -> bool:
@@ -52,11 +64,11 @@ def has_files(folder: Path, suffixes: frozenset[str] | set[str]) -> bool:
 
 def unwrap(folder: Path, suffixes: frozenset[str] | set[str]) -> Path:
     """`folder`, or the folder at the end of a chain of lone wrappers below it: a folder with one visible
-    subfolder, itself holding subfolders, and no data file (`suffixes`) of its own — what unzipping often leaves
-    (archive/dataset/..., Kaggle's training_set/training_set/<class>/)."""
+    subfolder, itself holding subfolders or named as the folder is, and no data file (`suffixes`) of its own —
+    what unzipping often leaves (archive/dataset/..., Kaggle's training_set/training_set/<class>/, testSet/testSet/)."""
     while not has_files(folder, suffixes):
         subs = class_folders(folder)
-        if len(subs) != 1 or not class_folders(subs[0]):
+        if len(subs) != 1 or not (class_folders(subs[0]) or subs[0].name.lower() == folder.name.lower()):
             break
         folder = subs[0]
     return folder
@@ -67,21 +79,30 @@ def split_folders(folder: Path, suffixes: frozenset[str] | set[str]) -> dict[str
     (train/ val/ test/ or any SPLIT_ALIASES name: Training/ Testing/, train/ valid/ test/, seg_train/seg_train/);
     {} when it is not (no training split, or one whose data files sit directly in it: a class named 'train').
 
-    Raises DataError when two folders name the same split (test/ and testing/).
+    Of two folders for one split, one holding class folders is taken over one holding loose images; two
+    holding class folders (test/ and testing/) raise a DataError.
     """
-    found: dict[str, Path] = {}
+    found: dict[str, list[Path]] = {}
     for sub in class_folders(folder):
         split = split_of(sub.name)
-        if split is None:
-            continue
-        if split in found:
-            raise DataError(f"{folder}: both {found[split].relative_to(folder).parts[0]}/ and {sub.name}/ name the "
-                            f"{split} split; keep one (or rename the other)")
-        found[split] = unwrap(sub, suffixes)
+        if split is not None:
+            found.setdefault(split, []).append(unwrap(sub, suffixes))
+    for split, paths in found.items():  # of two folders for a split, the one holding class folders
+        held = [p for p in paths if class_folders(p) and not has_files(p, suffixes)]
+        found[split] = held or paths[:1]
     train = found.get("train")
-    if train is None or has_files(train, suffixes) or not class_folders(train):
+    if not train or len(train) == 1 and (has_files(train[0], suffixes) or not class_folders(train[0])):
         return {}
-    return {split: found[split] for split in SPLIT_NAMES if split in found}
+    classes = {p.name for p in class_folders(train[0])}
+    for sub in class_folders(folder):  # bus/{2019,2020} beside train/{2019,2020}: bus, car and train are classes
+        if split_of(sub.name) is None and {p.name for p in class_folders(unwrap(sub, suffixes))} & classes:
+            return {}
+    for split, paths in found.items():
+        if len(paths) > 1:
+            names = [p.relative_to(folder).parts[0] for p in paths]
+            raise DataError(f"{folder}: both {names[0]}/ and {names[1]}/ name the {split} split; keep one (or "
+                            "rename the other)")
+    return {split: found[split][0] for split in SPLIT_NAMES if split in found}
 
 
 @dataclass
@@ -94,18 +115,20 @@ class FolderLayout:
 
 
 def folder_layout(folder: Path, suffixes: frozenset[str] | set[str]) -> FolderLayout:
-    """Split folders in `folder` (split_folders), else in the folder below its lone wrappers (unwrap), else that
-    folder's class folders as the one training split.  `suffixes`: the data files' (image, .txt, .wav)."""
-    for root in dict.fromkeys([folder, unwrap(folder, suffixes)]):
+    """Split folders in `folder` (split_folders), else in the folder below its lone wrappers (unwrap), else in
+    the one subfolder of that which holds split folders, else that folder's class folders as the one training
+    split.  `suffixes`: the data files' (image, .txt, .wav)."""
+    inner = unwrap(folder, suffixes)
+    for root in dict.fromkeys([folder, inner]):
         named = split_folders(root, suffixes)
         if named:
             return FolderLayout(named, True, root)
-    return FolderLayout({"train": root}, False, root)
-
-
-def other_folders(folder: Path) -> list[str]:
-    """The visible subfolders of a split-laid-out `folder` that are no split (seg_pred/ beside seg_train/)."""
-    return [p.name for p in class_folders(folder) if split_of(p.name) is None]
+    nested = [(sub, named) for sub in class_folders(inner) if split_of(sub.name) is None
+              for named in [split_folders(unwrap(sub, suffixes), suffixes)] if named]
+    if len(nested) == 1:  # data/Dataset(Augmented)/{train,valid}/ beside data/test/: the splits one level down
+        sub, named = nested[0]
+        return FolderLayout(named, True, unwrap(sub, suffixes))
+    return FolderLayout({"train": inner}, False, inner)
 
 
 def files_with_suffix(folder: Path, suffix: str) -> list[Path]:
@@ -118,10 +141,31 @@ def visible_files(folder: Path) -> list[Path]:
     """Every visible file under `folder`, in sub-folders too (hidden files and folders skipped), sorted by path —
     the walk torchvision's ImageFolder and Keras's image_dataset_from_directory do inside a class folder."""
     found = []
-    for root, dirs, files in os.walk(folder, followlinks=True):
-        dirs[:] = [d for d in dirs if _visible(d)]
+    for root, dirs, files in walk(folder):
         found += [Path(root) / name for name in files if not name.startswith(".")]
     return sorted(found)
+
+
+def walk(folder: Path):
+    """os.walk of the visible folders under `folder`, following links to folders, each real folder once (a link
+    back up the tree, `cat/up -> ..`, is not walked again)."""
+    seen = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if _visible(d) and not _loops(os.path.join(root, d), real)]
+        yield root, dirs, files
+
+
+def _loops(path: str, parent_real: str) -> bool:
+    """True for a link to a folder that holds the walk's current folder (`cat/up -> ..`): walking it repeats."""
+    if not os.path.islink(path):
+        return False
+    target = os.path.realpath(path)
+    return parent_real == target or parent_real.startswith(target.rstrip(os.sep) + os.sep)
 
 
 def available_memory() -> int:

@@ -2,35 +2,45 @@
 images anywhere under `folder` — what fastai's ImageDataLoaders.from_csv and Keras's flow_from_dataframe read,
 and how many downloaded data sets come (`labels.csv` + `train/<id>.jpg`).
 
-Rules (the README's *Folder layouts* states them for users):
-- a CSV directly in the folder (plain or .gz; comma, semicolon or tab) is a label table when one column's values
-  name image files under the folder: a relative path, a file name, or a name without its suffix (`id` →
-  `train/id.jpg`); a name found twice is taken from the split folder whose split the CSV is for;
-- the label column is the one named like a label (label, class, category, target, y, …), else the only other
-  column, else one-hot columns (0/1, exactly one 1 per row: the column's name is the class);
-- the CSV's split is its name's (train.csv, val.csv, test.csv, train_labels.csv; other names: train), or a
-  split/usage/set column's value per row; a CSV with no label column (a Kaggle test.csv) or one label value
-  only (sample_submission.csv) is left out with a note;
-- a row naming no image file, or two files it cannot choose between, is an error naming its line.
+Rules (the README's *Labels from a CSV* states them for users):
+- a CSV directly in the folder (plain or .gz; comma, semicolon or tab) is a label table when, in its first PROBE
+  rows, half the values of one column name image files under the folder: a relative path (or an absolute one
+  ending in one), a file name, or a name without its suffix (`id` → `train/id.jpg`; `1` → `0001.png` where Excel
+  dropped the zeros); a name found in several folders is taken from the row's split folder, and copies of one
+  file (the same path but for case) count once; CSVs of pixel rows are never label tables;
+- the label column is the header earliest in LABEL_COLUMNS, else the only other column, else one-hot columns
+  (0/1, exactly one 1 per row: the column's name is the class);
+- a row's split: a split column's value (SPLIT_COLUMNS; `is_valid` True/False), else the CSV's name's
+  (train.csv, val.csv, test.csv, train_labels.csv), else the split folder the image lies in, else train;
+- a CSV with no label column (a Kaggle test.csv, sample_submission.csv, a partition list) or one label value
+  only is left out with a note; so is one whose file column names no image;
+- an image named twice with the same label counts once (a note says so: CSVs of boxes, folds); with two labels,
+  a row naming no image file (or two different ones), a row without a label or too short, is an error naming
+  its line.
 """
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnnlab.data.base import DataError, class_names, split_of, visible_files
 from cnnlab.data.image_file import IMAGE_SUFFIXES
-from cnnlab.data.io import decode_text, read_bytes
+from cnnlab.data.io import decode_text, head_bytes, read_bytes
+from cnnlab.data.pixelrows import looks_like_pixel_csv
 
 LABEL_COLUMNS = ("label", "labels", "class", "classes", "category", "target", "y", "class_name", "classname",
-                 "species", "breed", "emotion", "diagnosis", "dx", "level", "tag")
-FILE_COLUMNS = ("file", "filename", "file_name", "fname", "path", "filepath", "file_path", "image", "image_id",
-                "image_name", "img", "id", "name")
-SPLIT_COLUMNS = ("split", "usage", "set", "subset")
+                 "class id", "species", "breed", "emotion", "diagnosis", "dx", "level", "tag")
+FILE_COLUMNS = ("file", "filename", "file_name", "fname", "path", "filepath", "filepaths", "file_path", "image",
+                "image_id", "image_name", "img", "id", "name")
+SPLIT_COLUMNS = ("split", "usage", "set", "subset", "data set", "dataset", "partition", "fold_split")
+VALID_FLAGS = ("is_valid", "is_val", "valid", "is_validation")  # True/False columns: True → val, else train
 PROBE = 20  # rows of which half must name image files in one column for a CSV to be a label table
+HEAD = 1 << 16  # bytes read to decide whether a CSV is a label table (the rest only when it is)
 DELIMITERS = ",;\t"
+TRUE = {"true", "1", "yes", "y", "t"}
 
 
 @dataclass
@@ -47,29 +57,51 @@ class _Index:
 
     def __init__(self, root: Path):
         self.root = root
-        self.by_key: dict[str, list[Path]] = {}
         self.images = [p for p in visible_files(root) if p.suffix.lower() in IMAGE_SUFFIXES]
+        self.by_key: dict[str, list[Path]] = {}
+        self.by_number: dict[str, list[Path]] = {}  # digit stems without their leading zeros
         for path in self.images:
             rel = path.relative_to(root).as_posix()
             for key in {rel, path.name, path.stem, rel.rsplit(".", 1)[0]}:
                 self.by_key.setdefault(key, []).append(path)
+            if path.stem.isdigit():
+                self.by_number.setdefault(str(int(path.stem)), []).append(path)
+
+    def _candidates(self, value: str) -> list[Path]:
+        value = value.strip().replace("\\", "/").removeprefix("./")
+        found = self.by_key.get(value)
+        parts = value.strip("/").split("/")
+        for start in range(1, len(parts)):  # /kaggle/input/ds/imgs/a/1.png → imgs/a/1.png
+            found = found or self.by_key.get("/".join(parts[start:]))
+        if not found and value.isdigit():
+            found = self.by_number.get(str(int(value)))
+        return found or []
 
     def find(self, value: str, split: str | None) -> list[Path]:
-        """The files `value` may name; a name found in several folders narrowed to the split's folder."""
-        found = self.by_key.get(value.strip().replace("\\", "/").removeprefix("./"), [])
+        """The files `value` may name: narrowed to those inside the split's folder, and to one of several
+        copies of a file (the same path but for case) — more than one only when it is ambiguous."""
+        found = self._candidates(value)
         if len(found) > 1 and split is not None:
-            inside = [p for p in found if any(split_of(part) == split
-                                              for part in p.relative_to(self.root).parts[:-1])]
+            inside = [p for p in found if _folder_split(p, self.root) == split]
             found = inside or found
+        if len(found) > 1 and len({p.relative_to(self.root).as_posix().lower() for p in found}) == 1:
+            found = found[:1]  # HAM10000_images_part_1/x.jpg and its copy ham10000_images_part_1/x.jpg
         return found
 
 
-def _rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """(header, [(line, cells)]) of a CSV in the encoding its bytes say, with its delimiter sniffed."""
-    text, _ = decode_text(read_bytes(path), path)
+def _folder_split(path: Path, root: Path) -> str | None:
+    """The split of the innermost split-named folder an image lies in (train/x/a.jpg → train), else None."""
+    for part in reversed(path.relative_to(root).parts[:-1]):
+        split = split_of(part)
+        if split is not None:
+            return split
+    return None
+
+
+def _parse(text: str, path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """(lower-case header, [(line, cells)]) of CSV text, its delimiter sniffed from the header line."""
     first = text.split("\n", 1)[0]
-    delimiter = max(DELIMITERS, key=first.count)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text), delimiter=max(DELIMITERS, key=first.count))
     try:
         rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     except csv.Error as exc:
@@ -79,15 +111,22 @@ def _rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return [name.strip().lower() for name in rows[0][1]], rows[1:]
 
 
+def _head(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the first PROBE rows, from the file's first HEAD bytes."""
+    raw = head_bytes(path, HEAD)
+    if len(raw) == HEAD:
+        raw = raw[:raw.rfind(b"\n") + 1] or raw  # a cut last line is not a row
+    header, rows = _parse(decode_text(raw, path)[0], path)
+    return header, rows[:PROBE]
+
+
 def _file_column(header: list[str], rows: list[tuple[int, list[str]]], index: _Index) -> int | None:
-    """The column where at least half the first PROBE values name image files (a file-like name first), or
-    None."""
-    probe = [cells for _, cells in rows[:PROBE]]
-    if not probe:
+    """The column where at least half the probed values name image files (a file-like name first), or None."""
+    if not rows:
         return None
     order = sorted(range(len(header)), key=lambda i: header[i] not in FILE_COLUMNS)
     for i in order:
-        if 2 * sum(i < len(cells) and bool(index.find(cells[i], None)) for cells in probe) >= len(probe):
+        if 2 * sum(i < len(cells) and bool(index.find(cells[i], None)) for _, cells in rows) >= len(rows):
             return i
     return None
 
@@ -96,12 +135,11 @@ class _Unlabelled(Exception):
     """A CSV that names image files but gives them no label this reader can tell (why in the message)."""
 
 
-def _labels(path: Path, header: list[str], rows: list[tuple[int, list[str]]], file_col: int,
-            split_col: int | None) -> list[str]:
+def _labels(path: Path, header: list[str], rows: list[tuple[int, list[str]]], used: set[int]) -> list[str]:
     """Each row's label: the label column's, or the one-hot columns' name.  Raises _Unlabelled when there is no
     label column or it cannot be told, DataError for a row without a label."""
-    others = [i for i in range(len(header)) if i not in (file_col, split_col)]
-    named = [i for i in others if header[i] in LABEL_COLUMNS]
+    others = [i for i in range(len(header)) if i not in used]
+    named = sorted((i for i in others if header[i] in LABEL_COLUMNS), key=lambda i: LABEL_COLUMNS.index(header[i]))
     if named or len(others) == 1:
         col = (named or others)[0]
         labels = [cells[col].strip() if col < len(cells) else "" for _, cells in rows]
@@ -118,69 +156,128 @@ def _labels(path: Path, header: list[str], rows: list[tuple[int, list[str]]], fi
     raise _Unlabelled("no label column")
 
 
+def _row_split(path: Path, header: list[str], line: int, cells: list[str], split_col: int | None,
+               flag_col: int | None) -> str | None:
+    """The split a row's split or is_valid column gives, else None."""
+    if split_col is not None and split_col < len(cells):
+        split = split_of(cells[split_col])
+        if split is None:
+            raise DataError(f"{path}, line {line}: split {cells[split_col]!r} in column {header[split_col]!r}; "
+                            "expected train, val or test")
+        return split
+    if flag_col is not None and flag_col < len(cells):
+        return "val" if cells[flag_col].strip().lower() in TRUE else "train"
+    return None
+
+
+@dataclass
+class _Row:
+    csv: str
+    line: int
+    label: str
+    split: str
+
+
+def _table_rows(path: Path, index: _Index, notes: list[str]) -> list[tuple[Path, _Row]] | None:
+    """(image, row) for each row of one CSV; None when the CSV is no label table (a note says why where it
+    looked like one)."""
+    header, probe = _head(path)
+    if not header:
+        return None
+    file_col = _file_column(header, probe, index)
+    if file_col is None:
+        named = next((i for i, name in enumerate(header) if name in FILE_COLUMNS), None)
+        if named is not None and probe and named < len(probe[0][1]):
+            notes.append(f"ignored {path.name}: its {header[named]!r} column names no image file under the folder "
+                         f"(e.g. {probe[0][1][named]!r})")
+        return None
+    header, rows = _parse(decode_text(read_bytes(path), path)[0], path)
+    split_col = next((i for i, name in enumerate(header) if name in SPLIT_COLUMNS), None)
+    flag_col = next((i for i, name in enumerate(header) if name in VALID_FLAGS), None)
+    stem = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
+    try:
+        if "submission" in stem.lower():
+            raise _Unlabelled("a submission template")
+        labels = _labels(path, header, rows, {file_col, split_col, flag_col})
+        if len(set(labels)) < 2:
+            raise _Unlabelled(f"every row has the label {labels[0]!r}")
+    except _Unlabelled as exc:
+        notes.append(f"ignored {path.name}: {exc}")
+        return None
+    out = []
+    for (line, cells), label in zip(rows, labels):
+        if file_col >= len(cells):
+            raise DataError(f"{path}, line {line}: {len(cells)} cell(s), expected {len(header)} "
+                            f"({', '.join(header)})")
+        split = _row_split(path, header, line, cells, split_col, flag_col) or split_of(stem)
+        found = index.find(cells[file_col], split)
+        if len(found) != 1:
+            what = "no image file" if not found else f"{len(found)} image files ({found[0]}, {found[1]})"
+            raise DataError(f"{path}, line {line}: {cells[file_col]!r} names {what} under {index.root}")
+        out.append((found[0], _Row(path.name, line, label, split or _folder_split(found[0], index.root) or "train")))
+    return out
+
+
+def _once(named: list[tuple[Path, _Row]], folder: Path, notes: list[str]) -> dict[Path, _Row]:
+    """Image → its row, each image once: rows naming an image again with the same label are dropped (a note
+    counts them); with another label they are an error."""
+    rows: dict[Path, _Row] = {}
+    again: list[tuple[Path, _Row]] = []
+    for image, row in named:
+        first = rows.setdefault(image, row)
+        if first is row:
+            continue
+        if first.label != row.label:
+            raise DataError(f"{folder / row.csv}, line {row.line}: {image.relative_to(folder)} is labelled "
+                            f"{row.label!r} here and {first.label!r} in {first.csv}, line {first.line}; expected one "
+                            "label per image (a CSV of boxes or of several labels per image is not a label table)")
+        again.append((image, row))
+    if again:
+        image, row = again[0]
+        notes.append(f"{len(again)} row{'s' * (len(again) > 1)} named an image again with the same label (e.g. "
+                     f"{image.relative_to(folder)} in {row.csv}, line {row.line}): each image counted once")
+    return rows
+
+
 def read_label_tables(folder: Path) -> LabelTables | None:
     """The images and labels the label CSVs directly in `folder` name (see the module's rules), or None when no
-    CSV there names image files (no files, and notes saying why, when CSVs name them but give no labels).  Raises DataError for a row naming no image file (or two), a row without a
-    label, a split value or a test label unknown, and CSVs naming images none of which labels training ones."""
+    CSV there names image files (no files, and notes saying why, when CSVs name them but give no labels).
+    Raises DataError for a row naming no image file (or two), a row without a label or too short, an image with
+    two labels, a split value or a test label unknown, and CSVs labelling only val/test images."""
     csvs = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith((".csv", ".csv.gz"))
-                  and not p.name.startswith("."))
+                  and not p.name.startswith(".") and not looks_like_pixel_csv(head_bytes(p)))
     if not csvs:
         return None
     index = _Index(folder)
-    paths: dict[str, list[Path]] = {}
-    labels: dict[str, list[str]] = {}
-    notes, tables, used = [], 0, []
+    notes: list[str] = []
+    named, used = [], []
     for path in csvs:
-        header, rows = _rows(path)
-        file_col = _file_column(header, rows, index) if header else None
-        if file_col is None:
-            continue
-        tables += 1
-        split_col = next((i for i, name in enumerate(header) if name in SPLIT_COLUMNS), None)
-        name = path.name.lower().removesuffix(".gz").removesuffix(".csv")
-        try:
-            if "submission" in name:
-                raise _Unlabelled("a submission template")
-            row_labels = _labels(path, header, rows, file_col, split_col)
-            if len(set(row_labels)) < 2:
-                raise _Unlabelled(f"every row has the label {row_labels[0]!r}")
-        except _Unlabelled as exc:
-            notes.append(f"ignored {path.name}: {exc}")
-            continue
-        used.append(path.name)
-        for (line, cells), label in zip(rows, row_labels):
-            split = split_of(name) or "train"
-            if split_col is not None and split_col < len(cells):
-                split = split_of(cells[split_col])
-                if split is None:
-                    raise DataError(f"{path}, line {line}: split {cells[split_col]!r} in column "
-                                    f"{header[split_col]!r}; expected train, val or test")
-            found = index.find(cells[file_col], split)
-            if len(found) != 1:
-                what = "no image file" if not found else f"{len(found)} image files ({found[0]}, {found[1]})"
-                raise DataError(f"{path}, line {line}: {cells[file_col]!r} names {what} under {folder}")
-            paths.setdefault(split, []).append(found[0])
-            labels.setdefault(split, []).append(label)
-    if not tables:
-        return None
-    if not labels:
-        return LabelTables({}, [], notes)
-    if "train" not in labels:
-        raise DataError(f"{folder}: no CSV there gives training images labels ({'; '.join(notes)})")
-    classes = class_names(labels["train"])
+        rows = _table_rows(path, index, notes)
+        if rows:
+            named += rows
+            used.append(path.name)
+    if not named:
+        return LabelTables({}, [], notes) if notes else None
+    rows = _once(named, folder, notes)
+    by_split: dict[str, list[tuple[Path, str]]] = {}
+    for image, row in rows.items():
+        by_split.setdefault(row.split, []).append((image, row.label))
+    if "train" not in by_split:
+        raise DataError(f"{folder}: {', '.join(used)} label no training images (only "
+                        f"{', '.join(sorted(by_split))})")
+    classes = class_names([label for _, label in by_split["train"]])
     position = {name: i for i, name in enumerate(classes)}
     files = {}
     for split in ("train", "val", "test"):
-        if split not in labels:
+        if split not in by_split:
             continue
-        unknown = sorted(set(labels[split]) - set(position))
+        unknown = sorted({label for _, label in by_split[split]} - set(position))
         if unknown:
             raise DataError(f"{folder}: the {split} rows have label(s) {', '.join(unknown[:5])} that no training row "
                             f"has (training classes: {', '.join(classes[:10])})")
-        files[split] = (paths[split], [position[label] for label in labels[split]])
-    named = sum(len(p) for p, _ in files.values())
-    notes.insert(0, f"labels from {', '.join(used)}: {named} images named there")
-    others = sorted(set(index.images) - {p for split_paths, _ in files.values() for p in split_paths})
+        files[split] = ([image for image, _ in by_split[split]], [position[label] for _, label in by_split[split]])
+    notes.insert(0, f"labels from {', '.join(used)}: {len(rows)} images named there")
+    others = sorted(set(index.images) - set(rows))
     if others:
         notes.append(f"{len(others)} image{'s' * (len(others) > 1)} under the folder named in no label CSV (e.g. "
                      f"{others[0].relative_to(folder)}) left out")

@@ -16,15 +16,14 @@ The decisions come back as Dataset.meta["notes"] for the CLI to print; nothing h
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from cnnlab.data.base import (ARCHIVE_LEFTOVERS, FolderLayout, available_memory, class_folders, folder_layout,
-                              has_files, other_folders, size_text, split_of, visible_files)
+from cnnlab.data.base import (FolderLayout, available_memory, class_folders, folder_layout,
+                              has_files, size_text, split_of, visible_files, walk)
 from cnnlab.data import decoded
 from cnnlab.data.filelist import read_label_tables
 from cnnlab.data.dataset import DataError, Dataset, Split
@@ -53,8 +52,7 @@ def unreadable_text(files: list[Path]) -> str:
 
 def _has_images(folder: Path) -> bool:
     """True as soon as one image file (or HEIC / raw photo, reported later) is found under `folder` (any depth)."""
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ARCHIVE_LEFTOVERS]
+    for root, dirs, files in walk(folder):
         if any(Path(f).suffix.lower() in FOUND_SUFFIXES and not f.startswith(".") for f in files):
             return True
     return False
@@ -203,8 +201,9 @@ def _layout_notes(folder: Path, layout: FolderLayout, used: list[str]) -> list[s
         if any(path != split for split, path in where.items()):
             notes.append("splits from the folders: " + ", ".join(f"{path}/ as {split}"
                                                                  for split, path in where.items()))
-        notes += [f"ignored {(layout.root / name).relative_to(folder)}/: not a split folder (train/ val/ test/)"
-                  for name in other_folders(layout.root) if _has_images(layout.root / name)]
+        used = {path.relative_to(layout.root).parts[0] for path in dirs.values()}
+        notes += [f"ignored {top.relative_to(folder)}/: not a split folder of class folders (train/ val/ test/)"
+                  for top in class_folders(layout.root) if top.name not in used and _has_images(top)]
     return notes
 
 

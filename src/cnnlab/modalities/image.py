@@ -52,6 +52,7 @@ class ImageModality(Modality):
         from cnnlab.data.cifar import looks_like_cifar_folder
         from cnnlab.data.folder import looks_like_image_folder
         from cnnlab.data.idx import is_idx, looks_like_idx_folder
+        from cnnlab.data.io import head_bytes
         from cnnlab.data.pixelrows import looks_like_pixel_csv
 
         if path.is_dir():
@@ -59,9 +60,12 @@ class ImageModality(Modality):
                 return "cifar10"
             if looks_like_idx_folder(path):
                 return "idx"
-            if looks_like_image_folder(path):  # images with a CSV naming them, too: not pixel rows
+            splits = csv_splits(path)
+            if splits and looks_like_pixel_csv(head_bytes(splits["train"])):
+                return "csv"
+            if looks_like_image_folder(path):  # images with a CSV naming them, too
                 return "folder"
-            return "csv" if csv_splits(path) else None
+            return "csv" if splits else None
         if is_idx(head):
             raise DataError(f"{path}: an IDX file alone has no labels; pass the folder holding "
                             "train-images-idx3-ubyte and train-labels-idx1-ubyte")
