@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.data.base import (FolderLayout, available_memory, class_folders, folder_layout,
+from cnnlab.data.base import (FolderLayout, available_memory, class_folders, class_names, folder_layout,
                               has_files, size_text, split_of, visible_files, walk)
 from cnnlab.data import decoded
 from cnnlab.data.filelist import read_label_tables
+from cnnlab.data.namelabels import name_labels
 from cnnlab.data.dataset import DataError, Dataset, Split
 from cnnlab.data.image_file import (BACKGROUND, IMAGE_SUFFIXES, UNREADABLE_SUFFIXES, is_gray, load_image,  # noqa: F401
                                open_image, read_errors, read_image, unreadable, upright)
@@ -60,11 +61,10 @@ def _has_images(folder: Path) -> bool:
 
 def looks_like_image_folder(folder: Path) -> bool:
     """True when the folder has class subfolders holding images (at any depth; directly or under train/), or
-    images beside a CSV (that may label them: cnnlab.data.filelist)."""
+    loose images (that a CSV or their names may label: cnnlab.data.filelist, cnnlab.data.namelabels)."""
     if any(_has_images(sub) for sub in class_folders(folder_layout(folder, FOUND_SUFFIXES).dirs["train"])):
         return True
-    return has_files(folder, FOUND_SUFFIXES) and any(p.name.lower().endswith((".csv", ".csv.gz"))
-                                                     for p in folder.iterdir())
+    return has_files(folder, FOUND_SUFFIXES)  # loose images: a CSV or their names may label them
 
 
 def _split_like_note(top: Path) -> str | None:
@@ -216,6 +216,32 @@ def _flat_splits(layout: FolderLayout) -> list[Path]:
     return tops if tops and all(split_of(p.name) for p in tops) else []
 
 
+def _name_labelled(folder: Path, tops: list[Path]):
+    """(split → (paths, labels), classes, [], notes) when the loose images of `tops` (split folders, or the
+    folder itself) are labelled by their names (cnnlab.data.namelabels), else None."""
+    loose = {top: [p for p in sorted(top.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                   and not p.name.startswith(".")] for top in tops}
+    labels = {top: name_labels(paths) if paths else None for top, paths in loose.items()}
+    train = next((top for top in tops if (split_of(top.name) or "train") == "train" and labels[top]), None)
+    if train is None:
+        return None
+    classes = class_names(labels[train])
+    position = {name: i for i, name in enumerate(classes)}
+    listed, said = {}, []
+    for top in tops:
+        split = "train" if top == train else split_of(top.name)
+        where = top.relative_to(folder).as_posix()
+        if labels[top] is None or set(labels[top]) - set(position) or split in listed:
+            said.append(f"ignored {where}/: its file names carry no training class, so its images have no labels; "
+                        f"`cnnlab predict RUN {top}/*` labels them")
+            continue
+        listed[split] = (loose[top], [position[label] for label in labels[top]])
+    example = loose[train][0]
+    said.insert(0, f"labels from the file names ({example.relative_to(folder)} → {labels[train][0]}): "
+                   f"{len(classes)} classes")
+    return listed, classes, [], said
+
+
 def _class_images(layout: FolderLayout) -> bool:
     """True when some class folder of the training split holds an image."""
     return any(_has_images(sub) for sub in class_folders(layout.dirs["train"]))
@@ -250,7 +276,8 @@ def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = N
     lone wrapper folders (archive/dataset/, training_set/training_set/) are looked through; a split folder with
     no class folders (unlabelled test images) is left out.  Notes say how the layout was read where it is not
     plain.  A CSV in the folder that names its image files and their labels (cnnlab.data.filelist) gives the
-    labels instead of class folders.
+    labels instead of class folders; loose images that nothing else labels may be labelled by their file names
+    (cnnlab.data.namelabels).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -263,13 +290,24 @@ def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = N
         listed, classes, skipped, said = tables.files, tables.classes, [], tables.notes
     else:
         unlabelled = f" ({'; '.join(tables.notes)})" if tables else ""
-        flat = _flat_splits(layout)
-        if flat:
+        flat = _flat_splits(layout) or ([layout.root] if not _class_images(layout) else [])
+        lone = [] if layout.named else [p for p in class_folders(layout.root) if _has_images(p)]
+        named = _name_labelled(folder, flat or (lone if len(lone) == 1 else []))  # Oxford pets' images/
+        if named is not None:
+            listed, classes, skipped, said = named
+        elif flat and flat != [layout.root]:
             raise DataError(f"{folder}: {', '.join(f'{p.name}/' for p in flat)} hold their images directly, with no "
-                            "class folders; expected one subfolder per class (train/<class>/…) or a CSV naming "
-                            f"each image file and its label (labels.csv with a file and a label column){unlabelled}")
-        listed, classes, skipped, said = _list_classes(folder, layout)
+                            "class folders; expected one subfolder per class (train/<class>/…), a CSV naming "
+                            "each image file and its label (labels.csv with a file and a label column) or file "
+                            f"names that start with their label (cat.0.jpg, cat_12.jpg){unlabelled}")
+        else:
+            listed, classes, skipped, said = _list_classes(folder, layout)
         said += tables.notes if tables else []
+        loose = [p for p in sorted(layout.root.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+        if not listed["train"][0] and loose:
+            raise DataError(f"{folder}: {len(loose)} loose image(s) (e.g. {loose[0].name}) and nothing that labels "
+                            "them; expected one subfolder per class, a CSV naming each image file and its label, "
+                            f"or file names that start with their label (cat.0.jpg, cat_12.jpg){unlabelled}")
         if not listed["train"][0]:
             raise DataError(f"{folder}: no images found; expected one subfolder per class holding image files "
                             f"({', '.join(sorted(IMAGE_SUFFIXES))}) or a CSV naming each image file and its label"
