@@ -244,3 +244,43 @@ def test_a_link_back_up_the_tree_is_not_walked_again(tmp_path):
     class_folder(tmp_path / "elsewhere", {"x": ["9.png"]})
     data = load_data(root)
     assert np.bincount(data["train"].labels.numpy()).tolist() == [2, 4]
+
+
+def test_a_stray_file_in_a_split_folder_keeps_it_a_split(tmp_path):
+    class_folder(tmp_path / "d" / "train", CLASSES)
+    class_folder(tmp_path / "d" / "val", CLASSES)
+    Image.new("L", (12, 12)).save(tmp_path / "d" / "train" / "preview.png")
+    data = load_data(tmp_path / "d")
+    assert data.classes == ["cat", "dog"] and sizes(data) == {"train": 5, "val": 5}
+
+
+def test_aclimdb_with_its_url_lists(tmp_path):
+    from cnnlab.modalities.text.loader import read_text_folder
+
+    for split in ("train", "test"):
+        for label in ("neg", "pos"):
+            folder = tmp_path / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            (folder / "0_1.txt").write_text(f"a {label} review")
+        (tmp_path / "aclImdb" / split / "urls_pos.txt").write_text("http://example.com\n")
+    rows = read_text_folder(tmp_path / "aclImdb")
+    assert sorted(set(rows.labels)) == ["neg", "pos"] and rows.splits.count("test") == 2
+
+
+def test_a_picture_beside_audio_or_text_keeps_their_kind(tmp_path):
+    from cnnlab.data.load import detect_format
+    from cnnlab.modalities.audio.wav import write_wav
+
+    tone = (0.5 * np.sin(np.arange(2000) / 5)).astype(np.float32)
+    for name in ("0_ann_0.wav", "1_ann_7.wav"):
+        (tmp_path / "fsdd").mkdir(exist_ok=True)
+        write_wav(tmp_path / "fsdd" / name, tone, 8000)
+    Image.new("L", (8, 8)).save(tmp_path / "fsdd" / "spectrogram.png")
+    for label in ("yes", "no"):
+        (tmp_path / "aud" / label).mkdir(parents=True)
+        write_wav(tmp_path / "aud" / label / "a.wav", tone, 8000)
+        (tmp_path / "txt" / label).mkdir(parents=True)
+        (tmp_path / "txt" / label / "a.txt").write_text(f"{label} words")
+    Image.new("L", (8, 8)).save(tmp_path / "aud" / "waveforms.png")
+    Image.new("L", (8, 8)).save(tmp_path / "txt" / "wordcloud.png")
+    assert [detect_format(tmp_path / d) for d in ("fsdd", "aud", "txt")] == ["audio", "audio", "text"]

@@ -244,3 +244,68 @@ def test_a_csv_whose_file_column_names_nothing_is_said(tmp_path):
     (root / "labels.csv").write_text("filename,label\nIMG_001.jpg,cat\nIMG_002.jpg,dog\n")
     assert notes_of(load_data(root)) == ["ignored labels.csv: its 'filename' column names no image file under the "
                                          "folder (e.g. 'IMG_001.jpg')"]
+
+
+def test_csvs_inside_split_folders(tmp_path):
+    """Roboflow's CSV export (train/_classes.csv, one-hot, names as in its header) and Hugging Face's imagefolder
+    (train/metadata.csv with a label column)."""
+    root = tmp_path / "rf"
+    for split, n in (("train", 4), ("valid", 2)):
+        names = [f"IMG_{i}_jpg.rf.{split}{i}.jpg" for i in range(n)]
+        images(root / split, names)
+        (root / split / "_classes.csv").write_text("filename, Cat, Dog\n" + "".join(
+            f"{name},{1 - i % 2},{i % 2}\n" for i, name in enumerate(names)))
+    data = load_data(root)
+    assert data.classes == ["Cat", "Dog"] and {k: len(v) for k, v in data.splits.items()} == {"train": 4, "val": 2}
+    assert notes_of(data) == ["train/: labels from _classes.csv: 4 images named there",
+                              "valid/: labels from _classes.csv: 2 images named there"]
+
+
+def test_captions_are_no_classes(tmp_path):
+    root = images(tmp_path / "hf", [f"{c}/{i}.png" for c in ("cat", "dog") for i in range(4)])
+    (root / "metadata.csv").write_text("file_name,text\n" + "".join(
+        f"{c}/{i}.png,a photo of {c} number {i}\n" for c in ("cat", "dog") for i in range(4)))
+    data = load_data(root)
+    assert data.classes == ["cat", "dog"]
+    assert notes_of(data) == ["ignored metadata.csv: 8 different values in 8 rows: not classes (e.g. 'a photo of cat "
+                              "number 0')"]
+
+
+def test_masks_beside_the_images_are_not_images_of_the_class(tmp_path):
+    """COVID-19 Radiography: <class>/images/ and <class>/masks/."""
+    root = images(tmp_path / "covid", [f"{c}/{k}/{i}.png" for c in ("COVID", "Normal") for k in ("images", "masks")
+                                       for i in range(2)])
+    data = load_data(root)
+    assert data.classes == ["COVID", "Normal"] and all("/masks/" not in i for i in data["train"].ids)
+    assert len(data["train"]) == 4
+
+
+def test_a_folder_evaluated_against_a_models_classes_keeps_each_images_class(tmp_path):
+    from cnnlab.data.load import with_classes
+
+    root = images(tmp_path / "new", ["beagle/1.png", "pug/2.png", "pug/3.png"])
+    data = with_classes(load_data(root), ["beagle", "boxer", "pug"])
+    assert data.classes == ["beagle", "boxer", "pug"] and data["train"].labels.tolist() == [0, 2, 2]
+    assert load_data(root, classes=["beagle", "boxer", "pug"])["train"].labels.tolist() == [0, 2, 2]
+    with pytest.raises(DataError, match=r"class\(es\) pug not among the model's classes \(beagle, boxer\)"):
+        load_data(root, classes=["beagle", "boxer"])
+
+
+def test_the_decoded_cache_key_follows_the_labels(tmp_path):
+    from cnnlab.data import decoded
+    from cnnlab.data.folder import list_image_folder
+
+    root = images(tmp_path / "d", ["a.png", "b.png", "c.png", "d.png"])
+    (root / "labels.csv").write_text("file,label\na.png,cat\nb.png,dog\nc.png,cat\nd.png,dog\n")
+    listing = list_image_folder(root)
+    swapped = {k: (paths, [1 - y for y in labels]) for k, (paths, labels) in listing.files.items()}
+    assert decoded.cache_key(listing, listing.files, {}) != decoded.cache_key(listing, swapped, {})
+
+
+def test_a_dangling_link_is_skipped(tmp_path):
+    from cnnlab.data import decoded
+
+    root = images(tmp_path / "bl", ["a/1.png", "b/2.png"])
+    (root / "README.md").symlink_to(tmp_path / "nowhere")
+    assert decoded.fingerprint(root)["files"] == 2
+    assert load_data(root).classes == ["a", "b"]

@@ -21,8 +21,8 @@ def test_dogs_vs_cats(tmp_path):
     data = load_data(root)
     assert data.classes == ["cat", "dog"] and labels_of(data)["train/dog.2.jpg"] == "dog"
     assert notes_of(data) == ["labels from the file names (train/cat.0.jpg → cat): 2 classes",
-                              f"ignored test1/: its file names carry no training class, so its images have no "
-                              f"labels; `cnnlab predict RUN {root / 'test1'}/*` labels them"]
+                              f"ignored test1/: nothing labels its images with training classes; `cnnlab predict "
+                              f"RUN {root / 'test1'}/*` labels them"]
 
 
 def test_oxford_pets_images_folder(tmp_path):
@@ -35,7 +35,10 @@ def test_oxford_pets_images_folder(tmp_path):
 
 @pytest.mark.parametrize("names", [["IMG_1234", "IMG_1235", "PXL_20240101_1", "PXL_20240101_2"],
                                    ["1", "2", "3", "4"], ["cat.1", "cat.2", "dog.1", "holiday"],
-                                   ["scan a 1", "scan b 2"], ["a_1", "b_2", "c_3", "d_4"]])
+                                   ["scan a 1", "scan b 2"], ["a_1", "b_2", "c_3", "d_4"],
+                                   ["clip1_0001", "clip1_0002", "clip2_0001", "clip2_0002"],
+                                   ["patient1_slice_001", "patient1_slice_002", "patient2_slice_001",
+                                    "patient2_slice_002"], ["0_jackson_0", "0_jackson_1", "1_theo_0", "1_theo_1"]])
 def test_names_that_are_no_labels(names):
     assert name_labels([Path(f"{n}.jpg") for n in names]) is None
 
@@ -65,3 +68,29 @@ def test_unseen_name_labelled_folders(tmp_path_factory, sep, case, zero_pad, see
     images(root, list(truth))
     data = load_data(root)
     assert labels_of(data) == truth
+
+
+def test_dogs_vs_cats_extracted_twice_with_other_folders_beside(tmp_path):
+    root = images(tmp_path / "dvc", [f"train/train/{c}.{i}.jpg" for c in ("cat", "dog") for i in range(3)]
+                  + ["test1/test1/1.jpg", "examples/ex1.jpg"])
+    data = load_data(root)
+    assert data.classes == ["cat", "dog"] and len(data["train"]) == 6
+    assert notes_of(data)[-1] == "ignored examples/: not a split folder"
+
+
+def test_a_name_labelled_train_split_beside_other_splits(tmp_path):
+    root = images(tmp_path / "mix", [f"train/{c}.{i}.jpg" for c in ("cat", "dog") for i in range(3)]
+                  + ["val/cat/1.jpg", "val/dog/2.jpg", "test/dog.9.jpg"])
+    data = load_data(root)
+    assert {k: len(v) for k, v in data.splits.items()} == {"train": 6, "val": 2, "test": 1}
+    assert labels_of(data, "test") == {"test/dog.9.jpg": "dog"}
+    images(root, ["test/boxer.9.jpg"])
+    with pytest.raises(DataError, match=r"test: label\(s\) boxer that no training image has"):
+        load_data(root)
+
+
+def test_oxford_pets_as_torchvision_and_fastai_leave_it(tmp_path):
+    root = images(tmp_path / "oxford-iiit-pet", [f"images/{b}_{i}.jpg" for b in ("Bengal", "pug") for i in range(3)]
+                  + ["annotations/trimaps/Bengal_1.png", "annotations/trimaps/pug_1.png"])
+    data = load_data(root)
+    assert data.classes == ["Bengal", "pug"] and len(data["train"]) == 6

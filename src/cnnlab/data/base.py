@@ -15,7 +15,11 @@ SPLIT_FILLER = {"set", "sets", "data", "dataset", "datasets", "image", "images",
                 "files", "samples", "photos", "pictures", "pics", "folder", "dir", "all", "full", "original",
                 "resized", "cropped", "raw", "clean", "final", "small", "large", "label", "labels", "list",
                 "annotations", "meta", "metadata", "info", "index"}
-ARCHIVE_LEFTOVERS = ("__MACOSX",)  # what unzipping a macOS archive leaves beside the data
+ARCHIVE_LEFTOVERS = ("__MACOSX",)
+# folders of segmentation masks or annotations beside the images (COVID-19 Radiography's <class>/masks/, Oxford-IIIT
+# Pets' annotations/trimaps/): skipped where other folders stand beside them
+MASK_FOLDERS = {"mask", "masks", "trimaps", "annotations", "segmentation", "segmentations", "ground_truth",
+                "groundtruth", "gt", "gt_masks", "labels_masks"}  # what unzipping a macOS archive leaves beside the data
 UNLABELED = -1  # label value of rows that carry no label (prediction CSVs)
 
 
@@ -36,9 +40,16 @@ def class_names(labels: list[str]) -> list[str]:
 
 
 def class_folders(folder: Path) -> list[Path]:
-    """The visible subfolders of `folder`, sorted: one per class (or train/ val/ test/).  Hidden folders and
-    macOS archives' __MACOSX are skipped."""
-    return sorted(p for p in folder.iterdir() if p.is_dir() and _visible(p.name))
+    """The visible subfolders of `folder`, sorted: one per class (or train/ val/ test/).  Hidden folders,
+    macOS archives' __MACOSX and, beside other folders, segmentation masks' folders (MASK_FOLDERS) are skipped."""
+    found = sorted(p for p in folder.iterdir() if p.is_dir() and _visible(p.name))
+    return _without_masks(found)
+
+
+def _without_masks(folders: list):
+    """`folders` (paths or names) less those named like segmentation masks' folders, when others remain."""
+    kept = [f for f in folders if Path(f).name.lower() not in MASK_FOLDERS]
+    return kept if kept else folders
 
 
 def split_of(name: str) -> str | None:
@@ -77,7 +88,7 @@ def unwrap(folder: Path, suffixes: frozenset[str] | set[str]) -> Path:
 def split_folders(folder: Path, suffixes: frozenset[str] | set[str]) -> dict[str, Path]:
     """Split name → its folder (unwrapped) when `folder` is laid out in split folders holding class folders
     (train/ val/ test/ or any SPLIT_ALIASES name: Training/ Testing/, train/ valid/ test/, seg_train/seg_train/);
-    {} when it is not (no training split, or one whose data files sit directly in it: a class named 'train').
+    {} when it is not (no training split holding class folders: a class named 'train' of loose files).
 
     Of two folders for one split, one holding class folders is taken over one holding loose images; two
     holding class folders (test/ and testing/) raise a DataError.
@@ -88,10 +99,10 @@ def split_folders(folder: Path, suffixes: frozenset[str] | set[str]) -> dict[str
         if split is not None:
             found.setdefault(split, []).append(unwrap(sub, suffixes))
     for split, paths in found.items():  # of two folders for a split, the one holding class folders
-        held = [p for p in paths if class_folders(p) and not has_files(p, suffixes)]
+        held = [p for p in paths if class_folders(p)]
         found[split] = held or paths[:1]
     train = found.get("train")
-    if not train or len(train) == 1 and (has_files(train[0], suffixes) or not class_folders(train[0])):
+    if not train or not class_folders(train[0]):
         return {}
     classes = {p.name for p in class_folders(train[0])}
     for sub in class_folders(folder):  # bus/{2019,2020} beside train/{2019,2020}: bus, car and train are classes
@@ -156,7 +167,7 @@ def walk(folder: Path):
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = [d for d in dirs if _visible(d) and not _loops(os.path.join(root, d), real)]
+        dirs[:] = _without_masks([d for d in dirs if _visible(d) and not _loops(os.path.join(root, d), real)])
         yield root, dirs, files
 
 

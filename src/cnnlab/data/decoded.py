@@ -42,7 +42,10 @@ def fingerprint(folder: Path) -> dict:
     count = size = newest = 0
     for root, _, files in os.walk(folder):
         for name in files:
-            stat = os.stat(os.path.join(root, name))
+            try:
+                stat = os.stat(os.path.join(root, name))
+            except OSError:  # a dangling link
+                continue
             count, size, newest = count + 1, size + stat.st_size, max(newest, stat.st_mtime_ns)
     return {"files": count, "bytes": size, "mtime_ns": newest}
 
@@ -81,7 +84,9 @@ def cache_key(listing, files: dict[str, tuple[list[Path], list[int]]], stamp: di
     """The cache folder's name for these splits of `listing` (a FolderListing) at its working size."""
     shape = (listing.channels, *listing.image_size)
     recipe = {"format": FORMAT, "folder": str(listing.folder.resolve()), "shape": shape,
-              "splits": {k: [str(p) for p in v[0]] for k, v in files.items()}, **stamp}
+              "splits": {k: [str(p) for p in v[0]] for k, v in files.items()},
+              "labels": {k: hashlib.sha1(np.asarray(v[1], dtype=np.int64).tobytes()).hexdigest() for k, v in files.items()},
+              **stamp}
     return hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:20]
 
 

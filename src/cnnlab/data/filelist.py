@@ -12,8 +12,9 @@ Rules (the README's *Labels from a CSV* states them for users):
   (0/1, exactly one 1 per row: the column's name is the class);
 - a row's split: a split column's value (SPLIT_COLUMNS; `is_valid` True/False), else the CSV's name's
   (train.csv, val.csv, test.csv, train_labels.csv), else the split folder the image lies in, else train;
-- a CSV with no label column (a Kaggle test.csv, sample_submission.csv, a partition list) or one label value
-  only is left out with a note; so is one whose file column names no image;
+- a CSV with no label column (a Kaggle test.csv, sample_submission.csv, a partition list), one label value
+  only, or a different value on more than half its rows (every row, from 8 rows; captions: Hugging Face's
+  metadata.csv `file_name,text`) is left out with a note; so is one whose file column names no image;
 - an image named twice with the same label counts once (a note says so: CSVs of boxes, folds); with two labels,
   a row naming no image file (or two different ones), a row without a label or too short, is an error naming
   its line.
@@ -99,7 +100,8 @@ def _folder_split(path: Path, root: Path) -> str | None:
 
 
 def _parse(text: str, path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """(lower-case header, [(line, cells)]) of CSV text, its delimiter sniffed from the header line."""
+    """(header, [(line, cells)]) of CSV text, its delimiter sniffed from the header line; header names are
+    matched against the *_COLUMNS lists in lower case."""
     first = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text), delimiter=max(DELIMITERS, key=first.count))
     try:
@@ -108,7 +110,7 @@ def _parse(text: str, path: Path) -> tuple[list[str], list[tuple[int, list[str]]
         raise DataError(f"{path}, line {reader.line_num}: not CSV text ({exc})") from None
     if not rows:
         return [], []
-    return [name.strip().lower() for name in rows[0][1]], rows[1:]
+    return [name.strip() for name in rows[0][1]], rows[1:]
 
 
 def _head(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -124,7 +126,7 @@ def _file_column(header: list[str], rows: list[tuple[int, list[str]]], index: _I
     """The column where at least half the probed values name image files (a file-like name first), or None."""
     if not rows:
         return None
-    order = sorted(range(len(header)), key=lambda i: header[i] not in FILE_COLUMNS)
+    order = sorted(range(len(header)), key=lambda i: header[i].lower() not in FILE_COLUMNS)
     for i in order:
         if 2 * sum(i < len(cells) and bool(index.find(cells[i], None)) for _, cells in rows) >= len(rows):
             return i
@@ -139,7 +141,8 @@ def _labels(path: Path, header: list[str], rows: list[tuple[int, list[str]]], us
     """Each row's label: the label column's, or the one-hot columns' name.  Raises _Unlabelled when there is no
     label column or it cannot be told, DataError for a row without a label."""
     others = [i for i in range(len(header)) if i not in used]
-    named = sorted((i for i in others if header[i] in LABEL_COLUMNS), key=lambda i: LABEL_COLUMNS.index(header[i]))
+    named = sorted((i for i in others if header[i].lower() in LABEL_COLUMNS),
+                   key=lambda i: LABEL_COLUMNS.index(header[i].lower()))
     if named or len(others) == 1:
         col = (named or others)[0]
         labels = [cells[col].strip() if col < len(cells) else "" for _, cells in rows]
@@ -186,14 +189,14 @@ def _table_rows(path: Path, index: _Index, notes: list[str]) -> list[tuple[Path,
         return None
     file_col = _file_column(header, probe, index)
     if file_col is None:
-        named = next((i for i, name in enumerate(header) if name in FILE_COLUMNS), None)
+        named = next((i for i, name in enumerate(header) if name.lower() in FILE_COLUMNS), None)
         if named is not None and probe and named < len(probe[0][1]):
             notes.append(f"ignored {path.name}: its {header[named]!r} column names no image file under the folder "
                          f"(e.g. {probe[0][1][named]!r})")
         return None
     header, rows = _parse(decode_text(read_bytes(path), path)[0], path)
-    split_col = next((i for i, name in enumerate(header) if name in SPLIT_COLUMNS), None)
-    flag_col = next((i for i, name in enumerate(header) if name in VALID_FLAGS), None)
+    split_col = next((i for i, name in enumerate(header) if name.lower() in SPLIT_COLUMNS), None)
+    flag_col = next((i for i, name in enumerate(header) if name.lower() in VALID_FLAGS), None)
     stem = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
     try:
         if "submission" in stem.lower():
@@ -201,6 +204,10 @@ def _table_rows(path: Path, index: _Index, notes: list[str]) -> list[tuple[Path,
         labels = _labels(path, header, rows, {file_col, split_col, flag_col})
         if len(set(labels)) < 2:
             raise _Unlabelled(f"every row has the label {labels[0]!r}")
+        distinct = len(set(labels))
+        if distinct == len(labels) >= 8 or distinct > len(labels) / 2 and len(labels) >= 20:  # captions, ids
+            raise _Unlabelled(f"{len(set(labels))} different values in {len(labels)} rows: not classes (e.g. "
+                              f"{labels[0]!r})")
     except _Unlabelled as exc:
         notes.append(f"ignored {path.name}: {exc}")
         return None

@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.data.base import (FolderLayout, available_memory, class_folders, class_names, folder_layout,
-                              has_files, size_text, split_of, visible_files, walk)
+                              has_files, size_text, split_of, unwrap, visible_files, walk)
 from cnnlab.data import decoded
 from cnnlab.data.filelist import read_label_tables
 from cnnlab.data.namelabels import name_labels
-from cnnlab.data.dataset import DataError, Dataset, Split
+from cnnlab.data.dataset import SPLIT_NAMES, DataError, Dataset, Split
 from cnnlab.data.image_file import (BACKGROUND, IMAGE_SUFFIXES, UNREADABLE_SUFFIXES, is_gray, load_image,  # noqa: F401
                                open_image, read_errors, read_image, unreadable, upright)
 
@@ -60,11 +60,14 @@ def _has_images(folder: Path) -> bool:
 
 
 def looks_like_image_folder(folder: Path) -> bool:
-    """True when the folder has class subfolders holding images (at any depth; directly or under train/), or
-    loose images (that a CSV or their names may label: cnnlab.data.filelist, cnnlab.data.namelabels)."""
-    if any(_has_images(sub) for sub in class_folders(folder_layout(folder, FOUND_SUFFIXES).dirs["train"])):
-        return True
-    return has_files(folder, FOUND_SUFFIXES)  # loose images: a CSV or their names may label them
+    """True when the folder has class subfolders holding images (at any depth; directly or under train/)."""
+    return any(_has_images(sub) for sub in class_folders(folder_layout(folder, FOUND_SUFFIXES).dirs["train"]))
+
+
+def has_loose_images(folder: Path) -> bool:
+    """True when the folder holds images directly (that a CSV or their names may label: cnnlab.data.filelist,
+    cnnlab.data.namelabels)."""
+    return has_files(folder, FOUND_SUFFIXES)
 
 
 def _split_like_note(top: Path) -> str | None:
@@ -208,38 +211,71 @@ def _layout_notes(folder: Path, layout: FolderLayout, used: list[str]) -> list[s
 
 
 def _flat_splits(layout: FolderLayout) -> list[Path]:
-    """The top folders when all those holding images are split folders holding them directly (Kaggle's
-    train/cat.0.jpg + test1/1.jpg): no class folders, and not classes named `train` beside `bus/`; else []."""
+    """The split folders (unwrapped) when the folder's layout is no split layout of class folders but its
+    folders holding images are split folders, or two of them are (Kaggle's train/cat.0.jpg + test1/1.jpg, with
+    examples/ beside them); [] for classes, one of them named `train` (bus/ car/ train/)."""
     if layout.named:
         return []
     tops = [p for p in class_folders(layout.root) if _has_images(p)]
-    return tops if tops and all(split_of(p.name) for p in tops) else []
+    splits = [p for p in tops if split_of(p.name)]
+    if not splits or len(splits) < len(tops) and len(splits) < 2:  # bus/ car/ train/: classes
+        return []
+    return [unwrap(p, FOUND_SUFFIXES) for p in splits]  # train/train/cat.0.jpg: the folder holding the images
 
 
-def _name_labelled(folder: Path, tops: list[Path]):
-    """(split → (paths, labels), classes, [], notes) when the loose images of `tops` (split folders, or the
-    folder itself) are labelled by their names (cnnlab.data.namelabels), else None."""
-    loose = {top: [p for p in sorted(top.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                   and not p.name.startswith(".")] for top in tops}
-    labels = {top: name_labels(paths) if paths else None for top, paths in loose.items()}
-    train = next((top for top in tops if (split_of(top.name) or "train") == "train" and labels[top]), None)
+def _loose_labels(folder: Path, top: Path, split: str, said: list[str]) -> tuple[list[Path], list[str], str] | None:
+    """(images, their label names, how they were labelled) for one folder of loose images: a label CSV inside it
+    (Roboflow's `_classes.csv`), else their file names (cnnlab.data.namelabels; a training split needs two
+    labels or more); None when neither labels them.  Notes on CSVs left out go to `said`."""
+    if top != folder:  # the folder's own CSVs were read already
+        tables = read_label_tables(top)
+        if tables is not None and tables.files:
+            said += tables.notes[1:]
+            return ([p for paths, _ in tables.files.values() for p in paths],
+                    [tables.classes[i] for _, labels in tables.files.values() for i in labels],
+                    f"{top.relative_to(folder).as_posix()}/: {tables.notes[0]}")
+        said += tables.notes if tables is not None else []
+    loose = [p for p in sorted(top.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+             and not p.name.startswith(".")]
+    names = name_labels(loose, strict=split == "train") if loose else None
+    if names is None:
+        return None
+    return loose, names, f"labels from the file names ({loose[0].relative_to(folder)} → {names[0]})"
+
+
+def _flat_labelled(folder: Path, root: Path, tops: list[Path]):
+    """(split → (paths, labels), classes, [], notes) when the loose images of `tops` (split folders in `root`, or
+    the folder itself) are labelled by a CSV inside each or by their names, else None.  A split folder of class
+    folders beside them (val/<class>/) is read as such; one that nothing labels is left out with a note."""
+    said: list[str] = []
+    found = {top: _loose_labels(folder, top, split_of(top.name) or "train", said) for top in tops}
+    train = next((top for top in tops if (split_of(top.name) or "train") == "train" and found[top]), None)
     if train is None:
         return None
-    classes = class_names(labels[train])
+    classes = class_names(found[train][1])
     position = {name: i for i, name in enumerate(classes)}
-    listed, said = {}, []
+    listed, hows = {}, []
     for top in tops:
         split = "train" if top == train else split_of(top.name)
-        where = top.relative_to(folder).as_posix()
-        if labels[top] is None or set(labels[top]) - set(position) or split in listed:
-            said.append(f"ignored {where}/: its file names carry no training class, so its images have no labels; "
-                        f"`cnnlab predict RUN {top}/*` labels them")
-            continue
-        listed[split] = (loose[top], [position[label] for label in labels[top]])
-    example = loose[train][0]
-    said.insert(0, f"labels from the file names ({example.relative_to(folder)} → {labels[train][0]}): "
-                   f"{len(classes)} classes")
-    return listed, classes, [], said
+        labelled = found[top]
+        if split not in listed and labelled is None and class_folders(top):
+            paths, labels, _ = _list_split(top, classes, [])
+            listed[split] = (paths, labels)
+        elif split not in listed and labelled is not None:
+            unknown = sorted(set(labelled[1]) - set(position))
+            if unknown:
+                raise DataError(f"{top}: label(s) {', '.join(unknown[:5])} that no training image has (training "
+                                f"classes: {', '.join(classes[:10])})")
+            listed[split] = (labelled[0], [position[name] for name in labelled[1]])
+            by_names = labelled[2].startswith("labels from the file names")
+            hows += [f"{labelled[2]}: {len(classes)} classes" if by_names else labelled[2]] if top == train or \
+                not by_names else []
+        else:
+            said.append(f"ignored {top.relative_to(folder).as_posix()}/: nothing labels its images with training "
+                        f"classes; `cnnlab predict RUN {top}/*` labels them")
+    others = [p for p in class_folders(root) if split_of(p.name) is None and _has_images(p)] if len(tops) > 1 else []
+    said += [f"ignored {p.relative_to(folder).as_posix()}/: not a split folder" for p in others]
+    return {split: listed[split] for split in SPLIT_NAMES if split in listed}, classes, [], hows + said
 
 
 def _class_images(layout: FolderLayout) -> bool:
@@ -292,7 +328,7 @@ def list_image_folder(folder: str | Path, image_size: tuple[int, int] | None = N
         unlabelled = f" ({'; '.join(tables.notes)})" if tables else ""
         flat = _flat_splits(layout) or ([layout.root] if not _class_images(layout) else [])
         lone = [] if layout.named else [p for p in class_folders(layout.root) if _has_images(p)]
-        named = _name_labelled(folder, flat or (lone if len(lone) == 1 else []))  # Oxford pets' images/
+        named = _flat_labelled(folder, layout.root, flat or (lone if len(lone) == 1 else []))  # Oxford pets' images/
         if named is not None:
             listed, classes, skipped, said = named
         elif flat and flat != [layout.root]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from cnnlab.data.dataset import DataError, Dataset, Split
 from cnnlab.data.download import Progress
@@ -67,3 +68,25 @@ def add_split(data: Dataset, split: str, other: Dataset) -> None:
     if other.input_shape != data.input_shape:
         raise DataError(f"{other.source}: images are {other.input_shape}, but {data.source} has {data.input_shape}")
     data.splits[split] = rows[0]
+
+
+def with_classes(data: Dataset, classes: list[str]) -> Dataset:
+    """`data` (an image folder's, whose classes are its folders' or labels' sorted names) with its labels
+    renumbered to `classes` (a trained model's) by name, as `evaluate --data` and `predict` need: a folder
+    holding only some of the model's classes, or sorting them otherwise, keeps each image's class.
+
+    Raises DataError naming the class names the model does not know.
+    """
+    classes = list(classes)
+    if data.classes == classes:
+        return data
+    unknown = [name for name in data.classes if name not in classes]
+    if unknown:
+        raise DataError(f"{data.source}: class(es) {', '.join(unknown[:5])} not among the model's classes "
+                        f"({', '.join(classes[:10])}{', …' if len(classes) > 10 else ''})")
+    index = torch.tensor([classes.index(name) for name in data.classes], dtype=torch.int64)
+    for split in data.splits.values():
+        known = split.labels >= 0
+        split.labels = torch.where(known, index[split.labels.clamp(min=0)], split.labels)
+    data.classes = classes
+    return data

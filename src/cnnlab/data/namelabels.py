@@ -16,18 +16,20 @@ DEVICE_WORDS = {"img", "image", "images", "dsc", "dscn", "dscf", "pxl", "mvimg",
                 "untitled", "capture", "snapshot", "camera", "dcim", "imag", "wp"}
 
 
-def name_labels(paths: list[Path]) -> list[str] | None:
+def name_labels(paths: list[Path], strict: bool = True) -> list[str] | None:
     """Each file's label from its name (see the module), or None when some name does not follow the pattern,
-    there are fewer than 2 labels or fewer than 2 files per label on average, or a label starts with a camera's
-    word (IMG_20240101_1234.jpg)."""
+    there are fewer than 2 labels or fewer than 2 files per label on average (`strict`: a training split's
+    names; a validation or test split's may hold one label or few files), or a label starts with a camera's
+    word (IMG_20240101_1234.jpg) or holds a digit (clip1_0001.jpg, patient12_slice_003.png: sources, not
+    classes)."""
     labels = []
     for path in paths:
         match = NAMED.match(path.stem)
         if match is None:
             return None
         label = match["label"]
-        if re.split(r"[\W_]+", label.lower())[0] in DEVICE_WORDS:
-            return None
+        if re.split(r"[\W_]+", label.lower())[0] in DEVICE_WORDS or any(c.isdigit() for c in label):
+            return None  # IMG_20240101_1234, clip1_0001, patient12_slice_003, 0_jackson_0: no class names
         labels.append(label)
     distinct = set(labels)
-    return labels if 2 <= len(distinct) <= len(labels) / 2 else None
+    return labels if not strict or 2 <= len(distinct) <= len(labels) / 2 else None

@@ -50,7 +50,7 @@ class ImageModality(Modality):
 
     def detect(self, path: Path, head: bytes | None) -> str | None:
         from cnnlab.data.cifar import looks_like_cifar_folder
-        from cnnlab.data.folder import looks_like_image_folder
+        from cnnlab.data.folder import has_loose_images, looks_like_image_folder
         from cnnlab.data.idx import is_idx, looks_like_idx_folder
         from cnnlab.data.io import head_bytes
         from cnnlab.data.pixelrows import looks_like_pixel_csv
@@ -63,7 +63,7 @@ class ImageModality(Modality):
             splits = csv_splits(path)
             if splits and looks_like_pixel_csv(head_bytes(splits["train"])):
                 return "csv"
-            if looks_like_image_folder(path):  # images with a CSV naming them, too
+            if looks_like_image_folder(path) or splits and has_loose_images(path):  # a train.csv naming images
                 return "folder"
             return "csv" if splits else None
         if is_idx(head):
@@ -72,14 +72,18 @@ class ImageModality(Modality):
         return "csv" if looks_like_pixel_csv(head) else None
 
     def guess(self, path: Path, head: bytes | None) -> str | None:
+        from cnnlab.data.folder import has_loose_images
+
+        if path.is_dir():  # loose images, once no modality claimed the folder (FSDD's clips beside a picture)
+            return "folder" if has_loose_images(path) else None
         # any other *.csv is read as pixel rows: its parser names the line and what is wrong with it
-        return "csv" if not path.is_dir() and path.name.lower().endswith((".csv", ".csv.gz")) else None
+        return "csv" if path.name.lower().endswith((".csv", ".csv.gz")) else None
 
     def load(self, path: Path, fmt: str, image_size=None, channels=None, **options):
         from cnnlab.data.cifar import load_cifar10
         from cnnlab.data.folder import load_image_folder
         from cnnlab.data.idx import load_idx_folder
-        from cnnlab.data.load import add_split, resized
+        from cnnlab.data.load import add_split, resized, with_classes
         from cnnlab.data.pixelcsv import load_pixel_csv
 
         target = options.pop("target", None) if fmt == "csv" else None  # pixel CSVs: a numeric column to regress on
@@ -95,7 +99,8 @@ class ImageModality(Modality):
         if fmt == "cifar10":
             return resized(load_cifar10(path, path.name), image_size, channels)
         if fmt == "folder":
-            return load_image_folder(path, image_size, channels)
+            data = load_image_folder(path, image_size, channels)
+            return with_classes(data, classes) if classes else data
         if path.is_dir():
             files = csv_splits(path)
             if not files:

@@ -91,7 +91,9 @@ def score_ensemble(ensemble: Ensemble, data: str | None = None, data_dir: str | 
 
     first = ensemble.members[0]
     if data:
-        dataset = load_data(data, data_dir=data_dir, image_size=first.input_shape[1:], channels=first.input_shape[0])
+        own = {"classes": list(first.classes)} if Path(data).exists() else {}
+        dataset = load_data(data, data_dir=data_dir, image_size=first.input_shape[1:], channels=first.input_shape[0],
+                            **own)
     else:
         dataset = run_data(first, data_dir)
     split, part = labeled_split(dataset, split)

@@ -118,6 +118,9 @@ def split_clips(clips: Clips, labels: np.ndarray, split: str = "auto", test_spli
                 raise DataError(f"{clips.root}: no clips of speaker {speaker!r}; speakers: {', '.join(known)}")
             test = np.asarray([s == speaker for s in clips.speakers])
             note = f"speaker {speaker} held out in test"
+        if test.all():
+            raise DataError(f"{clips.root}: the {note.split(':')[0]} split leaves no clip for training ({note}); "
+                            "choose another with --holdout, or add clips")
         return {"train": np.flatnonzero(~test), "test": np.flatnonzero(test)}, note
     raise ValueError(f"audio split {split!r}; expected auto, standard, speaker:NAME, random or none")
 
