@@ -50,7 +50,7 @@ class ImageModality(Modality):
 
     def detect(self, path: Path, head: bytes | None) -> str | None:
         from cnnlab.data.cifar import looks_like_cifar_folder
-        from cnnlab.data.folder import has_loose_images, looks_like_image_folder
+        from cnnlab.data.labelled import has_loose_images, looks_like_image_folder
         from cnnlab.data.idx import is_idx, looks_like_idx_folder
         from cnnlab.data.io import head_bytes
         from cnnlab.data.pixelrows import looks_like_pixel_csv
@@ -72,7 +72,7 @@ class ImageModality(Modality):
         return "csv" if looks_like_pixel_csv(head) else None
 
     def guess(self, path: Path, head: bytes | None) -> str | None:
-        from cnnlab.data.folder import has_loose_images
+        from cnnlab.data.labelled import has_loose_images
 
         if path.is_dir():  # loose images, once no modality claimed the folder (FSDD's clips beside a picture)
             return "folder" if has_loose_images(path) else None
