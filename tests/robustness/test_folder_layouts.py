@@ -83,7 +83,7 @@ def test_an_unlabelled_test_folder_is_left_out_with_a_note(tmp_path):
     data = load_data(tmp_path / "d")
     assert sizes(data) == {"train": 5}
     assert notes_of(data) == [f"ignored test/: no class folders, so its images have no labels; `cnnlab predict RUN "
-                              f"{tmp_path / 'd' / 'test'}/*` labels them"]
+                              f"{tmp_path / 'd' / 'test'}` labels them"]
 
 
 def test_a_folder_beside_the_splits_is_named_as_ignored(tmp_path):
@@ -284,3 +284,18 @@ def test_a_picture_beside_audio_or_text_keeps_their_kind(tmp_path):
     Image.new("L", (8, 8)).save(tmp_path / "aud" / "waveforms.png")
     Image.new("L", (8, 8)).save(tmp_path / "txt" / "wordcloud.png")
     assert [detect_format(tmp_path / d) for d in ("fsdd", "aud", "txt")] == ["audio", "audio", "text"]
+
+
+def test_split_folders_beside_nested_ones_join_them(tmp_path):
+    inner = tmp_path / "npd" / "Dataset (Augmented)" / "Dataset (Augmented)"
+    class_folder(inner / "train", CLASSES)
+    class_folder(inner / "valid", CLASSES)
+    class_folder(tmp_path / "npd" / "test", {"cat": ["t1.png"], "dog": ["t2.png"]})
+    data = load_data(tmp_path / "npd")
+    assert sizes(data) == {"train": 5, "val": 5, "test": 2}
+
+
+def test_a_dangling_link_named_like_an_image_is_skipped(tmp_path):
+    root = class_folder(tmp_path / "links", CLASSES)
+    (root / "dog" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    assert sizes(load_data(root)) == {"train": 5}

@@ -215,6 +215,7 @@ def test_copies_of_an_image_folder_under_another_case_count_once(tmp_path):
     (root / "HAM_metadata.csv").write_text("lesion_id,image_id,dx\nL1,ISIC_1,nv\nL2,ISIC_2,mel\n")
     data = load_data(root)
     assert data["train"].ids == ["HAM_part_1/ISIC_1.jpg", "HAM_part_1/ISIC_2.jpg"]
+    assert notes_of(data)[-1] == "2 copies of named images under another case (e.g. ham_part_1/ISIC_1.jpg) counted once"
 
 
 def test_excel_zeros_absolute_paths_and_short_rows(tmp_path):
@@ -309,3 +310,31 @@ def test_a_dangling_link_is_skipped(tmp_path):
     (root / "README.md").symlink_to(tmp_path / "nowhere")
     assert decoded.fingerprint(root)["files"] == 2
     assert load_data(root).classes == ["a", "b"]
+
+
+def test_an_image_header_names_files_not_pixels(tmp_path):
+    root = images(tmp_path / "d", ["train/t0.png", "train/t1.png", "train/t2.png", "train/t3.png", "test/e5.png"])
+    (root / "train.csv").write_text("image,label\nt0.png,x\nt1.png,y\nt2.png,x\nt3.png,y\n")
+    data = load_data(root)
+    assert data.classes == ["x", "y"] and len(data["train"]) == 4
+    assert notes_of(data)[-1] == "1 image under the folder named in no label CSV (e.g. test/e5.png) left out"
+
+
+def test_windows_1252_labels_are_said(tmp_path):
+    root = images(tmp_path / "d", ["a.png", "b.png", "c.png", "d.png"])
+    (root / "labels.csv").write_bytes("file;label\na.png;Käse\nb.png;Brot\nc.png;Käse\nd.png;Brot\n".encode("cp1252"))
+    data = load_data(root)
+    assert data.classes == ["Brot", "Käse"]
+    assert "labels.csv: not UTF-8, read as Windows-1252" in " ".join(notes_of(data))
+
+
+def test_predict_takes_a_folder_of_unlabelled_images(tmp_path):
+    from types import SimpleNamespace
+
+    from cnnlab.modalities.image import ImageModality
+
+    root = images(tmp_path / "test1", ["1.png", "2.png", "3.png"])
+    run = SimpleNamespace(input_shape=(1, 10, 12), classes=["a", "b"])
+    batch, ids, labels = ImageModality().read_inputs(run, [str(root)], [])
+    assert tuple(batch.shape) == (3, 1, 10, 12) and labels.tolist() == [-1, -1, -1]
+    assert ids == [str(root / f"{i}.png") for i in (1, 2, 3)]

@@ -22,7 +22,7 @@ def test_dogs_vs_cats(tmp_path):
     assert data.classes == ["cat", "dog"] and labels_of(data)["train/dog.2.jpg"] == "dog"
     assert notes_of(data) == ["labels from the file names (train/cat.0.jpg → cat): 2 classes",
                               f"ignored test1/: nothing labels its images with training classes; `cnnlab predict "
-                              f"RUN {root / 'test1'}/*` labels them"]
+                              f"RUN {root / 'test1'}` labels them"]
 
 
 def test_oxford_pets_images_folder(tmp_path):

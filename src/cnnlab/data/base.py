@@ -138,7 +138,11 @@ def folder_layout(folder: Path, suffixes: frozenset[str] | set[str]) -> FolderLa
               for named in [split_folders(unwrap(sub, suffixes), suffixes)] if named]
     if len(nested) == 1:  # data/Dataset(Augmented)/{train,valid}/ beside data/test/: the splits one level down
         sub, named = nested[0]
-        return FolderLayout(named, True, unwrap(sub, suffixes))
+        for top in class_folders(inner):  # ... and the split folders beside it
+            split = split_of(top.name)
+            if split is not None and split not in named:
+                named[split] = unwrap(top, suffixes)
+        return FolderLayout({split: named[split] for split in SPLIT_NAMES if split in named}, True, inner)
     return FolderLayout({"train": inner}, False, inner)
 
 
@@ -153,7 +157,8 @@ def visible_files(folder: Path) -> list[Path]:
     the walk torchvision's ImageFolder and Keras's image_dataset_from_directory do inside a class folder."""
     found = []
     for root, dirs, files in walk(folder):
-        found += [Path(root) / name for name in files if not name.startswith(".")]
+        found += [Path(root) / name for name in files if not name.startswith(".")
+                  and (not os.path.islink(os.path.join(root, name)) or os.path.exists(os.path.join(root, name)))]
     return sorted(found)
 
 

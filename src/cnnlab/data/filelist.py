@@ -7,7 +7,7 @@ Rules (the README's *Labels from a CSV* states them for users):
   rows, half the values of one column name image files under the folder: a relative path (or an absolute one
   ending in one), a file name, or a name without its suffix (`id` → `train/id.jpg`; `1` → `0001.png` where Excel
   dropped the zeros); a name found in several folders is taken from the row's split folder, and copies of one
-  file (the same path but for case) count once; CSVs of pixel rows are never label tables;
+  file (the same path but for case) count once; CSVs of pixel rows name no files, so are never label tables;
 - the label column is the header earliest in LABEL_COLUMNS, else the only other column, else one-hot columns
   (0/1, exactly one 1 per row: the column's name is the class);
 - a row's split: a split column's value (SPLIT_COLUMNS; `is_valid` True/False), else the CSV's name's
@@ -29,8 +29,8 @@ from pathlib import Path
 
 from cnnlab.data.base import DataError, class_names, split_of, visible_files
 from cnnlab.data.image_file import IMAGE_SUFFIXES
-from cnnlab.data.io import decode_text, head_bytes, read_bytes
-from cnnlab.data.pixelrows import looks_like_pixel_csv
+from cnnlab.data.io import FALLBACK, decode_text, head_bytes, read_bytes
+from cnnlab.data.pixelrows import PIXEL_COLUMNS
 
 LABEL_COLUMNS = ("label", "labels", "class", "classes", "category", "target", "y", "class_name", "classname",
                  "class id", "species", "breed", "emotion", "diagnosis", "dx", "level", "tag")
@@ -122,6 +122,19 @@ def _head(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return header, rows[:PROBE]
 
 
+def _pixel_rows(header: list[str], probe: list[tuple[int, list[str]]]) -> bool:
+    """True for a pixel-row CSV: a pixel column (label,feature; emotion,pixels) holding runs of numbers."""
+    cols = [i for i, name in enumerate(header) if name.lower() in PIXEL_COLUMNS]
+    return any(i < len(cells) and len(cells[i].split()) >= 4 for i in cols for _, cells in probe[:1])
+
+
+def names_images(path: Path, folder: Path) -> bool:
+    """True when the CSV at `path` is a label table of images under `folder` (its first rows name image files,
+    whatever its header says: `image,label` is no pixel CSV, but `label,feature` rows of pixels are)."""
+    header, probe = _head(path)
+    return bool(header) and not _pixel_rows(header, probe) and _file_column(header, probe, _Index(folder)) is not None
+
+
 def _file_column(header: list[str], rows: list[tuple[int, list[str]]], index: _Index) -> int | None:
     """The column where at least half the probed values name image files (a file-like name first), or None."""
     if not rows:
@@ -185,7 +198,7 @@ def _table_rows(path: Path, index: _Index, notes: list[str]) -> list[tuple[Path,
     """(image, row) for each row of one CSV; None when the CSV is no label table (a note says why where it
     looked like one)."""
     header, probe = _head(path)
-    if not header:
+    if not header or _pixel_rows(header, probe):
         return None
     file_col = _file_column(header, probe, index)
     if file_col is None:
@@ -194,7 +207,11 @@ def _table_rows(path: Path, index: _Index, notes: list[str]) -> list[tuple[Path,
             notes.append(f"ignored {path.name}: its {header[named]!r} column names no image file under the folder "
                          f"(e.g. {probe[0][1][named]!r})")
         return None
-    header, rows = _parse(decode_text(read_bytes(path), path)[0], path)
+    text, encoding = decode_text(read_bytes(path), path)
+    if encoding == FALLBACK:
+        notes.append(f"{path.name}: not UTF-8, read as Windows-1252 (cp1252, as Excel on Windows saves); save as "
+                     "UTF-8 to be sure")
+    header, rows = _parse(text, path)
     split_col = next((i for i, name in enumerate(header) if name.lower() in SPLIT_COLUMNS), None)
     flag_col = next((i for i, name in enumerate(header) if name.lower() in VALID_FLAGS), None)
     stem = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
@@ -252,7 +269,7 @@ def read_label_tables(folder: Path) -> LabelTables | None:
     Raises DataError for a row naming no image file (or two), a row without a label or too short, an image with
     two labels, a split value or a test label unknown, and CSVs labelling only val/test images."""
     csvs = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith((".csv", ".csv.gz"))
-                  and not p.name.startswith(".") and not looks_like_pixel_csv(head_bytes(p)))
+                  and not p.name.startswith("."))
     if not csvs:
         return None
     index = _Index(folder)
@@ -284,7 +301,13 @@ def read_label_tables(folder: Path) -> LabelTables | None:
                             f"has (training classes: {', '.join(classes[:10])})")
         files[split] = ([image for image, _ in by_split[split]], [position[label] for _, label in by_split[split]])
     notes.insert(0, f"labels from {', '.join(used)}: {len(rows)} images named there")
+    named_keys = {image.relative_to(folder).as_posix().lower() for image in rows}
     others = sorted(set(index.images) - set(rows))
+    copies = [p for p in others if p.relative_to(folder).as_posix().lower() in named_keys]
+    others = [p for p in others if p not in set(copies)]
+    if copies:
+        notes.append(f"{len(copies)} cop{'ies' if len(copies) > 1 else 'y'} of named images under another case "
+                     f"(e.g. {copies[0].relative_to(folder)}) counted once")
     if others:
         notes.append(f"{len(others)} image{'s' * (len(others) > 1)} under the folder named in no label CSV (e.g. "
                      f"{others[0].relative_to(folder)}) left out")

@@ -180,7 +180,7 @@ def _flat_labelled(folder: Path, root: Path, tops: list[Path]):
                 not by_names else []
         else:
             said.append(f"ignored {top.relative_to(folder).as_posix()}/: nothing labels its images with training "
-                        f"classes; `cnnlab predict RUN {top}/*` labels them")
+                        f"classes; `cnnlab predict RUN {top}` labels them")
     others = [p for p in class_folders(root) if split_of(p.name) is None and has_images(p)] if len(tops) > 1 else []
     said += [f"ignored {p.relative_to(folder).as_posix()}/: not a split folder" for p in others]
     return {split: listed[split] for split in SPLIT_NAMES if split in listed}, classes, [], hows + said
@@ -202,7 +202,7 @@ def _list_classes(folder: Path, layout: FolderLayout
             listed[split] = (paths, labels)
         elif has_images(path):
             said.append(f"ignored {path.relative_to(folder)}/: no class folders, so its images have no labels; "
-                        f"`cnnlab predict RUN {path}/*` labels them")
+                        f"`cnnlab predict RUN {path}` labels them")
     said = _layout_notes(folder, layout, [s for s in dirs if s in listed]) + said
     loose = [p for split in listed for p in sorted(dirs[split].iterdir())
              if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()]

@@ -38,6 +38,27 @@ def is_regression(meta: dict | None) -> bool:
     return (meta or {}).get("task") == "regression"
 
 
+def _expanded(paths: list[str]) -> list[str]:
+    """`paths` with each folder of loose images that nothing labels (an unlabelled test/) replaced by its
+    image files, sorted: those are predicted one by one."""
+    from cnnlab.data.labelled import has_loose_images, labelled_files
+
+    out = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir() and has_loose_images(path):
+            try:
+                labelled_files(path)
+            except DataError:
+                from cnnlab.data.image_file import IMAGE_SUFFIXES
+
+                out += [str(p) for p in sorted(path.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                        and not p.name.startswith(".")]
+                continue
+        out.append(item)
+    return out
+
+
 class ImageModality(Modality):
     """uint8 images (N, C, H, W) in 0-255, normalised per channel or per pixel from the training split."""
 
@@ -52,6 +73,7 @@ class ImageModality(Modality):
         from cnnlab.data.cifar import looks_like_cifar_folder
         from cnnlab.data.labelled import has_loose_images, looks_like_image_folder
         from cnnlab.data.idx import is_idx, looks_like_idx_folder
+        from cnnlab.data.filelist import names_images
         from cnnlab.data.io import head_bytes
         from cnnlab.data.pixelrows import looks_like_pixel_csv
 
@@ -61,7 +83,8 @@ class ImageModality(Modality):
             if looks_like_idx_folder(path):
                 return "idx"
             splits = csv_splits(path)
-            if splits and looks_like_pixel_csv(head_bytes(splits["train"])):
+            if splits and looks_like_pixel_csv(head_bytes(splits["train"])) \
+                    and not names_images(splits["train"], path):
                 return "csv"
             if looks_like_image_folder(path) or splits and has_loose_images(path):  # a train.csv naming images
                 return "folder"
@@ -134,7 +157,7 @@ class ImageModality(Modality):
 
         c, h, w = run.input_shape
         images, ids, labels = [], [], []
-        for item in paths:
+        for item in _expanded(paths):
             path = Path(item)
             if path.suffix.lower() in IMAGE_SUFFIXES:
                 images.append(torch.from_numpy(load_image(path, c, (h, w)).copy())[None])
