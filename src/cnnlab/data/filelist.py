@@ -219,12 +219,11 @@ def _table_rows(path: Path, index: _Index, notes: list[str]) -> list[tuple[Path,
         if "submission" in stem.lower():
             raise _Unlabelled("a submission template")
         labels = _labels(path, header, rows, {file_col, split_col, flag_col})
-        if len(set(labels)) < 2:
-            raise _Unlabelled(f"every row has the label {labels[0]!r}")
         distinct = len(set(labels))
+        if distinct < 2:
+            raise _Unlabelled(f"every row has the label {labels[0]!r}")
         if distinct == len(labels) >= 8 or distinct > len(labels) / 2 and len(labels) >= 20:  # captions, ids
-            raise _Unlabelled(f"{len(set(labels))} different values in {len(labels)} rows: not classes (e.g. "
-                              f"{labels[0]!r})")
+            raise _Unlabelled(f"{distinct} different values in {len(labels)} rows: not classes (e.g. {labels[0]!r})")
     except _Unlabelled as exc:
         notes.append(f"ignored {path.name}: {exc}")
         return None
