@@ -94,6 +94,15 @@ def test_predict_images_and_csv_with_kaggle_output(trained, capsys, tmp_path, mi
     rows = (tmp_path / "preds.csv").read_text().splitlines()
     assert rows[0] == "id,label" and len(rows) == 21 and rows[1].split(",")[0] == "0"
     assert all(0 <= int(r.split(",")[1]) <= 9 for r in rows[1:])
+    folder = tmp_path / "test1"
+    folder.mkdir()
+    for i in (1, 2):
+        Image.fromarray(digit).save(folder / f"0000{i}.png")
+    code, out, _ = run_cli(capsys, "predict", trained["run_dir"], folder, "--out", tmp_path / "sub.csv", "--ids",
+                           "stem", "--names")
+    rows = (tmp_path / "sub.csv").read_text().splitlines()
+    assert code == 0 and [r.split(",")[0] for r in rows] == ["id", "00001", "00002"]
+    assert rows[1].split(",")[1] in {str(i) for i in range(10)}
 
 
 def test_models_and_summary(capsys):

@@ -44,6 +44,9 @@ def register(sub) -> None:
     p.add_argument("--top-k", type=int, default=3, help="classes shown per input [3]")
     p.add_argument("--out", help="write a Kaggle-style id,label CSV")
     p.add_argument("--names", action="store_true", help="--out: write class names instead of class indices")
+    p.add_argument("--ids", choices=("path", "name", "stem"), default="path",
+                   help="--out: each image's id as its path, its file name, or its file name without the suffix "
+                        "(the ids of most Kaggle sample_submission.csv files) [path]")
     p.add_argument("--show", type=int, default=20, help="print at most this many predictions [20]")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_predict)
@@ -146,7 +149,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         predictions = predict(predictor, images, ids, labels, args.top_k, args.device)
         classes = predictor.classes
     if args.out:
-        write_predictions(Path(args.out), predictions, classes, names=args.names)
+        write_predictions(Path(args.out), predictions, classes, names=args.names, ids=args.ids)
     if not args.out or len(predictions) <= args.show:
         for p in predictions[:args.show]:
             tops = "  ".join(f"{c} {prob:.3f}" for c, prob in p.top)

@@ -19,13 +19,20 @@ class Prediction:
     label: int | None = None  # the true class index when the input had one
 
 
-def write_predictions(path: Path, predictions: list[Prediction], classes: list[str], names: bool = False) -> None:
-    """A Kaggle-style `id,label` CSV (label = class index, or class name with names=True), written atomically."""
+ID_FORMS = {"path": lambda i: i, "name": lambda i: Path(i).name, "stem": lambda i: Path(i).stem}
+
+
+def write_predictions(path: Path, predictions: list[Prediction], classes: list[str], names: bool = False,
+                      ids: str = "path") -> None:
+    """A Kaggle-style `id,label` CSV (label = class index, or class name with names=True), written atomically.
+    `ids`: each id as given ("path"), its file name ("name": test/00501.jpg → 00501.jpg) or that name without
+    its suffix ("stem": → 00501, the ids of most sample_submission.csv files)."""
+    form = ID_FORMS[ids]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["id", "label"])
     for p in predictions:
-        writer.writerow([p.id, classes[p.index] if names else p.index])
+        writer.writerow([form(p.id), classes[p.index] if names else p.index])
     write_text(Path(path), out.getvalue())
 
 
