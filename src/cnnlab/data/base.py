@@ -15,11 +15,11 @@ SPLIT_FILLER = {"set", "sets", "data", "dataset", "datasets", "image", "images",
                 "files", "samples", "photos", "pictures", "pics", "folder", "dir", "all", "full", "original",
                 "resized", "cropped", "raw", "clean", "final", "small", "large", "label", "labels", "list",
                 "annotations", "meta", "metadata", "info", "index"}
-ARCHIVE_LEFTOVERS = ("__MACOSX",)
+ARCHIVE_LEFTOVERS = ("__MACOSX",)  # what unzipping a macOS archive leaves beside the data
 # folders of segmentation masks or annotations beside the images (COVID-19 Radiography's <class>/masks/, Oxford-IIIT
 # Pets' annotations/trimaps/): skipped where other folders stand beside them
 MASK_FOLDERS = {"mask", "masks", "trimaps", "annotations", "segmentation", "segmentations", "ground_truth",
-                "groundtruth", "gt", "gt_masks", "labels_masks"}  # what unzipping a macOS archive leaves beside the data
+                "groundtruth", "gt", "gt_masks", "labels_masks"}
 UNLABELED = -1  # label value of rows that carry no label (prediction CSVs)
 
 
@@ -157,8 +157,8 @@ def visible_files(folder: Path) -> list[Path]:
     the walk torchvision's ImageFolder and Keras's image_dataset_from_directory do inside a class folder."""
     found = []
     for root, dirs, files in walk(folder):
-        found += [Path(root) / name for name in files if not name.startswith(".")
-                  and (not os.path.islink(os.path.join(root, name)) or os.path.exists(os.path.join(root, name)))]
+        found += [Path(root) / name for name in files  # os.path.exists: False for a dangling link
+                  if not name.startswith(".") and os.path.exists(os.path.join(root, name))]
     return sorted(found)
 
 

@@ -85,7 +85,8 @@ def cache_key(listing, files: dict[str, tuple[list[Path], list[int]]], stamp: di
     shape = (listing.channels, *listing.image_size)
     recipe = {"format": FORMAT, "folder": str(listing.folder.resolve()), "shape": shape,
               "splits": {k: [str(p) for p in v[0]] for k, v in files.items()},
-              "labels": {k: hashlib.sha1(np.asarray(v[1], dtype=np.int64).tobytes()).hexdigest() for k, v in files.items()},
+              "labels": {k: hashlib.sha1(np.asarray(v[1], dtype=np.int64).tobytes()).hexdigest()
+                         for k, v in files.items()},
               **stamp}
     return hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:20]
 

@@ -48,13 +48,19 @@ def has_images(folder: Path) -> bool:
 
 def looks_like_image_folder(folder: Path) -> bool:
     """True when the folder has class subfolders holding images (at any depth; directly or under train/)."""
-    return any(has_images(sub) for sub in class_folders(folder_layout(folder, FOUND_SUFFIXES).dirs["train"]))
+    return _class_images(folder_layout(folder, FOUND_SUFFIXES))
 
 
 def has_loose_images(folder: Path) -> bool:
     """True when the folder holds images directly (that a CSV or their names may label: cnnlab.data.filelist,
     cnnlab.data.namelabels)."""
     return has_files(folder, FOUND_SUFFIXES)
+
+
+def loose_images(folder: Path) -> list[Path]:
+    """The visible image files directly in `folder` (not in its subfolders), sorted."""
+    return [p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+            and not p.name.startswith(".")]
 
 
 def _split_like_note(top: Path) -> str | None:
@@ -143,8 +149,7 @@ def _loose_labels(folder: Path, top: Path, split: str, said: list[str]) -> tuple
                     [tables.classes[i] for _, labels in tables.files.values() for i in labels],
                     f"{top.relative_to(folder).as_posix()}/: {tables.notes[0]}")
         said += tables.notes if tables is not None else []
-    loose = [p for p in sorted(top.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-             and not p.name.startswith(".")]
+    loose = loose_images(top)
     names = name_labels(loose, strict=split == "train") if loose else None
     if names is None:
         return None
@@ -175,9 +180,11 @@ def _flat_labelled(folder: Path, root: Path, tops: list[Path]):
                 raise DataError(f"{top}: label(s) {', '.join(unknown[:5])} that no training image has (training "
                                 f"classes: {', '.join(classes[:10])})")
             listed[split] = (labelled[0], [position[name] for name in labelled[1]])
-            by_names = labelled[2].startswith("labels from the file names")
-            hows += [f"{labelled[2]}: {len(classes)} classes" if by_names else labelled[2]] if top == train or \
-                not by_names else []
+            by_names = labelled[2].startswith("labels from the file names")  # said once, for the training split
+            if top == train:
+                hows.append(f"{labelled[2]}: {len(classes)} classes" if by_names else labelled[2])
+            elif not by_names:
+                hows.append(labelled[2])
         else:
             said.append(f"ignored {top.relative_to(folder).as_posix()}/: nothing labels its images with training "
                         f"classes; `cnnlab predict RUN {top}` labels them")
@@ -191,8 +198,7 @@ def _class_images(layout: FolderLayout) -> bool:
     return any(has_images(sub) for sub in class_folders(layout.dirs["train"]))
 
 
-def _list_classes(folder: Path, layout: FolderLayout
-                  ) -> tuple[dict[str, tuple[list[Path], list[int]]], list[str], list[Path], list[str]]:
+def _list_classes(folder: Path, layout: FolderLayout) -> tuple[Listed, list[str], list[Path], list[str]]:
     """(split → (paths, labels), classes, HEIC/raw files skipped, notes) from the class folders of each split."""
     dirs = layout.dirs
     listed, classes, skipped, said = {}, None, [], []
@@ -204,8 +210,7 @@ def _list_classes(folder: Path, layout: FolderLayout
             said.append(f"ignored {path.relative_to(folder)}/: no class folders, so its images have no labels; "
                         f"`cnnlab predict RUN {path}` labels them")
     said = _layout_notes(folder, layout, [s for s in dirs if s in listed]) + said
-    loose = [p for split in listed for p in sorted(dirs[split].iterdir())
-             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()]
+    loose = [p for split in listed for p in loose_images(dirs[split])]
     if loose:  # ImageFolder and Keras ignore them too, but silently
         said.append(f"ignored {len(loose)} image{'s' if len(loose) > 1 else ''} outside the class folders "
                     f"(e.g. {loose[0]}); put each in its class's folder to use it")
@@ -240,7 +245,7 @@ def labelled_files(folder: Path) -> tuple[Listed, list[str], list[Path], list[st
         else:
             listed, classes, skipped, said = _list_classes(folder, layout)
         said += tables.notes if tables else []
-        loose = [p for p in sorted(layout.root.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+        loose = loose_images(layout.root)
         if not listed["train"][0] and loose:
             raise DataError(f"{folder}: {len(loose)} loose image(s) (e.g. {loose[0].name}) and nothing that labels "
                             "them; expected one subfolder per class, a CSV naming each image file and its label, "

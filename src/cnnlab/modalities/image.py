@@ -41,7 +41,7 @@ def is_regression(meta: dict | None) -> bool:
 def _expanded(paths: list[str]) -> list[str]:
     """`paths` with each folder of loose images that nothing labels (an unlabelled test/) replaced by its
     image files, sorted: those are predicted one by one."""
-    from cnnlab.data.labelled import has_loose_images, labelled_files
+    from cnnlab.data.labelled import has_loose_images, labelled_files, loose_images
 
     out = []
     for item in paths:
@@ -50,10 +50,7 @@ def _expanded(paths: list[str]) -> list[str]:
             try:
                 labelled_files(path)
             except DataError:
-                from cnnlab.data.image_file import IMAGE_SUFFIXES
-
-                out += [str(p) for p in sorted(path.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                        and not p.name.startswith(".")]
+                out += [str(p) for p in loose_images(path)]
                 continue
         out.append(item)
     return out

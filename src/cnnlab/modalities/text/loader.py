@@ -156,7 +156,8 @@ def read_text_csv(path: str | Path, text_column: str | None = None, label_column
 
 def looks_like_text_folder(folder: Path) -> bool:
     """True when the folder has class subfolders of .txt files (directly or under train/)."""
-    return any(files_with_suffix(sub, TEXT_SUFFIX) for sub in class_folders(folder_layout(folder, {TEXT_SUFFIX}).dirs["train"]))
+    train = folder_layout(folder, {TEXT_SUFFIX}).dirs["train"]
+    return any(files_with_suffix(sub, TEXT_SUFFIX) for sub in class_folders(train))
 
 
 def read_text_folder(folder: str | Path) -> TextRows:
