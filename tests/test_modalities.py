@@ -39,6 +39,13 @@ def test_spoken_digits_life_cycle(data_dir, tmp_path, capsys):
     wav = recordings / "7_theo_3.wav"
     out = run(capsys, "predict", r["run_dir"], wav)
     assert out.startswith(f"{wav}: ")
+    clips = tmp_path / "clips"  # a folder: its .wav files, one line each
+    clips.mkdir()
+    for name in ("7_theo_3.wav", "0_jackson_0.wav"):
+        (clips / name).write_bytes((recordings / name).read_bytes())
+    out = run(capsys, "predict", r["run_dir"], clips)
+    assert [line.split(": ")[0] for line in out.splitlines()[:2]] == [str(clips / "0_jackson_0.wav"),
+                                                                      str(clips / "7_theo_3.wav")]
     out = run(capsys, "explain", r["run_dir"], wav, "--out", tmp_path / "ex")
     assert (tmp_path / "ex" / "7_theo_3.png").is_file()
 
@@ -46,3 +53,20 @@ def test_spoken_digits_life_cycle(data_dir, tmp_path, capsys):
 def test_text_options_are_refused_for_images(tmp_path, capsys):
     code = main(["train", "mnist-mini", "--text-column", "body", "--runs-dir", str(tmp_path)])
     assert code == 2 and "text" in capsys.readouterr().err
+
+
+def test_a_review_folder_with_unsup_trains_two_classes_and_predicts_the_unsup_folder(tmp_path, capsys):
+    """aclImdb's layout: train/unsup/ is left out with a note, and `predict RUN folder` reads its .txt files."""
+    for split, labels in (("train", ("neg", "pos", "unsup")), ("test", ("neg", "pos"))):
+        for label in labels:
+            folder = tmp_path / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            for i in range(6):
+                (folder / f"{i}_7.txt").write_text(f"{'awful dull' if label == 'neg' else 'great fun'} film {i}")
+    out = run(capsys, "train", tmp_path / "aclImdb", "--epochs", "1", "--runs-dir", tmp_path / "runs")
+    assert "left out train/unsup/" in out and "2 classes" in out
+    run_dir = results(out)["run_dir"]
+    out = run(capsys, "predict", run_dir, tmp_path / "aclImdb" / "train" / "unsup")
+    assert len(out.splitlines()) == 6 and out.startswith(str(tmp_path / "aclImdb" / "train" / "unsup" / "0_7.txt"))
+    code = main(["predict", run_dir, str(tmp_path / "runs")])
+    assert code != 0 and "no .txt files" in capsys.readouterr().err

@@ -299,3 +299,80 @@ def test_a_dangling_link_named_like_an_image_is_skipped(tmp_path):
     root = class_folder(tmp_path / "links", CLASSES)
     (root / "dog" / "gone.png").symlink_to(tmp_path / "nowhere.png")
     assert sizes(load_data(root)) == {"train": 5}
+
+
+UNLABELLED_NAMES = ["unsup", "unlabeled", "Unlabelled", "unlabeled_images", "Unlabelled Images", "unsupervised",
+                    "unlabelled-data", "UNLABELED_SET"]
+
+
+@pytest.mark.parametrize("name", UNLABELLED_NAMES)
+def test_a_folder_of_unlabelled_images_is_no_class(tmp_path, name):
+    """STL-10's unlabeled/ beside train/ test/, and one among the training class folders: left out, said."""
+    class_folder(tmp_path / "d" / "train", {**CLASSES, name: ["u1.png", "u2.png", "u3.png"]})
+    class_folder(tmp_path / "d" / "test", CLASSES)
+    class_folder(tmp_path / "d", {name: ["u4.png"]})
+    data = load_data(tmp_path / "d")
+    assert data.classes == ["cat", "dog"] and sizes(data) == {"train": 5, "test": 5}
+    notes = notes_of(data)
+    for where in (f"{name}/", f"train/{name}/"):
+        assert any(note.startswith(f"left out {where}: its name says its examples have no labels") for note in notes)
+
+
+def test_aclimdb_unsup_is_no_class(tmp_path):
+    """aclImdb's train/unsup/ (50,000 reviews without labels) beside train/neg/ and train/pos/."""
+    from cnnlab.modalities.text.loader import read_text_folder
+
+    for split, labels in (("train", ("neg", "pos", "unsup")), ("test", ("neg", "pos"))):
+        for label in labels:
+            folder = tmp_path / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            for i in range(2):
+                (folder / f"{i}_0.txt").write_text(f"a {label} review number {i}")
+    rows = read_text_folder(tmp_path / "aclImdb")
+    assert sorted(set(rows.labels)) == ["neg", "pos"] and len(rows.labels) == 8
+    assert rows.notes == [f"left out train/unsup/: its name says its examples have no labels, so it is no class; "
+                          f"`cnnlab predict RUN {tmp_path / 'aclImdb' / 'train' / 'unsup'}` labels them"]
+    assert load_data(tmp_path / "aclImdb").classes == ["neg", "pos"]
+
+
+def test_audio_unlabelled_clips_are_no_class(tmp_path):
+    from cnnlab.modalities.audio.loader import list_clips
+    from cnnlab.modalities.audio.wav import write_wav
+
+    rate = 8000
+    tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(rate // 8) / rate)).astype(np.float32)
+    for label in ("high", "low", "unlabeled"):
+        (tmp_path / "s" / label).mkdir(parents=True)
+        write_wav(tmp_path / "s" / label / "0.wav", tone, rate)
+    clips = list_clips(tmp_path / "s")
+    assert sorted(set(clips.labels)) == ["high", "low"]
+    assert clips.notes[0].startswith("left out unlabeled/: its name says")
+
+
+@pytest.mark.parametrize("name", ["unknown", "unlabeled_cats", "unsupported", "supervised", "unsup_birds"])
+def test_classes_that_only_resemble_unlabelled_stay_classes(tmp_path, name):
+    class_folder(tmp_path / "d", {**CLASSES, name: ["x.png"]})
+    assert name in load_data(tmp_path / "d").classes
+
+
+def test_a_lone_unlabelled_folder_is_still_read(tmp_path):
+    """Where it is the only folder, a name is no reason to find nothing: unlabeled/<class>/ stays readable."""
+    class_folder(tmp_path / "d" / "unlabeled", CLASSES)
+    assert load_data(tmp_path / "d").classes == ["cat", "dog"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(["unsup", "unsupervised", "unlabeled", "unlabelled", "unannotated"]),
+       st.sampled_from(["", "images", "data", "set", "imgs"]), st.sampled_from(["_", "-", " ", ""]),
+       st.sampled_from(["lower", "upper", "title"]), st.booleans())
+def test_unseen_unlabelled_folder_names_are_left_out(tmp_path_factory, word, filler, sep, case, first):
+    from cnnlab.data.base import unlabelled_folder
+
+    parts = [word, filler] if first else [filler, word]
+    name = getattr((sep or "_").join(p for p in parts if p), case)()
+    assert unlabelled_folder(name)
+    root = tmp_path_factory.mktemp("u") / "d"
+    class_folder(root / "train", {**CLASSES, name: ["u.png"]})
+    data = load_data(root)
+    assert data.classes == ["cat", "dog"]
+    assert any(note.startswith(f"left out train/{name}/") for note in notes_of(data))

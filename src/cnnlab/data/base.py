@@ -20,6 +20,9 @@ ARCHIVE_LEFTOVERS = ("__MACOSX",)  # what unzipping a macOS archive leaves besid
 # Pets' annotations/trimaps/): skipped where other folders stand beside them
 MASK_FOLDERS = {"mask", "masks", "trimaps", "annotations", "segmentation", "segmentations", "ground_truth",
                 "groundtruth", "gt", "gt_masks", "labels_masks"}
+# folders of unlabelled examples among the class folders (aclImdb's train/unsup/, STL-10's unlabeled/): their name
+# alone or beside SPLIT_FILLER words (unlabeled_images) says so; left out with a note (unlabelled_notes)
+UNLABELLED_WORDS = {"unsup", "unsupervised", "unlabeled", "unlabelled", "unannotated", "nolabel", "nolabels"}
 UNLABELED = -1  # label value of rows that carry no label (prediction CSVs)
 
 
@@ -41,9 +44,31 @@ def class_names(labels: list[str]) -> list[str]:
 
 def class_folders(folder: Path) -> list[Path]:
     """The visible subfolders of `folder`, sorted: one per class (or train/ val/ test/).  Hidden folders,
-    macOS archives' __MACOSX and, beside other folders, segmentation masks' folders (MASK_FOLDERS) are skipped."""
-    found = sorted(p for p in folder.iterdir() if p.is_dir() and _visible(p.name))
-    return _without_masks(found)
+    macOS archives' __MACOSX and, beside other folders, segmentation masks' folders (MASK_FOLDERS) and folders of
+    unlabelled examples (UNLABELLED_WORDS: train/unsup/) are skipped."""
+    found = _without_masks(sorted(p for p in folder.iterdir() if p.is_dir() and _visible(p.name)))
+    labelled = [p for p in found if not unlabelled_folder(p.name)]
+    return labelled if labelled else found
+
+
+def unlabelled_folder(name: str) -> bool:
+    """True for a folder named as one of unlabelled examples (unsup, unlabeled, Unlabelled_Images; UNLABELLED_WORDS,
+    alone or beside SPLIT_FILLER words), which a class folder's name is not."""
+    words = [word for word in re.split(r"[\W_]+", name.lower()) if word]
+    return bool(set(words) & UNLABELLED_WORDS) and set(words) - UNLABELLED_WORDS <= SPLIT_FILLER
+
+
+def unlabelled_notes(folder: Path, parents: list[Path]) -> list[str]:
+    """A note for each folder of unlabelled examples that class_folders leaves out in `parents` (the folders
+    whose subfolders were read as classes or splits), named relative to `folder`."""
+    notes = []
+    for parent in dict.fromkeys(parents):
+        kept = set(class_folders(parent))
+        for sub in sorted(p for p in parent.iterdir() if p.is_dir() and _visible(p.name) and p not in kept
+                          and unlabelled_folder(p.name)):
+            notes.append(f"left out {sub.relative_to(folder).as_posix()}/: its name says its examples have no "
+                         f"labels, so it is no class; `cnnlab predict RUN {sub}` labels them")
+    return notes
 
 
 def _without_masks(folders: list):
@@ -150,6 +175,21 @@ def files_with_suffix(folder: Path, suffix: str) -> list[Path]:
     """The visible files of `folder` whose suffix is `suffix` (any case), sorted."""
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == suffix
                   and not p.name.startswith("."))
+
+
+def expand_folders(paths: list[str], suffix: str) -> list[str]:
+    """`paths` (as given to `cnnlab predict`) with each folder replaced by its files with `suffix` (.txt, .wav),
+    sorted; DataError for a folder holding none."""
+    out = []
+    for item in paths:
+        if not Path(item).is_dir():
+            out.append(item)
+            continue
+        found = files_with_suffix(Path(item), suffix)
+        if not found:
+            raise DataError(f"{item}: a folder with no {suffix} files in it; expected {suffix} files to predict")
+        out += [str(p) for p in found]
+    return out
 
 
 def visible_files(folder: Path) -> list[Path]:

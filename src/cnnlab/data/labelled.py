@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cnnlab.data.base import (DataError, FolderLayout, class_folders, class_names, folder_layout, has_files,
-                              split_of, unwrap, visible_files, walk)
+                              split_of, unlabelled_notes, unwrap, visible_files, walk)
 from cnnlab.data.dataset import SPLIT_NAMES
 from cnnlab.data.filelist import read_label_tables
 from cnnlab.data.image_file import IMAGE_SUFFIXES, UNREADABLE_SUFFIXES
@@ -245,6 +245,7 @@ def labelled_files(folder: Path) -> tuple[Listed, list[str], list[Path], list[st
         else:
             listed, classes, skipped, said = _list_classes(folder, layout)
         said += tables.notes if tables else []
+        said += unlabelled_notes(folder, [folder, layout.root, *layout.dirs.values()])
         loose = loose_images(layout.root)
         if not listed["train"][0] and loose:
             raise DataError(f"{folder}: {len(loose)} loose image(s) (e.g. {loose[0].name}) and nothing that labels "

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from cnnlab.data.base import SPLIT_NAMES, DataError, class_folders, class_names, files_with_suffix, folder_layout
+from cnnlab.data.base import (SPLIT_NAMES, DataError, class_folders, class_names, files_with_suffix, folder_layout,
+                              unlabelled_notes)
 from cnnlab.modalities.text.loader import stratified_holdout
 from cnnlab.modalities.audio.features import FeatureParams, clip_features
 from cnnlab.modalities.audio.wav import read_wav
@@ -38,6 +39,7 @@ class Clips:
     speakers: list[str | None]
     indexes: list[int | None]
     root: Path
+    notes: list[str] = field(default_factory=list)  # one line each: folders left out while listing
 
 
 def _wavs(folder: Path) -> list[Path]:
@@ -80,6 +82,7 @@ def list_clips(folder: str | Path) -> Clips:
                 clips.folder_splits.append(split)
                 clips.speakers.append(match["speaker"] if match else None)
                 clips.indexes.append(int(match["index"]) if match else None)
+    clips.notes += unlabelled_notes(folder, [folder, layout.root, *layout.dirs.values()])
     if not clips.paths:
         raise DataError(f"{folder}: no .wav files found; expected {{label}}_{{speaker}}_{{index}}.wav files or "
                         "one subfolder of .wav files per class")
@@ -190,7 +193,8 @@ def load_audio_folder(folder: str | Path, split: str = "auto", test_split: float
     splits = {s: Split(torch.from_numpy(x), torch.from_numpy(y), ids) for s, (x, y, ids) in parts.items()}
     folder = Path(folder).resolve()
     name = name or (folder.parent.name if folder.name.lower() in GENERIC_NAMES else folder.name)
-    return Dataset(name, classes, splits, source=str(folder), meta=audio_meta(params, split=note))
+    return Dataset(name, classes, splits, source=str(folder),
+                   meta=audio_meta(params, split=note, **({"notes": clips.notes} if clips.notes else {})))
 
 
 # ── predict ──────────────────────────────────────────────────────────────────────────────────────────────

@@ -40,10 +40,12 @@ class AudioModality(Modality):
     def read_inputs(self, run, paths: list[str], texts: list[str]):
         import torch
 
-        from cnnlab.modalities.audio.loader import encode_audio
+        from cnnlab.data.base import expand_folders
+        from cnnlab.modalities.audio.loader import AUDIO_SUFFIX, encode_audio
 
+        paths = expand_folders(paths, AUDIO_SUFFIX)  # a folder: its .wav files
         if not paths:
-            raise DataError("no inputs given: pass .wav files")
+            raise DataError("no inputs given: pass .wav files or a folder of them")
         return encode_audio(run.input_meta, paths), list(paths), torch.full((len(paths),), -1)
 
     def explain(self, run, source: str | None, text: str | None, out: Path, top_k: int) -> list[str]:

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlab.data.base import (SPLIT_NAMES, UNLABELED, DataError, class_folders, class_names,
-                              files_with_suffix, folder_layout)
+from cnnlab.data.base import (SPLIT_NAMES, UNLABELED, DataError, class_folders, class_names, files_with_suffix,
+                              folder_layout, unlabelled_notes)
 from cnnlab.data.io import FALLBACK, decode_text, head_text, read_bytes
 from cnnlab.data.splits import stratified_indices
 from cnnlab.data.pixelrows import LABEL_COLUMNS as PIXEL_LABEL_COLUMNS, PIXEL_COLUMNS
@@ -190,6 +190,7 @@ def read_text_folder(folder: str | Path) -> TextRows:
         raise DataError(f"{folder}: no text files found; expected one subfolder per class holding .txt files")
     if fallback:
         rows.notes.append(fallback_note([str(folder / f) for f in fallback]))
+    rows.notes += unlabelled_notes(folder, [folder, layout.root, *layout.dirs.values()])
     if wordless:
         rows.notes.append(f"{folder}: skipped {len(wordless)} file{'s' * (len(wordless) > 1)} with no words "
                           f"({lines_list(wordless, 'files')})")

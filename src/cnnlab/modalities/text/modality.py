@@ -52,13 +52,14 @@ class TextModality(Modality):
     def read_inputs(self, run, paths: list[str], texts: list[str]):
         import torch
 
+        from cnnlab.data.base import expand_folders
         from cnnlab.data.io import decode_text, read_bytes
-        from cnnlab.modalities.text.loader import encode_texts, wordless_texts
+        from cnnlab.modalities.text.loader import TEXT_SUFFIX, encode_texts, wordless_texts
 
-        typed = list(texts)
+        typed, paths = list(texts), expand_folders(paths, TEXT_SUFFIX)  # a folder: its .txt files
         texts = typed + [decode_text(read_bytes(p), p)[0] for p in paths]  # as the training files were read
         if not texts:
-            raise DataError("no inputs given: pass --text \"...\" or .txt files")
+            raise DataError("no inputs given: pass --text \"...\", .txt files or a folder of them")
         for i in wordless_texts(texts):  # a model scores anything, even nothing: refuse what has no words
             what = f"--text {texts[i]!r}" if i < len(typed) else f"{paths[i - len(typed)]}"
             raise DataError(f"{what}: no words to classify; expected a text with at least one word")
