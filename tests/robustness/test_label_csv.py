@@ -338,3 +338,56 @@ def test_predict_takes_a_folder_of_unlabelled_images(tmp_path):
     batch, ids, labels = ImageModality().read_inputs(run, [str(root)], [])
     assert tuple(batch.shape) == (3, 1, 10, 12) and labels.tolist() == [-1, -1, -1]
     assert ids == [str(root / f"{i}.png") for i in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("labels,message", [
+    # Planet-style space-separated tags: each tag is also a label alone on another row
+    (["clear", "haze", "clear primary", "haze", "clear", "haze primary", "primary", "clear"],
+     "line 4: the label 'clear primary' is a set of tags ('clear', 'primary' are labels on their own too)"),
+    (["cat", "dog", "cat|dog", "cat", "dog", "dog"], "line 4: the label 'cat|dog' is a set of tags"),
+    (["cat dog", "dog cat", "cat dog", "dog cat", "cat dog", "dog cat"],
+     "line 3: the label 'dog cat' is a set of tags (the same tags as 'cat dog' in another order)"),
+    (["a;b", "a;c", "b;c", "a;b;c", "a;b", "c;a;b", "b;c", "a;c"], "is a set of tags"),
+])
+def test_sets_of_tags_are_multi_label_and_stop(tmp_path, labels, message):
+    """A label column of tag sets would train one class per combination: refused in one line, with its line."""
+    root = images(tmp_path / "planet", [f"train/{i}.jpg" for i in range(len(labels))])
+    (root / "train.csv").write_text("image_name,tags\n" + "".join(f"{i},{t}\n" for i, t in enumerate(labels)))
+    with pytest.raises(DataError) as err:
+        load_data(root)
+    assert message in str(err.value) and str(root / "train.csv") in str(err.value)
+    assert "multi-label" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("labels", [
+    ["golden retriever", "pug", "golden retriever", "border collie", "pug", "border collie"],
+    ["Apple Braeburn", "Apple Golden 1", "Apple Golden 2", "Banana", "Apple Braeburn", "Banana"],
+    ["red car", "blue car", "red bus", "blue bus", "green car", "green bus"],
+    ["sea lion", "sea turtle", "lion", "sea lion", "turtle dove", "lion"],
+])
+def test_class_names_with_spaces_stay_classes(tmp_path, labels):
+    root = images(tmp_path / "d", [f"{i}.jpg" for i in range(len(labels))])
+    (root / "labels.csv").write_text("file,label\n" + "".join(f"{i}.jpg,{t}\n" for i, t in enumerate(labels)))
+    assert load_data(root).classes == sorted(set(labels))
+
+
+def test_multi_hot_columns_stop_with_the_line(tmp_path):
+    root = images(tmp_path / "chest", [f"{i}.png" for i in range(4)])
+    (root / "labels.csv").write_text("image,effusion,mass,nodule\n0.png,1,0,0\n1.png,0,1,1\n2.png,0,0,1\n"
+                                     "3.png,1,0,0\n")
+    with pytest.raises(DataError, match=r"labels\.csv, line 3: several label columns are 1 \(mass, nodule\), in 1 "
+                                        r"of 4 rows: .*multi-label"):
+        load_data(root)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.sampled_from(["water", "road", "cloud", "forest", "field"]), min_size=2, max_size=3, unique=True),
+       st.sampled_from([" ", "|", ";", ", "]), st.integers(0, 10**6))
+def test_unseen_tag_sets_stop(tmp_path_factory, combo, sep, seed):
+    rng = np.random.default_rng(seed)
+    tags = ["water", "road", "cloud", "forest", "field"]
+    labels = [sep.join(combo)] + [str(rng.choice(tags)) for _ in range(5)] + list(combo)
+    root = images(tmp_path_factory.mktemp("t") / "d", [f"{i}.jpg" for i in range(len(labels))])
+    (root / "labels.csv").write_text("file,label\n" + "".join(f'{i}.jpg,"{t}"\n' for i, t in enumerate(labels)))
+    with pytest.raises(DataError, match="multi-label"):
+        load_data(root)

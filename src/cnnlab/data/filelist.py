@@ -167,9 +167,46 @@ def _labels(path: Path, header: list[str], rows: list[tuple[int, list[str]]], us
         values = [[cells[i].strip() if i < len(cells) else "" for i in others] for _, cells in rows]
         if all(set(row) <= {"0", "1", "0.0", "1.0"} and sum(float(v) for v in row) == 1 for row in values):
             return [header[others[[float(v) for v in row].index(1.0)]] for row in values]
+        several = [(line, row) for (line, _), row in zip(rows, values)
+                   if set(row) <= {"0", "1", "0.0", "1.0"} and sum(float(v) for v in row) > 1]
+        if several and all(set(row) <= {"0", "1", "0.0", "1.0"} for row in values):
+            line, row = several[0]
+            tags = [header[i] for i, v in zip(others, row) if float(v) == 1]
+            raise DataError(f"{path}, line {line}: several label columns are 1 ({', '.join(tags)}), in "
+                            f"{len(several)} of {len(rows)} rows: labels for several classes per image "
+                            f"(multi-label), where cnnlab trains one class per image; expected one 1 per row")
         raise _Unlabelled(f"cannot tell which column is the label among {', '.join(header[i] for i in others)} "
                           f"(name it one of {', '.join(LABEL_COLUMNS[:5])})")
     raise _Unlabelled("no label column")
+
+
+TAG_SEPARATORS = re.compile(r"\s*[|;,]\s*|\s+")  # between the tags of a multi-label value: 'haze primary'
+
+
+def _refuse_tag_sets(path: Path, rows: list[tuple[int, list[str]]], labels: list[str]) -> None:
+    """Raise DataError when the labels are sets of tags (multi-label: Planet's 'clear primary water', 'cat|dog')
+    rather than class names that hold a space ('golden retriever'): a label whose tags are all labels on their
+    own, two labels of the same tags in another order, or more distinct labels than twice the tags they use."""
+    tags = {label: [t for t in TAG_SEPARATORS.split(label) if t] for label in set(labels)}
+    several = sorted(label for label, parts in tags.items() if len(parts) > 1)
+    if not several:
+        return
+    alone = {label for label, parts in tags.items() if len(parts) == 1}
+    combined = [label for label in several if set(tags[label]) <= alone]
+    first: dict[frozenset, str] = {}
+    reordered = [(first.setdefault(frozenset(tags[label]), label), label) for label in several
+                 if first.setdefault(frozenset(tags[label]), label) != label]
+    used = {t for parts in tags.values() for t in parts}
+    if not (combined or reordered or len(tags) > 2 * len(used)):
+        return
+    example = combined[0] if combined else reordered[0][1] if reordered else several[0]
+    line = next(line for (line, _), label in zip(rows, labels) if label == example)
+    why = (f"{', '.join(map(repr, tags[example]))} are labels on their own too" if combined else
+           f"the same tags as {reordered[0][0]!r} in another order" if reordered else
+           f"{len(tags)} different labels made of {len(used)} tags")
+    raise DataError(f"{path}, line {line}: the label {example!r} is a set of tags ({why}): labels for several "
+                    "classes per image (multi-label), where cnnlab trains one class per image; expected one label "
+                    "per image")
 
 
 def _row_split(path: Path, header: list[str], line: int, cells: list[str], split_col: int | None,
@@ -224,6 +261,7 @@ def _table_rows(path: Path, index: _Index, notes: list[str]) -> list[tuple[Path,
             raise _Unlabelled(f"every row has the label {labels[0]!r}")
         if distinct == len(labels) >= 8 or distinct > len(labels) / 2 and len(labels) >= 20:  # captions, ids
             raise _Unlabelled(f"{distinct} different values in {len(labels)} rows: not classes (e.g. {labels[0]!r})")
+        _refuse_tag_sets(path, rows, labels)
     except _Unlabelled as exc:
         notes.append(f"ignored {path.name}: {exc}")
         return None
