@@ -134,10 +134,13 @@ def test_split_folders_of_loose_images_without_labels_stop_with_one_line(tmp_pat
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.sampled_from([",", ";", "\t"]), st.booleans(), st.booleans(), st.sampled_from(["", "images/", "a/b/"]),
-       st.booleans(), st.integers(0, 10**6))
+@given(st.sampled_from([",", ";", "\t", "jsonl"]), st.booleans(), st.booleans(),
+       st.sampled_from(["", "images/", "a/b/"]), st.booleans(), st.integers(0, 10**6))
 def test_unseen_label_csvs_read_the_same_labels(tmp_path_factory, sep, suffix, label_first, where, extra, seed):
-    """Any delimiter, column order, id with or without its suffix, images at any depth, extra columns."""
+    """Any delimiter (or JSON Lines), column order, id with or without its suffix, images at any depth, extra
+    columns."""
+    import json
+
     root = tmp_path_factory.mktemp("csv")
     rng = np.random.default_rng(seed)
     classes = ["ant", "bee", "cow"][:int(rng.integers(2, 4))]
@@ -147,11 +150,12 @@ def test_unseen_label_csvs_read_the_same_labels(tmp_path_factory, sep, suffix, l
     images(root, [f"{where}{k}.jpg" for k in truth])
     header = ["label", "file"] if label_first else ["file", "label"]
     header += ["notes"] * extra
-    lines = [sep.join(header)]
+    lines = [] if sep == "jsonl" else [sep.join(header)]
     for k, label in truth.items():
         cells = {"file": f"{k}.jpg" if suffix else k, "label": label, "notes": "seen"}
-        lines.append(sep.join(cells[h] for h in header))
-    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+        row = {h: cells[h] for h in header}
+        lines.append(json.dumps(row) if sep == "jsonl" else sep.join(row.values()))
+    (root / ("labels.jsonl" if sep == "jsonl" else "labels.csv")).write_text("\n".join(lines) + "\n")
     data = load_data(root)
     assert labels_of(data) == {f"{where}{k}.jpg": v for k, v in truth.items()}
 
@@ -391,3 +395,46 @@ def test_unseen_tag_sets_stop(tmp_path_factory, combo, sep, seed):
     (root / "labels.csv").write_text("file,label\n" + "".join(f'{i}.jpg,"{t}"\n' for i, t in enumerate(labels)))
     with pytest.raises(DataError, match="multi-label"):
         load_data(root)
+
+
+def test_hugging_face_metadata_jsonl_in_split_folders(tmp_path):
+    """Hugging Face imagefolder: train/metadata.jsonl and test/metadata.jsonl beside the images."""
+    import json
+
+    root = tmp_path / "hf"
+    for split, n in (("train", 6), ("test", 2)):
+        images(root / split, [f"{i:04d}.png" for i in range(n)])
+        lines = [json.dumps({"file_name": f"{i:04d}.png", "label": ["cat", "dog"][i % 2], "width": 10})
+                 for i in range(n)]
+        (root / split / "metadata.jsonl").write_text("\n".join(lines) + "\n")
+    data = load_data(root)
+    assert data.classes == ["cat", "dog"] and {k: len(v) for k, v in data.splits.items()} == {"train": 6, "test": 2}
+    assert labels_of(data, "test") == {"test/0000.png": "cat", "test/0001.png": "dog"}
+
+
+def test_jsonl_at_the_top_with_a_split_key_and_bad_lines(tmp_path):
+    import json
+
+    root = images(tmp_path / "d", [f"img/{i}.jpg" for i in range(6)])
+    rows = [{"image": f"img/{i}.jpg", "label": i % 3, "split": "test" if i == 5 else "train"} for i in range(6)]
+    (root / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = load_data(root)
+    assert data.classes == ["0", "1", "2"] and len(data["test"]) == 1
+    (root / "labels.jsonl").write_text(json.dumps(rows[0]) + "\n" + "{'image': 'img/1.jpg'}\n")
+    with pytest.raises(DataError, match=r"labels\.jsonl, line 2: not JSON .*expected one JSON object per line"):
+        load_data(root)
+    (root / "labels.jsonl").write_text(json.dumps(rows[0]) + "\n[1, 2]\n")
+    with pytest.raises(DataError, match=r"labels\.jsonl, line 2: a JSON list, expected an object"):
+        load_data(root)
+
+
+def test_jsonl_captions_are_no_classes(tmp_path):
+    import json
+
+    root = images(tmp_path / "d", [f"train/{c}/{i}.png" for c in ("a", "b") for i in range(5)])
+    (root / "metadata.jsonl").write_text("".join(
+        json.dumps({"file_name": f"train/{c}/{i}.png", "text": f"a photo of thing {c}{i}"}) + "\n"
+        for c in ("a", "b") for i in range(5)))
+    data = load_data(root)
+    assert data.classes == ["a", "b"]
+    assert any(note.startswith("ignored metadata.jsonl: 10 different values in 10 rows") for note in notes_of(data))

@@ -3,8 +3,9 @@ images anywhere under `folder` — what fastai's ImageDataLoaders.from_csv and K
 and how many downloaded data sets come (`labels.csv` + `train/<id>.jpg`).
 
 Rules (the README's *Labels from a CSV* states them for users):
-- a CSV directly in the folder (plain or .gz; comma, semicolon or tab) is a label table when, in its first PROBE
-  rows, half the values of one column name image files under the folder: a relative path (or an absolute one
+- a CSV directly in the folder (plain or .gz; comma, semicolon or tab), or JSON Lines (`.jsonl`: Hugging Face
+  imagefolder's metadata.jsonl, one object per line, its keys the columns) is a label table when, in its first
+  PROBE rows, half the values of one column name image files under the folder: a relative path (or an absolute one
   ending in one), a file name, or a name without its suffix (`id` → `train/id.jpg`; `1` → `0001.png` where Excel
   dropped the zeros); a name found in several folders is taken from the row's split folder, and copies of one
   file (the same path but for case) count once; CSVs of pixel rows name no files, so are never label tables;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,8 +102,10 @@ def _folder_split(path: Path, root: Path) -> str | None:
 
 
 def _parse(text: str, path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """(header, [(line, cells)]) of CSV text, its delimiter sniffed from the header line; header names are
-    matched against the *_COLUMNS lists in lower case."""
+    """(header, [(line, cells)]) of CSV text, its delimiter sniffed from the header line, or of JSON Lines text
+    (`_parse_json_lines`); header names are matched against the *_COLUMNS lists in lower case."""
+    if _is_json_lines(path):
+        return _parse_json_lines(text, path)
     first = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text), delimiter=max(DELIMITERS, key=first.count))
     try:
@@ -111,6 +115,34 @@ def _parse(text: str, path: Path) -> tuple[list[str], list[tuple[int, list[str]]
     if not rows:
         return [], []
     return [name.strip() for name in rows[0][1]], rows[1:]
+
+
+def _is_json_lines(path: Path) -> bool:
+    return path.name.lower().endswith((".jsonl", ".jsonl.gz"))
+
+
+def _parse_json_lines(text: str, path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """(header, [(line, cells)]) of JSON Lines (Hugging Face imagefolder's metadata.jsonl: one object per line,
+    `{"file_name": "0001.png", "label": "cat"}`): the header is the keys in the order first seen, a cell the
+    value as text (a list or object as JSON, a missing key empty).  DataError for a line that is not a JSON
+    object."""
+    objects = []
+    for line, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise DataError(f"{path}, line {line}: not JSON ({exc.args[0].split(':')[0]}); expected one JSON object "
+                            "per line") from None
+        if not isinstance(value, dict):
+            raise DataError(f"{path}, line {line}: a JSON {type(value).__name__}, expected an object such as "
+                            '{"file_name": "0001.png", "label": "cat"}')
+        objects.append((line, value))
+    header = list(dict.fromkeys(key for _, value in objects for key in value))
+    text_of = (lambda v: v if isinstance(v, str) else "" if v is None else json.dumps(v)
+               if isinstance(v, (list, dict)) else str(v).lower() if isinstance(v, bool) else str(v))
+    return header, [(line, [text_of(value.get(key)) for key in header]) for line, value in objects]
 
 
 def _head(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -251,7 +283,7 @@ def _table_rows(path: Path, index: _Index, notes: list[str]) -> list[tuple[Path,
     header, rows = _parse(text, path)
     split_col = next((i for i, name in enumerate(header) if name.lower() in SPLIT_COLUMNS), None)
     flag_col = next((i for i, name in enumerate(header) if name.lower() in VALID_FLAGS), None)
-    stem = re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.IGNORECASE)
+    stem = re.sub(r"\.(csv|jsonl)(\.gz)?$", "", path.name, flags=re.IGNORECASE)
     try:
         if "submission" in stem.lower():
             raise _Unlabelled("a submission template")
@@ -305,8 +337,8 @@ def read_label_tables(folder: Path) -> LabelTables | None:
     CSV there names image files (no files, and notes saying why, when CSVs name them but give no labels).
     Raises DataError for a row naming no image file (or two), a row without a label or too short, an image with
     two labels, a split value or a test label unknown, and CSVs labelling only val/test images."""
-    csvs = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith((".csv", ".csv.gz"))
-                  and not p.name.startswith("."))
+    csvs = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and p.name.lower().endswith((".csv", ".csv.gz", ".jsonl", ".jsonl.gz")))
     if not csvs:
         return None
     index = _Index(folder)
