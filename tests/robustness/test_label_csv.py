@@ -424,7 +424,7 @@ def test_jsonl_at_the_top_with_a_split_key_and_bad_lines(tmp_path):
     with pytest.raises(DataError, match=r"labels\.jsonl, line 2: not JSON .*expected one JSON object per line"):
         load_data(root)
     (root / "labels.jsonl").write_text(json.dumps(rows[0]) + "\n[1, 2]\n")
-    with pytest.raises(DataError, match=r"labels\.jsonl, line 2: a JSON list, expected an object"):
+    with pytest.raises(DataError, match=r"labels\.jsonl, line 2: a JSON array, expected an object"):
         load_data(root)
 
 
@@ -438,3 +438,14 @@ def test_jsonl_captions_are_no_classes(tmp_path):
     data = load_data(root)
     assert data.classes == ["a", "b"]
     assert any(note.startswith("ignored metadata.jsonl: 10 different values in 10 rows") for note in notes_of(data))
+
+
+def test_jsonl_lists_of_labels_are_tags(tmp_path):
+    import json
+
+    root = images(tmp_path / "d", [f"{i}.png" for i in range(6)])
+    tags = [["cat"], ["dog"], ["cat", "dog"], ["dog"], ["cat"], "cat"]
+    (root / "metadata.jsonl").write_text("".join(json.dumps({"file_name": f"{i}.png", "labels": t}) + "\n"
+                                                 for i, t in enumerate(tags)))
+    with pytest.raises(DataError, match=r"line 3: the label 'cat\|dog' is a set of tags .*multi-label"):
+        load_data(root)

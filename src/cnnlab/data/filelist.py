@@ -124,7 +124,7 @@ def _is_json_lines(path: Path) -> bool:
 def _parse_json_lines(text: str, path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """(header, [(line, cells)]) of JSON Lines (Hugging Face imagefolder's metadata.jsonl: one object per line,
     `{"file_name": "0001.png", "label": "cat"}`): the header is the keys in the order first seen, a cell the
-    value as text (a list or object as JSON, a missing key empty).  DataError for a line that is not a JSON
+    value as text (`_cell_text`; a missing key empty).  DataError for a line that is not a JSON
     object."""
     objects = []
     for line, raw in enumerate(text.splitlines(), 1):
@@ -136,13 +136,22 @@ def _parse_json_lines(text: str, path: Path) -> tuple[list[str], list[tuple[int,
             raise DataError(f"{path}, line {line}: not JSON ({exc.args[0].split(':')[0]}); expected one JSON object "
                             "per line") from None
         if not isinstance(value, dict):
-            raise DataError(f"{path}, line {line}: a JSON {type(value).__name__}, expected an object such as "
+            kind = {list: "array", str: "string", bool: "true/false"}.get(type(value), "number")
+            raise DataError(f"{path}, line {line}: a JSON {kind}, expected an object such as "
                             '{"file_name": "0001.png", "label": "cat"}')
         objects.append((line, value))
     header = list(dict.fromkeys(key for _, value in objects for key in value))
-    text_of = (lambda v: v if isinstance(v, str) else "" if v is None else json.dumps(v)
-               if isinstance(v, (list, dict)) else str(v).lower() if isinstance(v, bool) else str(v))
-    return header, [(line, [text_of(value.get(key)) for key in header]) for line, value in objects]
+    return header, [(line, [_cell_text(value.get(key)) for key in header]) for line, value in objects]
+
+
+def _cell_text(value) -> str:
+    """A JSON value as a cell: a string as it is, a number or true/false as written, null as empty, a list of
+    strings or numbers as its items joined by '|' (tags: `["cat", "dog"]` → `cat|dog`), anything else as JSON."""
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return "|".join(_cell_text(v) for v in value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _head(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
