@@ -136,7 +136,7 @@ def _parse_json_lines(text: str, path: Path) -> tuple[list[str], list[tuple[int,
             raise DataError(f"{path}, line {line}: not JSON ({exc.args[0].split(':')[0]}); expected one JSON object "
                             "per line") from None
         if not isinstance(value, dict):
-            kind = {list: "array", str: "string", bool: "true/false"}.get(type(value), "number")
+            kind = {list: "array", str: "string", bool: "true/false", type(None): "null"}.get(type(value), "number")
             raise DataError(f"{path}, line {line}: a JSON {kind}, expected an object such as "
                             '{"file_name": "0001.png", "label": "cat"}')
         objects.append((line, value))
