@@ -384,3 +384,31 @@ def test_normalise_line_says_what_each_input_kind_gets():
     assert Preprocess.fit(torch.zeros(4, 1, 3, 3), "none").describe() == "x"
     pixels = Preprocess.fit(torch.full((4, 1, 3, 3), 51, dtype=torch.uint8), "standardize")
     assert pixels.describe().startswith("(x/255 − [0.2]) / ")
+
+
+# ── text CSVs: several labels per text ───────────────────────────────────────────────────────────────────
+@pytest.mark.parametrize("labels,line", [
+    (["sport", "business|politics", "politics", "business", "tech", "sport"], 3),
+    (["sport", "tech", "politics; business", "politics", "business", "tech"], 4),
+    (["a b", "b a", "a b", "b a"], 3),
+])
+def test_text_labels_that_are_sets_of_tags_are_one_line(tmp_path, capsys, labels, line):
+    rows = "".join(f'"some words number {i}","{label}"\n' for i, label in enumerate(labels))
+    path = _write(tmp_path / "news.csv", "text,labels\n" + rows)
+    code, _, err = run_cli(capsys, "data", path)
+    assert code != 0
+    one_error_line(err, f"news.csv, line {line}: the label", "is a set of tags", "several classes per text")
+
+
+def test_text_labels_with_spaces_stay_classes(tmp_path):
+    labels = ["half true", "mostly true", "false", "half true", "mostly true", "false"]
+    rows = "".join(f'"claim words {i}",{label}\n' for i, label in enumerate(labels))
+    data = load_data(_write(tmp_path / "claims.csv", "text,label\n" + rows), min_freq=1, test_split=0)
+    assert data.classes == ["false", "half true", "mostly true"]
+
+
+def test_comment_text_is_a_text_column(tmp_path):
+    """Kaggle's comment_text (Jigsaw), review_text and headline name the text column too."""
+    rows = "".join(f'{i},"words of comment {i}",{["ok", "rude"][i % 2]}\n' for i in range(6))
+    data = load_data(_write(tmp_path / "c.csv", "id,comment_text,label\n" + rows), min_freq=1, test_split=0)
+    assert data.classes == ["ok", "rude"] and len(data["train"]) == 6

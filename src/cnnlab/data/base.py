@@ -71,6 +71,36 @@ def unlabelled_notes(folder: Path, parents: list[Path]) -> list[str]:
     return notes
 
 
+TAG_SEPARATORS = re.compile(r"\s*[|;,]\s*|\s+")  # between the tags of a multi-label value: 'haze primary'
+
+
+def refuse_tag_sets(path: Path, lines: list[int], labels: list[str], item: str = "image") -> None:
+    """Raise DataError naming the file's line when the labels (read from `path`, each from its line in `lines`)
+    are sets of tags (multi-label: Planet's 'clear primary water', 'cat|dog') rather than class names that hold a
+    space ('golden retriever'): a label whose tags are all labels on their own, two labels of the same tags in
+    another order, or more distinct labels than twice the tags they use.  `item`: what a row labels (image, text)."""
+    tags = {label: [t for t in TAG_SEPARATORS.split(label) if t] for label in set(labels)}
+    several = sorted(label for label, parts in tags.items() if len(parts) > 1)
+    if not several:
+        return
+    alone = {label for label, parts in tags.items() if len(parts) == 1}
+    combined = [label for label in several if set(tags[label]) <= alone]
+    first: dict[frozenset, str] = {}
+    reordered = [(first.setdefault(frozenset(tags[label]), label), label) for label in several
+                 if first.setdefault(frozenset(tags[label]), label) != label]
+    used = {t for parts in tags.values() for t in parts}
+    if not (combined or reordered or len(tags) > 2 * len(used)):
+        return
+    example = combined[0] if combined else reordered[0][1] if reordered else several[0]
+    line = next(line for line, label in zip(lines, labels) if label == example)
+    why = (f"{', '.join(map(repr, tags[example]))} are labels on their own too" if combined else
+           f"the same tags as {reordered[0][0]!r} in another order" if reordered else
+           f"{len(tags)} different labels made of {len(used)} tags")
+    raise DataError(f"{path}, line {line}: the label {example!r} is a set of tags ({why}): labels for several "
+                    f"classes per {item} (multi-label), where cnnlab trains one class per {item}; expected one label "
+                    f"per {item}")
+
+
 def _without_masks(folders: list):
     """`folders` (paths or names) less those named like segmentation masks' folders, when others remain."""
     kept = [f for f in folders if Path(f).name.lower() not in MASK_FOLDERS]

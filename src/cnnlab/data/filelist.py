@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnnlab.data.base import DataError, class_names, split_of, visible_files
+from cnnlab.data.base import DataError, class_names, refuse_tag_sets, split_of, visible_files
 from cnnlab.data.image_file import IMAGE_SUFFIXES
 from cnnlab.data.io import FALLBACK, decode_text, head_bytes, read_bytes
 from cnnlab.data.pixelrows import PIXEL_COLUMNS
@@ -221,35 +221,6 @@ def _labels(path: Path, header: list[str], rows: list[tuple[int, list[str]]], us
     raise _Unlabelled("no label column")
 
 
-TAG_SEPARATORS = re.compile(r"\s*[|;,]\s*|\s+")  # between the tags of a multi-label value: 'haze primary'
-
-
-def _refuse_tag_sets(path: Path, rows: list[tuple[int, list[str]]], labels: list[str]) -> None:
-    """Raise DataError when the labels are sets of tags (multi-label: Planet's 'clear primary water', 'cat|dog')
-    rather than class names that hold a space ('golden retriever'): a label whose tags are all labels on their
-    own, two labels of the same tags in another order, or more distinct labels than twice the tags they use."""
-    tags = {label: [t for t in TAG_SEPARATORS.split(label) if t] for label in set(labels)}
-    several = sorted(label for label, parts in tags.items() if len(parts) > 1)
-    if not several:
-        return
-    alone = {label for label, parts in tags.items() if len(parts) == 1}
-    combined = [label for label in several if set(tags[label]) <= alone]
-    first: dict[frozenset, str] = {}
-    reordered = [(first.setdefault(frozenset(tags[label]), label), label) for label in several
-                 if first.setdefault(frozenset(tags[label]), label) != label]
-    used = {t for parts in tags.values() for t in parts}
-    if not (combined or reordered or len(tags) > 2 * len(used)):
-        return
-    example = combined[0] if combined else reordered[0][1] if reordered else several[0]
-    line = next(line for (line, _), label in zip(rows, labels) if label == example)
-    why = (f"{', '.join(map(repr, tags[example]))} are labels on their own too" if combined else
-           f"the same tags as {reordered[0][0]!r} in another order" if reordered else
-           f"{len(tags)} different labels made of {len(used)} tags")
-    raise DataError(f"{path}, line {line}: the label {example!r} is a set of tags ({why}): labels for several "
-                    "classes per image (multi-label), where cnnlab trains one class per image; expected one label "
-                    "per image")
-
-
 def _row_split(path: Path, header: list[str], line: int, cells: list[str], split_col: int | None,
                flag_col: int | None) -> str | None:
     """The split a row's split or is_valid column gives, else None."""
@@ -302,7 +273,7 @@ def _table_rows(path: Path, index: _Index, notes: list[str]) -> list[tuple[Path,
             raise _Unlabelled(f"every row has the label {labels[0]!r}")
         if distinct == len(labels) >= 8 or distinct > len(labels) / 2 and len(labels) >= 20:  # captions, ids
             raise _Unlabelled(f"{distinct} different values in {len(labels)} rows: not classes (e.g. {labels[0]!r})")
-        _refuse_tag_sets(path, rows, labels)
+        refuse_tag_sets(path, [line for line, _ in rows], labels)
     except _Unlabelled as exc:
         notes.append(f"ignored {path.name}: {exc}")
         return None

@@ -15,13 +15,14 @@ import numpy as np
 import torch
 
 from cnnlab.data.base import (SPLIT_NAMES, UNLABELED, DataError, class_folders, class_names, files_with_suffix,
-                              folder_layout, unlabelled_notes)
+                              folder_layout, refuse_tag_sets, unlabelled_notes)
 from cnnlab.data.io import FALLBACK, decode_text, head_text, read_bytes
 from cnnlab.data.splits import stratified_indices
 from cnnlab.data.pixelrows import LABEL_COLUMNS as PIXEL_LABEL_COLUMNS, PIXEL_COLUMNS
 from cnnlab.modalities.text.tokenizer import Tokenizer, split_words
 
-TEXT_COLUMNS = ("text", "content", "body", "sentence", "review", "document", "article", "message", "tweet")
+TEXT_COLUMNS = ("text", "content", "body", "sentence", "review", "document", "article", "message", "tweet",
+                "comment_text", "comment", "review_text", "reviewtext", "headline")
 LABEL_COLUMNS = PIXEL_LABEL_COLUMNS + ("topic", "sentiment", "labels", "genre")
 SPLIT_COLUMNS = ("split", "usage", "subset")
 SPLIT_VALUES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
@@ -143,6 +144,8 @@ def read_text_csv(path: str | Path, text_column: str | None = None, label_column
                 raise DataError(f"{path}, line {start}: split {record[split_col]!r} in column "
                                 f"{names[split_col]!r}; expected one of {', '.join(sorted(SPLIT_VALUES))}")
         rows.splits.append(split)
+    if label_col is not None:
+        refuse_tag_sets(path, [int(i.rsplit(":", 1)[1]) for i in rows.ids], rows.labels, "text")
     if wordless and not rows.texts:
         raise DataError(f"{path}: no row has any words in column {names[text_col]!r} "
                         f"({lines_list(wordless)}); expected text to classify")
