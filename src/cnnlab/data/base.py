@@ -226,10 +226,11 @@ def visible_files(folder: Path) -> list[Path]:
     """Every visible file under `folder`, in sub-folders too (hidden files and folders skipped), sorted by path —
     the walk torchvision's ImageFolder and Keras's image_dataset_from_directory do inside a class folder."""
     found = []
-    for root, dirs, files in walk(folder):
-        found += [Path(root) / name for name in files  # os.path.exists: False for a dangling link
-                  if not name.startswith(".") and os.path.exists(os.path.join(root, name))]
-    return sorted(found)
+    for root, _, _ in walk(folder):
+        with os.scandir(root) as entries:  # a DirEntry knows a plain file without a stat call
+            found += [entry.path for entry in entries if not entry.name.startswith(".") and
+                      (os.path.exists(entry.path) if entry.is_symlink() else entry.is_file(follow_symlinks=False))]
+    return [Path(path) for path in sorted(found, key=lambda path: path.split(os.sep))]  # Path's order: by parts
 
 
 def walk(folder: Path):
