@@ -376,3 +376,22 @@ def test_unseen_unlabelled_folder_names_are_left_out(tmp_path_factory, word, fil
     data = load_data(root)
     assert data.classes == ["cat", "dog"]
     assert any(note.startswith(f"left out train/{name}/") for note in notes_of(data))
+
+
+@pytest.mark.parametrize("inner", ["old", "2019", "side views"])
+def test_a_class_named_train_with_a_subfolder_of_its_own_is_a_class(tmp_path, inner):
+    """bus/ car/ train/ each holding images, train/ also a subfolder: three classes, not a split of one class."""
+    class_folder(tmp_path / "vehicles", {"bus": ["1.png", "2.png"], "car": ["3.png"],
+                                         "train": ["4.png", f"{inner}/5.png", f"{inner}/6.png"]})
+    data = load_data(tmp_path / "vehicles")
+    assert data.classes == ["bus", "car", "train"]
+    assert sum(sizes(data).values()) == 6 and data["train"].labels.bincount().tolist()[2] >= 2
+
+
+def test_a_training_split_with_a_stray_image_beside_a_test_split_stays_a_split(tmp_path):
+    class_folder(tmp_path / "d" / "train", {**CLASSES, ".": []})
+    Image.new("L", (12, 12)).save(tmp_path / "d" / "train" / "stray.png")
+    class_folder(tmp_path / "d" / "test", CLASSES)
+    class_folder(tmp_path / "d", {"extra": ["e.png"]})
+    data = load_data(tmp_path / "d")
+    assert data.classes == ["cat", "dog"] and sizes(data)["test"] == 5

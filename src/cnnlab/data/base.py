@@ -160,9 +160,12 @@ def split_folders(folder: Path, suffixes: frozenset[str] | set[str]) -> dict[str
     if not train or not class_folders(train[0]):
         return {}
     classes = {p.name for p in class_folders(train[0])}
-    for sub in class_folders(folder):  # bus/{2019,2020} beside train/{2019,2020}: bus, car and train are classes
-        if split_of(sub.name) is None and {p.name for p in class_folders(unwrap(sub, suffixes))} & classes:
+    others = [sub for sub in class_folders(folder) if split_of(sub.name) is None]
+    for sub in others:  # bus/{2019,2020} beside train/{2019,2020}: bus, car and train are classes
+        if {p.name for p in class_folders(unwrap(sub, suffixes))} & classes:
             return {}
+    if len(found) == 1 and has_files(train[0], suffixes) and any(has_files(sub, suffixes) for sub in others):
+        return {}  # bus/ car/ train/ holding their own images, train/ a subfolder too (train/old/): classes
     for split, paths in found.items():
         if len(paths) > 1:
             names = [p.relative_to(folder).parts[0] for p in paths]
