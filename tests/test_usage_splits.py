@@ -83,3 +83,36 @@ def test_cnnlab_train_on_a_kaggle_csv_reports_test_acc(tmp_path, capsys):
     result = {k: v for k, _, v in (line.partition(" ") for line in out.out.splitlines())}
     assert 0 <= float(result["test_acc"]) <= 1 and "val_acc" in result
     assert "Usage PublicTest is the test split" in out.out + out.err
+
+
+def _with_val(n_train: int, n_val: int):
+    from cnnlab.data import Dataset, Split
+    import torch
+
+    labels = lambda n: torch.arange(n) % 2  # noqa: E731
+    images = lambda n, v: torch.full((n, 1, 4, 4), v, dtype=torch.uint8)  # noqa: E731
+    ids = lambda n, c: [f"{c}{i}" for i in range(n)]  # noqa: E731
+    return Dataset("x", ["a", "b"], {"train": Split(images(n_train, 1), labels(n_train), ids(n_train, "t")),
+                                     "val": Split(images(n_val, 2), labels(n_val), ids(n_val, "v")),
+                                     "test": Split(images(6, 3), labels(6))})
+
+
+def test_a_tiny_given_validation_split_joins_training_and_a_share_is_held_out():
+    """Kaggle's chest X-ray set: val/ holds 16 images beside 5,216 training ones — 6.25 points each."""
+    data = split_data(_with_val(1000, 16), TrainConfig(data="x", val_split=0.1, seed=0))
+    assert len(data["train"]) + len(data["val"]) == 1016 and len(data["val"]) in (101, 102)
+    counts = data["val"].class_counts(2)
+    assert abs(counts[0] - counts[1]) <= 1 and len(data["test"]) == 6  # stratified; the test split untouched
+    assert {i[0] for i in data["train"].ids + data["val"].ids} == {"t", "v"}
+    note, = data.meta["notes"]
+    assert note.startswith("the given validation split has only 16 images, too few to choose the best epoch on "
+                           "(each is 6.2 points)") and "(--val-split 0 keeps the given one)" in note
+    again = split_data(_with_val(1000, 16), TrainConfig(data="x", val_split=0.1, seed=0))  # evaluate re-reads it so
+    assert again["val"].ids == data["val"].ids
+
+
+@pytest.mark.parametrize("n_train,n_val,val_split", [(1000, 16, 0.0), (1000, 60, 0.1), (400, 16, 0.1)])
+def test_a_given_validation_split_is_kept_when_it_is_not_tiny_or_asked_for(n_train, n_val, val_split):
+    data = split_data(_with_val(n_train, n_val), TrainConfig(data="x", val_split=val_split, seed=0))
+    assert len(data["val"]) == n_val and all(i.startswith("v") for i in data["val"].ids)
+    assert "notes" not in data.meta

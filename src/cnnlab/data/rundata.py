@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from cnnlab.training.config import TrainConfig
-from cnnlab.data import Dataset, add_split, load_data
+from cnnlab.data import Dataset, Split, add_split, load_data
 from cnnlab.data.detail import SAMPLE, detail_size
 from cnnlab.data.load import detect_format, resized
 from cnnlab.data.named import NAMED
@@ -181,8 +181,31 @@ def _fine_tunes_photos(c: int, h: int, w: int) -> bool:
     return max(h, w) > (FACES_MAX_SIDE if c == 1 else COLOR_MAX_SIDE) and photo_backbone_cached()
 
 
+# a given validation split smaller than this (and than a quarter of what cfg.val_split would hold out) chooses the
+# best epoch by a handful of images — Kaggle's chest X-ray set ships val/ with 16 of its 5,856: each image 6.25 points
+TINY_VAL = 50
+
+
+def _tiny_val(data: Dataset, cfg: TrainConfig) -> bool:
+    """True when the data's own validation split is too small to choose on and cfg.val_split would do better."""
+    train, val = data["train"], data.splits.get("val")
+    return (cfg.val_split > 0 and val is not None and 0 < len(val) < TINY_VAL and val.labeled and train.labeled
+            and not val.regression and not train.streamed and not val.streamed
+            and cfg.val_split * (len(train) + len(val)) >= 4 * len(val))
+
+
 def split_data(data: Dataset, cfg: TrainConfig) -> Dataset:
-    """Carve a stratified validation split (cfg.val_split) when there is none, then apply cfg.limit."""
+    """Carve a stratified validation split (cfg.val_split) when there is none, or when the one given is tiny
+    (TINY_VAL: then it joins the training split first, with a note), then apply cfg.limit."""
+    if _tiny_val(data, cfg):
+        train, val = data["train"], data.splits.pop("val")
+        ids = train.ids + val.ids if train.ids is not None and val.ids is not None else None
+        data.splits["train"] = Split(torch.cat([train.images, val.images]), torch.cat([train.labels, val.labels]), ids)
+        data.splits["train"], data.splits["val"] = stratified_split(data["train"], cfg.val_split, cfg.seed)
+        data.meta = {**data.meta, "notes": list(data.meta.get("notes", [])) + [
+            f"the given validation split has only {len(val)} images, too few to choose the best epoch on (each is "
+            f"{100 / len(val):.1f} points): they joined the training images, and a stratified {cfg.val_split:.0%} "
+            f"of those ({len(data['val'])}) is the validation split (--val-split 0 keeps the given one)"]}
     if "val" not in data and cfg.val_split > 0:
         data.splits["train"], data.splits["val"] = stratified_split(data["train"], cfg.val_split, cfg.seed)
     if cfg.limit and cfg.limit < len(data["train"]) and not data["train"].streamed:  # streamed: already sampled
