@@ -511,8 +511,11 @@ class SlowSteps(Rates):
 
 def test_a_run_whose_budget_holds_no_whole_epoch_ends_on_time_with_its_rates_annealed(tmp_path):
     out, rates = io.StringIO(), SlowSteps(tmp_path / "unused")
+    # fp32: the final scoring is priced from the (slowed) training steps, at FP32_COST times that where training runs
+    # in bf16 (an AMD CPU with AVX-512 BF16): 1,600 images would then take most of the 15 s and leave no steps to cut
     result = train(TrainConfig(data="mnist-mini", batch_size=4, model="cnn", threads=1, val_split=0.1, device="cpu",
-                               time="15s", runs_dir=str(tmp_path / "runs")), [Console(stream=out, bar=False), rates])
+                               precision="fp32", time="15s", runs_dir=str(tmp_path / "runs")),
+                   [Console(stream=out, bar=False), rates])
     text = out.getvalue()
     cut = re.search(r"time budget 15s: 1 epoch planned, cut to (\d+) of its (\d+) steps", text)
     assert cut and 11 < int(cut.group(1)) < int(cut.group(2)) == 1350, text
