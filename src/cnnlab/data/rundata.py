@@ -202,9 +202,10 @@ def split_data(data: Dataset, cfg: TrainConfig) -> Dataset:
         ids = train.ids + val.ids if train.ids is not None and val.ids is not None else None
         data.splits["train"] = Split(torch.cat([train.images, val.images]), torch.cat([train.labels, val.labels]), ids)
         data.splits["train"], data.splits["val"] = stratified_split(data["train"], cfg.val_split, cfg.seed)
+        items = modality_of(data).items  # images, or items of text and audio
         data.meta = {**data.meta, "notes": list(data.meta.get("notes", [])) + [
-            f"the given validation split has only {len(val)} images, too few to choose the best epoch on (each is "
-            f"{100 / len(val):.1f} points): they joined the training images, and a stratified {cfg.val_split:.0%} "
+            f"the given validation split has only {len(val)} {items}, too few to choose the best epoch on (each is "
+            f"{100 / len(val):.1f} points): they joined the training {items}, and a stratified {cfg.val_split:.0%} "
             f"of those ({len(data['val'])}) is the validation split (--val-split 0 keeps the given one)"]}
     if "val" not in data and cfg.val_split > 0:
         data.splits["train"], data.splits["val"] = stratified_split(data["train"], cfg.val_split, cfg.seed)
