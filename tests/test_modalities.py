@@ -1,6 +1,8 @@
 """Text and audio go through the same commands as images: train, evaluate, predict, explain."""
 from cnnlab.cli import main
 
+from robustness.robust_cases import review_folder
+
 
 def run(capsys, *args):
     code = main([str(a) for a in args])
@@ -57,12 +59,8 @@ def test_text_options_are_refused_for_images(tmp_path, capsys):
 
 def test_a_review_folder_with_unsup_trains_two_classes_and_predicts_the_unsup_folder(tmp_path, capsys):
     """aclImdb's layout: train/unsup/ is left out with a note, and `predict RUN folder` reads its .txt files."""
-    for split, labels in (("train", ("neg", "pos", "unsup")), ("test", ("neg", "pos"))):
-        for label in labels:
-            folder = tmp_path / "aclImdb" / split / label
-            folder.mkdir(parents=True)
-            for i in range(6):
-                (folder / f"{i}_7.txt").write_text(f"{'awful dull' if label == 'neg' else 'great fun'} film {i}")
+    words = {"neg": "awful dull", "pos": "great fun", "unsup": "great fun"}
+    review_folder(tmp_path / "aclImdb", 6, lambda label, i: f"{words[label]} film {i}")
     out = run(capsys, "train", tmp_path / "aclImdb", "--epochs", "1", "--runs-dir", tmp_path / "runs")
     assert "left out train/unsup/" in out and "2 classes" in out
     run_dir = results(out)["run_dir"]

@@ -123,6 +123,18 @@ def class_folder(root: Path, layout: dict[str, list[str]], size: tuple[int, int]
     return root
 
 
+def review_folder(root: Path, per_class: int, text=lambda label, i: f"a {label} review number {i}") -> Path:
+    """aclImdb's layout under `root`: train/{neg,pos,unsup}/ and test/{neg,pos}/, `per_class` .txt files each
+    (`{i}_7.txt`, holding text(label, i))."""
+    for split, labels in (("train", ("neg", "pos", "unsup")), ("test", ("neg", "pos"))):
+        for label in labels:
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                (folder / f"{i}_7.txt").write_text(text(label, i))
+    return root
+
+
 def truncated(path: Path, source: Path, keep: float = 0.5) -> Path:
     """`source`'s bytes cut to `keep` of their length: a half-copied file."""
     data = source.read_bytes()

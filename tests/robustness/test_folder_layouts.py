@@ -12,7 +12,7 @@ from PIL import Image
 from cnnlab.data import DataError, load_data
 from cnnlab.data.base import split_of
 
-from .robust_cases import class_folder
+from .robust_cases import class_folder, review_folder
 
 CLASSES = {"cat": ["1.png", "2.png"], "dog": ["3.png", "sub/4.png", "5.png"]}
 ALIASES = {"train": ["train", "training"], "val": ["val", "valid", "validation", "dev"], "test": ["test", "testing"]}
@@ -322,13 +322,7 @@ def test_aclimdb_unsup_is_no_class(tmp_path):
     """aclImdb's train/unsup/ (50,000 reviews without labels) beside train/neg/ and train/pos/."""
     from cnnlab.modalities.text.loader import read_text_folder
 
-    for split, labels in (("train", ("neg", "pos", "unsup")), ("test", ("neg", "pos"))):
-        for label in labels:
-            folder = tmp_path / "aclImdb" / split / label
-            folder.mkdir(parents=True)
-            for i in range(2):
-                (folder / f"{i}_0.txt").write_text(f"a {label} review number {i}")
-    rows = read_text_folder(tmp_path / "aclImdb")
+    rows = read_text_folder(review_folder(tmp_path / "aclImdb", 2))
     assert sorted(set(rows.labels)) == ["neg", "pos"] and len(rows.labels) == 8
     assert rows.notes == [f"left out train/unsup/: its name says its examples have no labels, so it is no class; "
                           f"`cnnlab predict RUN {tmp_path / 'aclImdb' / 'train' / 'unsup'}` labels them"]
