@@ -46,9 +46,14 @@ def class_folders(folder: Path) -> list[Path]:
     """The visible subfolders of `folder`, sorted: one per class (or train/ val/ test/).  Hidden folders,
     macOS archives' __MACOSX and, beside other folders, segmentation masks' folders (MASK_FOLDERS) and folders of
     unlabelled examples (UNLABELLED_WORDS: train/unsup/) are skipped."""
-    found = _without_masks(sorted(p for p in folder.iterdir() if p.is_dir() and _visible(p.name)))
+    found = _without_masks(_subfolders(folder))
     labelled = [p for p in found if not unlabelled_folder(p.name)]
     return labelled if labelled else found
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """The visible subfolders of `folder`, sorted."""
+    return sorted(p for p in folder.iterdir() if p.is_dir() and _visible(p.name))
 
 
 def unlabelled_folder(name: str) -> bool:
@@ -58,14 +63,13 @@ def unlabelled_folder(name: str) -> bool:
     return bool(set(words) & UNLABELLED_WORDS) and set(words) - UNLABELLED_WORDS <= SPLIT_FILLER
 
 
-def unlabelled_notes(folder: Path, parents: list[Path]) -> list[str]:
-    """A note for each folder of unlabelled examples that class_folders leaves out in `parents` (the folders
-    whose subfolders were read as classes or splits), named relative to `folder`."""
+def unlabelled_notes(folder: Path, layout: FolderLayout) -> list[str]:
+    """A note for each folder of unlabelled examples that class_folders leaves out in `folder` or in the folders
+    of its `layout` (those whose subfolders were read as classes or splits), named relative to `folder`."""
     notes = []
-    for parent in dict.fromkeys(parents):
+    for parent in dict.fromkeys([folder, layout.root, *layout.dirs.values()]):
         kept = set(class_folders(parent))
-        for sub in sorted(p for p in parent.iterdir() if p.is_dir() and _visible(p.name) and p not in kept
-                          and unlabelled_folder(p.name)):
+        for sub in (p for p in _subfolders(parent) if p not in kept and unlabelled_folder(p.name)):
             notes.append(f"left out {sub.relative_to(folder).as_posix()}/: its name says its examples have no "
                          f"labels, so it is no class; `cnnlab predict RUN {sub}` labels them")
     return notes
@@ -85,9 +89,12 @@ def refuse_tag_sets(path: Path, lines: list[int], labels: list[str], item: str =
         return
     alone = {label for label, parts in tags.items() if len(parts) == 1}
     combined = [label for label in several if set(tags[label]) <= alone]
-    first: dict[frozenset, str] = {}
-    reordered = [(first.setdefault(frozenset(tags[label]), label), label) for label in several
-                 if first.setdefault(frozenset(tags[label]), label) != label]
+    first: dict[frozenset, str] = {}  # each set of tags → the first label written with it
+    reordered = []  # (that label, a later one with the same tags in another order)
+    for label in several:
+        seen = first.setdefault(frozenset(tags[label]), label)
+        if seen != label:
+            reordered.append((seen, label))
     used = {t for parts in tags.values() for t in parts}
     if not (combined or reordered or len(tags) > 2 * len(used)):
         return

@@ -44,6 +44,7 @@ PROBE = 20  # rows of which half must name image files in one column for a CSV t
 HEAD = 1 << 16  # bytes read to decide whether a CSV is a label table (the rest only when it is)
 DELIMITERS = ",;\t"
 TRUE = {"true", "1", "yes", "y", "t"}
+BINARY = {"0", "1", "0.0", "1.0"}  # the values of one-hot label columns
 
 
 @dataclass
@@ -206,11 +207,12 @@ def _labels(path: Path, header: list[str], rows: list[tuple[int, list[str]]], us
         return labels
     if len(others) >= 2:
         values = [[cells[i].strip() if i < len(cells) else "" for i in others] for _, cells in rows]
-        if all(set(row) <= {"0", "1", "0.0", "1.0"} and sum(float(v) for v in row) == 1 for row in values):
+        binary = all(set(row) <= BINARY for row in values)
+        if binary and all(sum(float(v) for v in row) == 1 for row in values):
             return [header[others[[float(v) for v in row].index(1.0)]] for row in values]
-        several = [(line, row) for (line, _), row in zip(rows, values)
-                   if set(row) <= {"0", "1", "0.0", "1.0"} and sum(float(v) for v in row) > 1]
-        if several and all(set(row) <= {"0", "1", "0.0", "1.0"} for row in values):
+        several = [(line, row) for (line, _), row in zip(rows, values) if sum(float(v) for v in row) > 1] \
+            if binary else []
+        if several:
             line, row = several[0]
             tags = [header[i] for i, v in zip(others, row) if float(v) == 1]
             raise DataError(f"{path}, line {line}: several label columns are 1 ({', '.join(tags)}), in "

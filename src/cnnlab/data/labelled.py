@@ -245,7 +245,7 @@ def labelled_files(folder: Path) -> tuple[Listed, list[str], list[Path], list[st
         else:
             listed, classes, skipped, said = _list_classes(folder, layout)
         said += tables.notes if tables else []
-        said += unlabelled_notes(folder, [folder, layout.root, *layout.dirs.values()])
+        said += unlabelled_notes(folder, layout)
         loose = loose_images(layout.root)
         if not listed["train"][0] and loose:
             raise DataError(f"{folder}: {len(loose)} loose image(s) (e.g. {loose[0].name}) and nothing that labels "

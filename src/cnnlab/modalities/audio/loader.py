@@ -82,7 +82,7 @@ def list_clips(folder: str | Path) -> Clips:
                 clips.folder_splits.append(split)
                 clips.speakers.append(match["speaker"] if match else None)
                 clips.indexes.append(int(match["index"]) if match else None)
-    clips.notes += unlabelled_notes(folder, [folder, layout.root, *layout.dirs.values()])
+    clips.notes += unlabelled_notes(folder, layout)
     if not clips.paths:
         raise DataError(f"{folder}: no .wav files found; expected {{label}}_{{speaker}}_{{index}}.wav files or "
                         "one subfolder of .wav files per class")

@@ -193,7 +193,7 @@ def read_text_folder(folder: str | Path) -> TextRows:
         raise DataError(f"{folder}: no text files found; expected one subfolder per class holding .txt files")
     if fallback:
         rows.notes.append(fallback_note([str(folder / f) for f in fallback]))
-    rows.notes += unlabelled_notes(folder, [folder, layout.root, *layout.dirs.values()])
+    rows.notes += unlabelled_notes(folder, layout)
     if wordless:
         rows.notes.append(f"{folder}: skipped {len(wordless)} file{'s' * (len(wordless) > 1)} with no words "
                           f"({lines_list(wordless, 'files')})")
